@@ -1,0 +1,157 @@
+"""The authoring API for falsifier plugins.
+
+A falsifier implementation is a plain function decorated with :func:`falsifier`.
+It receives a :class:`RunContext` and returns a :class:`Verdict` built with
+``ctx.held(...)`` or ``ctx.falsified(...)``. Raising any exception makes the
+result ERROR (never HELD or FALSIFIED); ``ctx.skip(reason)`` (it raises) or
+``ctx.require("module")`` make it SKIPPED.
+
+Example::
+
+    from apr_contracts import falsifier, RunContext, Verdict
+
+    @falsifier("FALSIFY-TOK-IMPORT-HF-002", level="integration", engines=["tokenizer"])
+    def bpe_import_is_non_empty(ctx: RunContext) -> Verdict:
+        out = ctx.engine("tokenizer").import_hf(fixture, ctx.workspace / "out")
+        if out.vocab_count == 0:
+            return ctx.falsified("empty vocab.json", measured={"vocab_count": 0})
+        return ctx.held(measured={"vocab_count": out.vocab_count})
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from apr_contracts.outcomes import Level, Outcome
+
+FalsifierFn = Callable[["RunContext"], "Verdict"]
+
+
+class Skip(Exception):  # noqa: N818 - reads as `raise Skip("why")`
+    """Raised inside a falsifier to report SKIPPED with a reason."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a falsifier observed. Only HELD and FALSIFIED are produced by plugins."""
+
+    outcome: Outcome
+    message: str = ""
+    measured: Mapping[str, float | int | str | bool | None] = field(default_factory=dict)
+    counterexample: Any = None
+
+
+@dataclass(frozen=True)
+class FalsifierSpec:
+    """One registered implementation of a falsifier id."""
+
+    id: str
+    fn: FalsifierFn
+    level: Level
+    engines: tuple[str, ...]
+    plugin: str = "?"  # filled in by the registry: the plugin that registered it
+    description: str = ""
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.fn.__module__}:{self.fn.__qualname__}"
+
+
+_MARK = "__apr_falsifier_spec__"
+
+
+def falsifier(
+    falsifier_id: str,
+    *,
+    level: str | Level = Level.ALGORITHM,
+    engines: Sequence[str] = (),
+) -> Callable[[FalsifierFn], FalsifierFn]:
+    """Declare ``fn`` as the implementation of ``falsifier_id``.
+
+    ``level`` is the level the implementation actually exercises (it only counts
+    for contracts that require at most that level); ``engines`` are the engine
+    kinds it asks the run context for.
+    """
+
+    def mark(fn: FalsifierFn) -> FalsifierFn:
+        spec = FalsifierSpec(
+            id=falsifier_id,
+            fn=fn,
+            level=Level(level),
+            engines=tuple(engines),
+            description=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
+        )
+        specs: list[FalsifierSpec] = [*getattr(fn, _MARK, []), spec]
+        setattr(fn, _MARK, specs)
+        return fn
+
+    return mark
+
+
+def specs_in(namespace: object) -> list[FalsifierSpec]:
+    """All falsifier specs declared in a module (or any object with attributes)."""
+    found: list[FalsifierSpec] = []
+    for name in sorted(vars(namespace)) if hasattr(namespace, "__dict__") else []:
+        found.extend(getattr(getattr(namespace, name), _MARK, []))
+    return found
+
+
+@dataclass
+class RunContext:
+    """Everything a falsifier may use: engines by kind, a private workspace, a seed, parameters."""
+
+    falsifier_id: str
+    workspace: Path
+    seed: int
+    level: Level
+    params: Mapping[str, Any] = field(default_factory=dict)
+    thresholds: Sequence[Mapping[str, Any]] = ()
+    _engines: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    _instances: dict[str, Any] = field(default_factory=dict)
+
+    def engine(self, kind: str) -> Any:
+        """The engine chosen for ``kind`` in this run (`pv run --engine KIND=NAME`)."""
+        if kind not in self._instances:
+            if kind not in self._engines:
+                raise LookupError(
+                    f"{self.falsifier_id}: no engine of kind {kind!r} is available; "
+                    f"declare it in @falsifier(..., engines=[{kind!r}]) and install a plugin providing it"
+                )
+            self._instances[kind] = self._engines[kind]()
+        return self._instances[kind]
+
+    def rng(self) -> random.Random:
+        return random.Random(self.seed)
+
+    def held(self, message: str = "", *, measured: Mapping[str, Any] | None = None) -> Verdict:
+        return Verdict(Outcome.HELD, message, dict(measured or {}))
+
+    def falsified(
+        self,
+        message: str,
+        *,
+        counterexample: Any = None,
+        measured: Mapping[str, Any] | None = None,
+    ) -> Verdict:
+        return Verdict(Outcome.FALSIFIED, message, dict(measured or {}), counterexample)
+
+    def measured(self, **values: Any) -> Verdict:
+        """For live falsifiers: report measurements; the runner judges them against the contract."""
+        return Verdict(Outcome.HELD, "measured", dict(values))
+
+    def skip(self, reason: str) -> NoReturn:
+        """Stop here and report SKIPPED with ``reason``."""
+        raise Skip(reason)
+
+    def require(self, module: str, *, why: str = "") -> Any:
+        """Import an optional dependency, or SKIP with a reason naming it."""
+        try:
+            return importlib.import_module(module)
+        except ImportError as exc:
+            hint = f" ({why})" if why else ""
+            raise Skip(f"optional dependency {module!r} is not importable{hint}: {exc}") from exc

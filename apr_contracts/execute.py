@@ -1,0 +1,114 @@
+"""Execute one falsifier implementation in the current process and judge live thresholds.
+
+This is the innermost step of `pv run` (the runner wraps it in a subprocess for
+isolation) and of the pytest helper ``run_falsifier``. Whatever the plugin does,
+the outcome is one of HELD, FALSIFIED, ERROR or SKIPPED: an exception is ERROR
+with its traceback, never HELD or FALSIFIED.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import random
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apr_contracts.api import FalsifierSpec, RunContext, Skip, Verdict
+from apr_contracts.outcomes import Level, Outcome
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+@dataclass
+class Execution:
+    outcome: Outcome
+    message: str = ""
+    measured: dict[str, Any] = field(default_factory=dict)
+    counterexample: Any = None
+    traceback: str = ""
+
+
+def judge_thresholds(
+    measured: Mapping[str, Any], thresholds: Sequence[Mapping[str, Any]]
+) -> tuple[Outcome, str]:
+    """Compare measured values with the contract's thresholds (the runner decides live verdicts).
+
+    A threshold whose metric was not measured, or is not a finite number, is an
+    ERROR of the check, not a pass.
+    """
+    failures: list[str] = []
+    for threshold in thresholds:
+        metric, op, bound = threshold.get("metric"), threshold.get("op"), threshold.get("value")
+        if metric not in measured:
+            return Outcome.ERROR, f"the plugin did not measure {metric!r} required by the contract's thresholds"
+        value = measured[metric]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            return Outcome.ERROR, f"measured {metric}={value!r} is not a finite number"
+        compare = _OPS.get(str(op))
+        if compare is None:
+            return Outcome.ERROR, f"unknown threshold operator {op!r} for {metric}"
+        if not compare(value, bound):
+            failures.append(f"{metric}={value:.6g} violates {metric} {op} {bound}")
+    if failures:
+        return Outcome.FALSIFIED, "; ".join(failures)
+    shown = ", ".join(f"{t['metric']}={measured[t['metric']]:.6g} {t['op']} {t['value']}" for t in thresholds)
+    return Outcome.HELD, shown
+
+
+def execute(
+    spec: FalsifierSpec,
+    *,
+    engines: Mapping[str, Callable[[], Any]],
+    workspace: Path,
+    seed: int = 0,
+    level: Level | None = None,
+    params: Mapping[str, Any] | None = None,
+    thresholds: Sequence[Mapping[str, Any]] = (),
+) -> Execution:
+    """Run ``spec`` once. Live verdicts are decided here from ``thresholds``, not by the plugin."""
+    random.seed(seed)
+    ctx = RunContext(
+        falsifier_id=spec.id,
+        workspace=workspace,
+        seed=seed,
+        level=level or spec.level,
+        params=dict(params or {}),
+        thresholds=list(thresholds),
+        _engines=dict(engines),
+    )
+    try:
+        verdict = spec.fn(ctx)
+    except Skip as skip:
+        return Execution(Outcome.SKIPPED, str(skip))
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt-like exits are ERRORs too
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return Execution(
+            Outcome.ERROR,
+            f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+        )
+    if not isinstance(verdict, Verdict) or verdict.outcome not in (Outcome.HELD, Outcome.FALSIFIED):
+        return Execution(
+            Outcome.ERROR,
+            f"{spec.id}: the implementation {spec.qualname} returned {verdict!r}; "
+            "return ctx.held(...) or ctx.falsified(...)",
+        )
+    measured = dict(verdict.measured)
+    if verdict.outcome is Outcome.FALSIFIED or not thresholds:
+        return Execution(verdict.outcome, verdict.message, measured, verdict.counterexample)
+    outcome, message = judge_thresholds(measured, thresholds)
+    if verdict.message and verdict.message != "measured":
+        message = f"{message} ({verdict.message})"
+    return Execution(outcome, message, measured, verdict.counterexample)

@@ -1,0 +1,219 @@
+"""The plugin manager: built-in plugins listed explicitly, third-party ones from entry points.
+
+A plugin that fails to import, or raises inside a registration hook, is recorded
+in :attr:`Plugins.failures` with its distribution name and skipped; with
+``strict=True`` the error is re-raised instead. Nothing here imports torch:
+engine plugins keep heavy imports inside functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import os
+import traceback
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from apr_contracts import hookspecs
+from apr_contracts.registry import EngineRegistry, FalsifierRegistry, ReporterRegistry
+
+# Built-in plugins, by (plugin name, module). Order matters only for display.
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("engines.tokenizer", "engines.tokenizer.plugin"),
+    ("engines.trainer", "engines.trainer.plugin"),
+    ("engines.exporter", "engines.exporter.plugin"),
+    ("falsifiers.tokenizer", "falsifiers.tokenizer"),
+    ("falsifiers.trainer", "falsifiers.trainer"),
+    ("falsifiers.exporter", "falsifiers.exporter"),
+    ("falsifiers.lifecycle", "falsifiers.lifecycle"),
+    ("falsifiers.meta", "falsifiers.meta"),
+)
+
+BUILTIN_DIST = "apr-contracts"
+AUTOLOAD_ENV = "PV_DISABLE_PLUGIN_AUTOLOAD"  # like pytest's PYTEST_DISABLE_PLUGIN_AUTOLOAD
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """How to assemble the plugin set. Mirrors `pv -p no:NAME`, `--plugins`, `--no-autoload`."""
+
+    autoload: bool = True
+    allow: tuple[str, ...] | None = None  # when set, only these third-party plugins load
+    block: tuple[str, ...] = ()
+    strict: bool = False
+    extra_modules: tuple[str, ...] = ()  # `-p module.path`: load this module as a plugin
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> PluginSettings:
+        settings = cls(autoload=not os.environ.get(AUTOLOAD_ENV))
+        return cls(**{**settings.__dict__, **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "autoload": self.autoload,
+            "allow": list(self.allow) if self.allow is not None else None,
+            "block": list(self.block),
+            "strict": self.strict,
+            "extra_modules": list(self.extra_modules),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PluginSettings:
+        allow = data.get("allow")
+        return cls(
+            autoload=bool(data.get("autoload", True)),
+            allow=tuple(allow) if allow is not None else None,
+            block=tuple(data.get("block", ())),
+            strict=bool(data.get("strict", False)),
+            extra_modules=tuple(data.get("extra_modules", ())),
+        )
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    distribution: str
+    phase: str  # "import" or the hook name
+    error: str
+    traceback: str
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    builtin: bool
+    hooks: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)  # "kind=name"
+    falsifiers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plugins:
+    """The loaded plugin set and the registries it filled."""
+
+    manager: pluggy.PluginManager
+    settings: PluginSettings
+    engines: EngineRegistry = field(default_factory=EngineRegistry)
+    falsifiers: FalsifierRegistry = field(default_factory=FalsifierRegistry)
+    reporters: ReporterRegistry = field(default_factory=ReporterRegistry)
+    failures: list[PluginFailure] = field(default_factory=list)
+    info: dict[str, PluginInfo] = field(default_factory=dict)
+
+    def register_with(self, hook_name: str, registry: Any) -> None:
+        """Call ``hook_name(registry=...)`` on every plugin, one at a time, isolating failures.
+
+        The registry must have a ``current_plugin`` attribute; a plugin that raises
+        has its partial registrations rolled back.
+        """
+        caller = getattr(self.manager.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):  # registration order
+            snapshot = copy.copy(registry.__dict__)
+            snapshot = {k: copy.copy(v) for k, v in snapshot.items()}
+            registry.current_plugin = impl.plugin_name
+            try:
+                impl.function(registry=registry)
+            except Exception as exc:
+                registry.__dict__.update(snapshot)
+                self._fail(impl.plugin_name, hook_name, exc)
+
+    def notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call a notification hook on every plugin; a raising plugin is reported, not fatal."""
+        caller = getattr(self.manager.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception as exc:
+                self._fail(impl.plugin_name, hook_name, exc)
+
+    def _fail(self, plugin: str, phase: str, exc: BaseException) -> None:
+        dist = self.info[plugin].distribution if plugin in self.info else "?"
+        if self.settings.strict:
+            raise PluginError(f"plugin {plugin!r} (distribution {dist}) failed in {phase}: {exc}") from exc
+        self.failures.append(
+            PluginFailure(plugin, dist, phase, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        )
+
+
+class PluginError(Exception):
+    """A plugin failed and strict mode asked for it to be fatal."""
+
+
+def load_plugins(settings: PluginSettings | None = None) -> Plugins:
+    """Assemble the plugin set and fill the engine, falsifier and reporter registries."""
+    settings = settings or PluginSettings.from_env()
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    plugins = Plugins(manager=manager, settings=settings)
+    blocked = set(settings.block)
+
+    candidates: list[tuple[str, str, str, bool, Any]] = []  # name, dist, version, builtin, loader
+    own_version = _version(BUILTIN_DIST)
+    for name, module in BUILTIN_PLUGINS:
+        candidates.append((name, BUILTIN_DIST, own_version, True, module))
+    for module in settings.extra_modules:
+        candidates.append((module, "(command line)", "", False, module))
+    if settings.autoload:
+        for ep in sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
+            if settings.allow is not None and ep.name not in settings.allow:
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else ""
+            candidates.append((ep.name, dist, version, False, ep))
+
+    for name, dist, version, builtin, loader in candidates:
+        if name in blocked or name in plugins.info:
+            continue
+        plugins.info[name] = PluginInfo(name, dist, version, builtin)
+        try:
+            obj = importlib.import_module(loader) if isinstance(loader, str) else loader.load()
+        except ModuleNotFoundError as exc:
+            if builtin and exc.name and exc.name.startswith(loader.rsplit(".", 1)[0]):
+                del plugins.info[name]  # a built-in family not shipped in this build
+                continue
+            plugins._fail(name, "import", exc)
+            continue
+        except Exception as exc:
+            plugins._fail(name, "import", exc)
+            continue
+        manager.register(obj, name=name)
+
+    plugins.register_with("apr_register_engines", plugins.engines)
+    plugins.register_with("apr_register_falsifiers", plugins.falsifiers)
+    plugins.register_with("apr_register_reporters", plugins.reporters)
+    _describe(plugins)
+    return plugins
+
+
+def _describe(plugins: Plugins) -> None:
+    for name, info in plugins.info.items():
+        plugin = plugins.manager.get_plugin(name)
+        if plugin is None:
+            continue
+        info.hooks = sorted(
+            caller.name for caller in plugins.manager.get_hookcallers(plugin) or []
+        )
+    for kind, by_name in plugins.engines.engines.items():
+        for engine_name, spec in by_name.items():
+            if spec.plugin in plugins.info:
+                plugins.info[spec.plugin].engines.append(f"{kind}={engine_name}")
+    for fid, fspec in plugins.falsifiers.by_id.items():
+        if fspec.plugin in plugins.info:
+            plugins.info[fspec.plugin].falsifiers.append(fid)
+    for info in plugins.info.values():
+        info.engines.sort()
+        info.falsifiers.sort()
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,94 @@
+"""pytest plugin for falsifier authors (registered through the ``pytest11`` entry point).
+
+Fixtures:
+
+* ``run_falsifier`` — run one registered falsifier id in-process against chosen
+  engines and get its :class:`apr_contracts.execute.Execution` back::
+
+      def test_my_falsifier_catches_the_mutant(run_falsifier):
+          assert run_falsifier("FALSIFY-X-001", engines={"tokenizer": "broken-x"}).outcome is Outcome.FALSIFIED
+          assert run_falsifier("FALSIFY-X-001").outcome is Outcome.HELD
+
+* ``pv_plugins`` — the loaded :class:`apr_contracts.plugins.Plugins` (built-ins + entry points).
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apr_contracts.execute import Execution, execute
+from apr_contracts.outcomes import Level
+from apr_contracts.plugins import PluginSettings, Plugins, load_plugins
+
+
+@functools.lru_cache(maxsize=4)
+def cached_plugins(settings: PluginSettings | None = None) -> Plugins:
+    return load_plugins(settings or PluginSettings.from_env())
+
+
+def engine_factories(
+    plugins: Plugins, kinds: Sequence[str], choices: Mapping[str, Any] | None = None
+) -> dict[str, Callable[[], Any]]:
+    """Factories for ``kinds``: a name picks a registered engine, an object is used as is."""
+    choices = dict(choices or {})
+    factories: dict[str, Callable[[], Any]] = {}
+    for kind in {*kinds, *choices}:
+        choice = choices.get(kind)
+        if choice is None or isinstance(choice, str):
+            factories[kind] = plugins.engines.choose(kind, choice).factory
+        else:
+            factories[kind] = functools.partial(lambda obj: obj, choice)
+    return factories
+
+
+def run_falsifier(
+    falsifier_id: str,
+    *,
+    engines: Mapping[str, Any] | None = None,
+    workspace: Path | None = None,
+    seed: int = 0,
+    thresholds: Sequence[Mapping[str, Any]] = (),
+    params: Mapping[str, Any] | None = None,
+    level: Level | None = None,
+    plugins: Plugins | None = None,
+) -> Execution:
+    """Run one falsifier in this process, the same way `pv run` does inside its worker."""
+    plugins = plugins or cached_plugins()
+    spec = plugins.falsifiers.get(falsifier_id)
+    if spec is None:
+        raise LookupError(f"no implementation is registered for {falsifier_id}")
+    factories = engine_factories(plugins, spec.engines, engines)
+    if workspace is None:
+        workspace = Path(tempfile.mkdtemp(prefix=f"pv-{falsifier_id}-"))
+    return execute(
+        spec,
+        engines=factories,
+        workspace=workspace,
+        seed=seed,
+        level=level,
+        params=params,
+        thresholds=thresholds,
+    )
+
+
+@pytest.fixture
+def pv_plugins() -> Plugins:
+    return cached_plugins()
+
+
+@pytest.fixture(name="run_falsifier")
+def run_falsifier_fixture(tmp_path: Path) -> Callable[..., Execution]:
+    """``run_falsifier(id, engines={...}, ...)`` with a workspace under ``tmp_path``."""
+
+    def run(falsifier_id: str, **kwargs: Any) -> Execution:
+        workspace = kwargs.setdefault("workspace", tmp_path / falsifier_id)
+        workspace.mkdir(parents=True, exist_ok=True)
+        return run_falsifier(falsifier_id, **kwargs)
+
+    return run
