@@ -1,0 +1,73 @@
+"""`pv`: validate contracts, run their falsifiers, publish the scoreboard.
+
+Each subcommand lives in ``apr_contracts.commands.<name>`` and exposes
+``register(subparsers)``; its handler returns the exit code:
+0 ok, 1 findings, 2 usage error, 3 internal error of pv itself.
+This module must not import torch (nor anything heavy): `pv validate` runs in pre-commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+COMMANDS = ("validate", "run", "scoreboard", "status", "plugins", "schema", "explain", "new", "diff")
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported on stderr, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from apr_contracts import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="pv",
+        description="Contracts about an ML pipeline, turned into executed evidence.",
+    )
+    parser.add_argument("--version", action="version", version=f"pv {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"apr_contracts.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"apr_contracts.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(handler(args))
+    except UsageError as exc:
+        print(f"pv {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("pv: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception:
+        traceback.print_exc()
+        print(f"pv {args.command}: internal error (a bug in pv, please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
