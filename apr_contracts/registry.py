@@ -22,6 +22,17 @@ class EngineSpec:
     plugin: str
     default: bool = False
 
+    def create(self) -> Any:
+        """Instantiate the engine; the instance learns its registered ``name`` so it can pass it on
+        (an integration falsifier hands it to the `apr` subprocess as ``--engine-impl KIND=NAME``)."""
+        engine = self.factory()
+        if getattr(engine, "name", None) != self.name:
+            try:
+                engine.name = self.name
+            except AttributeError:
+                pass
+        return engine
+
 
 @dataclass
 class EngineRegistry:

@@ -41,7 +41,7 @@ def engine_factories(
     for kind in {*kinds, *choices}:
         choice = choices.get(kind)
         if choice is None or isinstance(choice, str):
-            factories[kind] = plugins.engines.choose(kind, choice).factory
+            factories[kind] = plugins.engines.choose(kind, choice).create
         else:
             factories[kind] = functools.partial(lambda obj: obj, choice)
     return factories

@@ -38,7 +38,7 @@ def engine_for(kind: str) -> Any:
 
     plugins = load_plugins()
     spec = plugins.engines.choose(kind, os.environ.get(engine_env_var(kind)) or None)
-    return spec.factory()
+    return spec.create()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,74 @@
+"""`pv plugins`: every plugin with its distribution, version, hooks, engines and falsifier ids."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK
+from apr_contracts.commands.run import add_plugin_options, plugin_settings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plugins",
+        help="list plugins, their engines and falsifiers",
+        description="List every loaded plugin (built-in and entry points) and what it provides. "
+        "Exit 1 when a plugin failed to load.",
+    )
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_plugin_options(parser)
+    parser.set_defaults(func=plugins_command)
+
+
+def plugins_command(args: argparse.Namespace) -> int:
+    from apr_contracts.plugins import load_plugins
+
+    plugins = load_plugins(plugin_settings(args))
+    if args.format == "json":
+        payload = {
+            "version": 1,
+            "plugins": [info.__dict__ for info in plugins.info.values()],
+            "engine_kinds": {
+                kind: {
+                    "protocol": f"{proto.__module__}.{proto.__qualname__}" if proto else None,
+                    "engines": plugins.engines.names(kind),
+                    "default": _default(plugins, kind),
+                }
+                for kind, proto in sorted(plugins.engines.kinds.items())
+            },
+            "failures": [f.__dict__ for f in plugins.failures],
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="pv plugins")
+        for column in ("plugin", "distribution", "version", "hooks", "engines", "falsifiers"):
+            table.add_column(column, overflow="fold")
+        for info in plugins.info.values():
+            table.add_row(
+                info.name + (" (built-in)" if info.builtin else ""),
+                info.distribution,
+                info.version,
+                ", ".join(h.removeprefix("apr_") for h in info.hooks),
+                "\n".join(info.engines),
+                f"{len(info.falsifiers)}: " + ", ".join(info.falsifiers) if info.falsifiers else "",
+            )
+        console = Console()
+        console.print(table)
+        for failure in plugins.failures:
+            console.print(
+                f"[red]plugin {failure.plugin} (distribution {failure.distribution}) failed in "
+                f"{failure.phase}: {failure.error}[/] — skipped; run with --strict-plugins to see the traceback"
+            )
+    return EXIT_FINDINGS if plugins.failures else EXIT_OK
+
+
+def _default(plugins: Any, kind: str) -> str | None:
+    try:
+        return str(plugins.engines.choose(kind).name)
+    except LookupError:
+        return None

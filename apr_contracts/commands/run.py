@@ -1,0 +1,252 @@
+"""`pv run`: execute the bound falsifiers of the selected contracts and record the evidence."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from apr_contracts.outcomes import Level, Outcome
+from apr_contracts.results import Result, RunSummary
+from apr_contracts.runner import DEFAULT_LIVE_TIMEOUT_S, DEFAULT_TIMEOUT_S, RunOptions, collect, run_jobs
+
+OUTCOME_STYLE = {
+    Outcome.HELD: "green",
+    Outcome.FALSIFIED: "bold red",
+    Outcome.ERROR: "bold magenta",
+    Outcome.NOT_BOUND: "yellow",
+    Outcome.SKIPPED: "dim",
+}
+
+
+def add_plugin_options(parser: argparse.ArgumentParser) -> None:
+    """Plugin switches shared by every command that loads plugins."""
+    group = parser.add_argument_group("plugins")
+    group.add_argument(
+        "-p",
+        dest="plugin_flags",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="`-p no:NAME` blocks a plugin; `-p module.path` loads a module as a plugin",
+    )
+    group.add_argument("--no-autoload", action="store_true", help="do not load entry-point plugins")
+    group.add_argument("--plugins", metavar="A,B", help="load only these entry-point plugins")
+    group.add_argument("--strict-plugins", action="store_true", help="a failing plugin is fatal")
+
+
+def plugin_settings(args: argparse.Namespace) -> Any:
+    from apr_contracts.plugins import PluginSettings
+
+    block = tuple(flag[3:] for flag in args.plugin_flags if flag.startswith("no:"))
+    extra = tuple(flag for flag in args.plugin_flags if not flag.startswith("no:"))
+    allow = tuple(filter(None, args.plugins.split(","))) if args.plugins else None
+    overrides: dict[str, Any] = {"block": block, "extra_modules": extra, "allow": allow}
+    overrides["strict"] = bool(args.strict_plugins)
+    if args.no_autoload:
+        overrides["autoload"] = False
+    return PluginSettings.from_env(**overrides)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the falsifiers of contracts and record evidence",
+        description="Run every bound falsifier of the selected contracts, each in its own process; "
+        "record the outcomes in the evidence database. Exit 1 if anything is FALSIFIED or ERROR.",
+    )
+    parser.add_argument("paths", nargs="*", default=["contracts"], help="contract files or folders (default: contracts)")
+    parser.add_argument("-k", dest="pattern", metavar="PATTERN", help="only falsifier/contract ids matching PATTERN")
+    parser.add_argument(
+        "--level",
+        choices=["algorithm", "integration", "live", "all"],
+        default="integration",
+        help="deepest level to run (default integration; live/all add live falsifiers)",
+    )
+    parser.add_argument("--engine", action="append", default=[], metavar="KIND=NAME", help="swap an engine implementation")
+    parser.add_argument("--jobs", "-j", type=int, default=1, help="falsifiers run in parallel (default 1)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per falsifier (default 120)")
+    parser.add_argument("--live-timeout", type=float, default=DEFAULT_LIVE_TIMEOUT_S, help="seconds per live falsifier (default 900)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed; each falsifier derives its own (recorded)")
+    parser.add_argument("--evidence", metavar="DB", help="evidence database (default .pv/evidence.sqlite of the project)")
+    parser.add_argument("--collect-only", action="store_true", help="list what would run, run nothing")
+    parser.add_argument("--no-progress", action="store_true", help="no progress display")
+    parser.add_argument("--in-process", action="store_true", help="no worker processes (debugging: a crash ends pv)")
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_plugin_options(parser)
+    parser.set_defaults(func=run_command)
+
+
+def parse_engines(pairs: list[str]) -> dict[str, str]:
+    engines: dict[str, str] = {}
+    for pair in pairs:
+        kind, sep, name = pair.partition("=")
+        if not sep or not kind or not name:
+            raise UsageError(f"--engine expects KIND=NAME, got {pair!r}")
+        engines[kind] = name
+    return engines
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from apr_contracts.claims import claim_hash
+    from apr_contracts.evidence import EvidenceStore, default_evidence_path
+    from apr_contracts.loader import load_contracts
+    from apr_contracts.plugins import load_plugins
+    from apr_contracts.provenance import git_sha, host, project_root, versions
+
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    level = Level.LIVE if args.level in ("live", "all") else Level(args.level)
+    options = RunOptions(
+        level=level,
+        pattern=args.pattern,
+        engines=parse_engines(args.engine),
+        jobs=args.jobs,
+        timeout_s=args.timeout,
+        live_timeout_s=args.live_timeout,
+        seed=args.seed,
+        isolate=not args.in_process,
+    )
+    plugins = load_plugins(plugin_settings(args))
+    for kind, name in options.engines.items():
+        try:
+            plugins.engines.choose(kind, name)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from exc
+    loaded = load_contracts(paths)
+    broken = [i for i in loaded.issues if i.severity == "error"]
+    jobs = collect(loaded.contracts, plugins, options, claim_hash)
+    if args.collect_only:
+        return _print_collection(jobs, args.format)
+
+    root = project_root(paths[0])
+    db_path = Path(args.evidence or os.environ.get("PV_EVIDENCE") or default_evidence_path(root))
+    store = EvidenceStore(db_path)
+    run_id = store.begin_run(
+        command="pv " + " ".join(sys.argv[1:]) if sys.argv else "pv run",
+        git_sha=git_sha(root),
+        host=host(),
+        versions=versions(),
+        plugins={name: info.version for name, info in plugins.info.items()},
+        seed=args.seed,
+        level=args.level,
+    )
+    summary = RunSummary(run_id=run_id)
+
+    def record(result: Result) -> None:
+        store.record(run_id, result)
+        summary.results.append(result)
+        plugins.notify("apr_result", result=result)
+
+    with _progress(len(jobs), disabled=args.no_progress or args.format == "json") as advance:
+        run_jobs(jobs, plugins, options, on_result=lambda r: (record(r), advance(r)))
+
+    exit_code = EXIT_FINDINGS if summary.failed else EXIT_OK
+    store.end_run(run_id, counts=summary.counts, exit_code=exit_code)
+    plugins.notify("apr_session_finish", summary=summary, exit_code=exit_code)
+    _report(summary, args.format, db_path, plugins.failures, broken)
+    return exit_code
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing when output is piped, with --no-progress, or NO_COLOR."""
+
+    def __init__(self, total: int, disabled: bool) -> None:
+        self.total = total
+        self.enabled = not disabled and sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return lambda result: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]pv run"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("", total=self.total)
+
+        def advance(result: Result) -> None:
+            self.bar.update(task, advance=1, description=f"{result.falsifier_id} {result.outcome.value}")
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_collection(jobs: list[Any], fmt: str) -> int:
+    rows = [
+        {
+            "contract": str(job.contract.id),
+            "falsifier": job.falsifier_id,
+            "required_level": job.required_level.value,
+            "bound": job.spec is not None,
+            "plugin": job.spec.plugin if job.spec else None,
+            "implementation_level": job.spec.level.value if job.spec else None,
+            "engines": list(job.spec.engines) if job.spec else [],
+            "seed": job.seed,
+        }
+        for job in jobs
+    ]
+    if fmt == "json":
+        print(json.dumps({"version": 1, "falsifiers": rows}, indent=2))
+        return EXIT_OK
+    for row in rows:
+        bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else "NOT BOUND"
+        print(f"{row['falsifier']:<44} {row['required_level']:<12} {bound}")
+    print(f"{len(rows)} falsifiers collected")
+    return EXIT_OK
+
+
+def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], broken: list[Any]) -> None:
+    ordered = sorted(summary.results, key=lambda r: (r.contract_id, r.falsifier_id))
+    if fmt == "json":
+        payload = {
+            "version": 1,
+            "run_id": summary.run_id,
+            "evidence": str(db_path),
+            "counts": summary.counts,
+            "results": [r.to_dict() for r in ordered],
+            "plugin_failures": [f.__dict__ for f in failures],
+            "contract_errors": [i.to_dict() for i in broken],
+        }
+        print(json.dumps(payload, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"pv run #{summary.run_id}", show_lines=False)
+    for column in ("contract", "falsifier", "level", "outcome", "time", "message"):
+        table.add_column(column, overflow="fold")
+    for r in ordered:
+        level = r.required_level.value + ("" if r.level is None or r.level == r.required_level else f" (impl {r.level.value})")
+        table.add_row(
+            r.contract_id,
+            r.falsifier_id,
+            level,
+            f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome.value}[/]",
+            f"{r.duration_s:.1f}s",
+            r.message[:300],
+        )
+    console.print(table)
+    counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
+    console.print(f"{len(summary.results)} falsifiers: {counts or 'none'}; evidence in {db_path}")
+    for failure in failures:
+        console.print(f"[yellow]plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: {failure.error}[/]")
+    for issue in broken:
+        console.print(f"[red]{issue.file}:{issue.line}: {issue.code} {issue.message}[/]")

@@ -1,0 +1,254 @@
+"""Collect the falsifiers of selected contracts and run each one in its own worker process.
+
+A job per falsifier entry: unbound ids become NOT_BOUND without starting anything;
+bound ones run in ``python -m apr_contracts.worker`` with a timeout. The runner,
+not the plugin, owns the verdict on live thresholds (see ``execute``), and every
+failure mode of the worker (crash, exit, hang) ends as an ERROR result.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apr_contracts.api import FalsifierSpec
+from apr_contracts.outcomes import Level, Outcome
+from apr_contracts.plugins import Plugins
+from apr_contracts.results import Result
+
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_LIVE_TIMEOUT_S = 900.0
+
+
+@dataclass
+class Job:
+    contract: Any  # apr_contracts.loader.LoadedContract
+    entry: Any  # apr_contracts.loader.FalsifierEntry
+    claim_hash: str
+    spec: FalsifierSpec | None
+    seed: int
+
+    @property
+    def falsifier_id(self) -> str:
+        return str(self.entry.id)
+
+    @property
+    def required_level(self) -> Level:
+        return Level(self.entry.level)
+
+
+@dataclass
+class RunOptions:
+    level: Level = Level.INTEGRATION  # run entries whose required level is at most this
+    pattern: str | None = None
+    engines: Mapping[str, str] = field(default_factory=dict)
+    jobs: int = 1
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    live_timeout_s: float = DEFAULT_LIVE_TIMEOUT_S
+    seed: int = 0
+    isolate: bool = True  # False runs in-process (debugging; a crash then ends pv)
+    workspace_root: Path | None = None
+
+
+def derive_seed(base: int, falsifier_id: str) -> int:
+    """A fixed, recorded seed per falsifier: independent of run order and of --jobs."""
+    digest = hashlib.sha256(f"{base}:{falsifier_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def matches(pattern: str | None, *names: str) -> bool:
+    """``-k``: case-insensitive substring, or a glob when it has wildcards; ``a or b`` / ``not a`` allowed."""
+    if not pattern:
+        return True
+    pattern = pattern.strip()
+    if " or " in pattern:
+        return any(matches(part, *names) for part in pattern.split(" or "))
+    if pattern.startswith("not "):
+        return not matches(pattern[4:], *names)
+    lowered = [n.lower() for n in names]
+    needle = pattern.lower()
+    if any(ch in needle for ch in "*?["):
+        return any(fnmatch.fnmatchcase(n, needle) for n in lowered)
+    return any(needle in n for n in lowered)
+
+
+def collect(
+    contracts: Iterable[Any],
+    plugins: Plugins,
+    options: RunOptions,
+    claim_hash: Callable[[Any, Any], str],
+) -> list[Job]:
+    """One job per falsifier entry selected by level and ``-k``."""
+    jobs: list[Job] = []
+    for contract in contracts:
+        for entry in contract.falsifiers:
+            if Level(entry.level).rank > options.level.rank:
+                continue
+            if not matches(options.pattern, str(entry.id), str(contract.id)):
+                continue
+            jobs.append(
+                Job(
+                    contract=contract,
+                    entry=entry,
+                    claim_hash=claim_hash(contract, entry),
+                    spec=plugins.falsifiers.get(str(entry.id)),
+                    seed=derive_seed(options.seed, str(entry.id)),
+                )
+            )
+    return jobs
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    plugins: Plugins,
+    options: RunOptions,
+    on_result: Callable[[Result], None] = lambda result: None,
+) -> list[Result]:
+    """Run every job (``options.jobs`` at a time) and call ``on_result`` as each finishes."""
+    root = options.workspace_root or Path(tempfile.mkdtemp(prefix="pv-run-"))
+    results: list[Result] = []
+    pending = [job for job in jobs if job.spec is not None]
+    for job in jobs:
+        if job.spec is None:
+            result = _result(job, Outcome.NOT_BOUND, "no plugin implements this falsifier id", level=None)
+            results.append(result)
+            on_result(result)
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        futures = [pool.submit(_run_one, job, plugins, options, root) for job in pending]
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            on_result(result)
+    return results
+
+
+def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path) -> Result:
+    assert job.spec is not None
+    workspace = root / job.falsifier_id
+    workspace.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "falsifier_id": job.falsifier_id,
+        "engines": {kind: options.engines.get(kind) for kind in job.spec.engines},
+        "workspace": str(workspace / "work"),
+        "seed": job.seed,
+        "level": job.spec.level.value,
+        "thresholds": list(job.entry.thresholds or []),
+        "params": dict(getattr(job.entry, "raw", {}).get("params") or {}),
+        "plugin_settings": plugins.settings.to_dict(),
+        "result_file": str(workspace / "result.json"),
+    }
+    timeout = options.live_timeout_s if job.required_level is Level.LIVE else options.timeout_s
+    started = time.monotonic()
+    if options.isolate:
+        outcome_data = _run_in_worker(payload, workspace, timeout)
+    else:
+        from apr_contracts.worker import run_job
+
+        outcome_data = run_job(payload)
+    duration = time.monotonic() - started
+    return _result(
+        job,
+        Outcome(outcome_data["outcome"]),
+        outcome_data.get("message", ""),
+        level=job.spec.level,
+        measured=outcome_data.get("measured") or {},
+        counterexample=outcome_data.get("counterexample"),
+        traceback=outcome_data.get("traceback", ""),
+        duration=duration,
+        engines=outcome_data.get("engines") or {},
+    )
+
+
+def _run_in_worker(payload: dict[str, Any], workspace: Path, timeout: float) -> dict[str, Any]:
+    job_file = workspace / "job.json"
+    job_file.write_text(json.dumps(payload), encoding="utf-8")
+    log_path = workspace / "worker.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "apr_contracts.worker", str(job_file)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a timeout kills its children too
+            env=env,
+        )
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            return {
+                "outcome": "ERROR",
+                "message": f"timed out after {timeout:g} s (raise it with --timeout/--live-timeout); "
+                f"log tail: {_tail(log_path)}",
+            }
+    result_file = Path(payload["result_file"])
+    if result_file.exists():
+        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+        return data
+    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return {
+        "outcome": "ERROR",
+        "message": f"the falsifier's worker {how} before reporting a result; log tail: {_tail(log_path)}",
+    }
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    return " | ".join(text.strip().splitlines()[-lines:]) or "(empty)"
+
+
+def _result(
+    job: Job,
+    outcome: Outcome,
+    message: str,
+    *,
+    level: Level | None,
+    measured: dict[str, Any] | None = None,
+    counterexample: Any = None,
+    traceback: str = "",
+    duration: float = 0.0,
+    engines: dict[str, str] | None = None,
+) -> Result:
+    return Result(
+        contract_id=str(job.contract.id),
+        contract_file=str(job.contract.path),
+        contract_version=job.contract.version,
+        falsifier_id=job.falsifier_id,
+        claim_hash=job.claim_hash,
+        required_level=job.required_level,
+        level=level,
+        outcome=outcome,
+        message=message,
+        measured=dict(measured or {}),
+        thresholds=[dict(t) for t in (job.entry.thresholds or [])],
+        counterexample=counterexample,
+        traceback=traceback,
+        duration_s=round(duration, 4),
+        seed=job.seed,
+        engines=dict(engines or {}),
+        plugin=job.spec.plugin if job.spec else "",
+    )

@@ -1,0 +1,227 @@
+"""`pv run` end to end with a fake plugin whose falsifiers hold, falsify, raise, exit, crash and hang."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from apr_contracts.cli import main as pv
+
+FAKE_PLUGIN = '''
+import os, sys, time
+from apr_contracts import falsifier, hookimpl
+
+class Adder:
+    name = "real"
+    def add(self, a, b):
+        return a + b
+
+class OffByOne(Adder):
+    name = "broken-off-by-one"
+    def add(self, a, b):
+        return a + b + (1 if a > 5 else 0)
+
+@hookimpl
+def apr_register_engines(registry):
+    registry.add("adder", "real", Adder, default=True)
+    registry.add("adder", "broken-off-by-one", OffByOne)
+
+@falsifier("FALSIFY-FAKE-HOLD", engines=["adder"])
+def holds(ctx):
+    for a in range(10):
+        if ctx.engine("adder").add(a, 1) != a + 1:
+            return ctx.falsified(f"add({a}, 1) != {a + 1}", counterexample=[a, 1])
+    return ctx.held(measured={"cases": 10})
+
+@falsifier("FALSIFY-FAKE-FALSIFIED")
+def falsifies(ctx):
+    return ctx.falsified("2 + 2 = 5", counterexample={"a": 2, "b": 2}, measured={"sum": 5})
+
+@falsifier("FALSIFY-FAKE-RAISES")
+def raises(ctx):
+    raise ValueError("the check itself is broken")
+
+@falsifier("FALSIFY-FAKE-EXITS")
+def exits(ctx):
+    sys.exit(0)
+
+@falsifier("FALSIFY-FAKE-CRASHES")
+def crashes(ctx):
+    os._exit(7)
+
+@falsifier("FALSIFY-FAKE-HANGS")
+def hangs(ctx):
+    time.sleep(60)
+    return ctx.held()
+
+@falsifier("FALSIFY-FAKE-SKIPS")
+def skips(ctx):
+    ctx.require("a_module_that_does_not_exist_anywhere")
+    return ctx.held()
+
+@falsifier("FALSIFY-FAKE-LIVE-OK", level="live")
+def live_ok(ctx):
+    return ctx.measured(loss=2.5)
+
+@falsifier("FALSIFY-FAKE-LIVE-BAD", level="live")
+def live_bad(ctx):
+    return ctx.measured(loss=7.5)
+
+@falsifier("FALSIFY-FAKE-SHALLOW", level="algorithm")
+def shallow(ctx):
+    return ctx.held()
+
+@hookimpl
+def apr_register_falsifiers(registry):
+    registry.add_module(sys.modules[__name__])
+'''
+
+
+def _entry(fid: str, level: str = "algorithm", thresholds: str = "") -> str:
+    return textwrap.indent(
+        textwrap.dedent(
+            f"""\
+            - id: {fid}
+              rule: rule of {fid}
+              prediction: prediction of {fid}
+              if_fails: consequence of {fid}
+              level: {level}
+            """
+        )
+        + thresholds,
+        "",
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "fakeplug.py").write_text(FAKE_PLUGIN)
+    (tmp_path / "badplug.py").write_text("raise ImportError('this plugin is broken on purpose')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PV_DISABLE_PLUGIN_AUTOLOAD", "1")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'fake'\n")
+    live = "  thresholds:\n  - {metric: loss, op: '<=', value: 4.0}\n"
+    entries = "".join(
+        [
+            _entry("FALSIFY-FAKE-HOLD"),
+            _entry("FALSIFY-FAKE-FALSIFIED"),
+            _entry("FALSIFY-FAKE-RAISES"),
+            _entry("FALSIFY-FAKE-EXITS"),
+            _entry("FALSIFY-FAKE-CRASHES"),
+            _entry("FALSIFY-FAKE-HANGS"),
+            _entry("FALSIFY-FAKE-SKIPS"),
+            _entry("FALSIFY-FAKE-UNBOUND"),
+            _entry("FALSIFY-FAKE-LIVE-OK", "live", live),
+            _entry("FALSIFY-FAKE-LIVE-BAD", "live", live),
+            _entry("FALSIFY-FAKE-SHALLOW", "integration"),
+        ]
+    )
+    contracts = tmp_path / "contracts"
+    contracts.mkdir()
+    (contracts / "fake-v1.yaml").write_text(
+        "metadata:\n  id: fake-v1\n  version: 1.0.0\n  description: fake\nfalsification_tests:\n" + entries
+    )
+    return tmp_path
+
+
+def _run(project: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+    code = pv(
+        [
+            "run",
+            str(project / "contracts"),
+            "-p",
+            "fakeplug",
+            "--evidence",
+            str(project / "ev.sqlite"),
+            "--format",
+            "json",
+            "--timeout",
+            "4",
+            *extra,
+        ]
+    )
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_every_failure_mode_lands_as_the_right_outcome(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _run(project, capsys, "--level", "all", "--jobs", "2")
+    outcomes = {r["falsifier_id"]: r["outcome"] for r in report["results"]}
+    assert outcomes == {
+        "FALSIFY-FAKE-HOLD": "HELD",
+        "FALSIFY-FAKE-FALSIFIED": "FALSIFIED",
+        "FALSIFY-FAKE-RAISES": "ERROR",
+        "FALSIFY-FAKE-EXITS": "ERROR",
+        "FALSIFY-FAKE-CRASHES": "ERROR",
+        "FALSIFY-FAKE-HANGS": "ERROR",
+        "FALSIFY-FAKE-SKIPS": "SKIPPED",
+        "FALSIFY-FAKE-UNBOUND": "NOT_BOUND",
+        "FALSIFY-FAKE-LIVE-OK": "HELD",
+        "FALSIFY-FAKE-LIVE-BAD": "FALSIFIED",
+        "FALSIFY-FAKE-SHALLOW": "HELD",
+    }
+    assert code == 1
+    by_id = {r["falsifier_id"]: r for r in report["results"]}
+    assert "the check itself is broken" in by_id["FALSIFY-FAKE-RAISES"]["message"]
+    assert "ValueError" in by_id["FALSIFY-FAKE-RAISES"]["traceback"]
+    assert "timed out" in by_id["FALSIFY-FAKE-HANGS"]["message"]
+    assert "exited with code 7" in by_id["FALSIFY-FAKE-CRASHES"]["message"]
+    assert "a_module_that_does_not_exist_anywhere" in by_id["FALSIFY-FAKE-SKIPS"]["message"]
+    # The runner, not the plugin, judged the live thresholds, and kept the measured values.
+    assert by_id["FALSIFY-FAKE-LIVE-BAD"]["measured"] == {"loss": 7.5}
+    assert "loss=7.5 violates loss <= 4.0" in by_id["FALSIFY-FAKE-LIVE-BAD"]["message"]
+    # An implementation below the contract's required level is recorded with its own level.
+    assert by_id["FALSIFY-FAKE-SHALLOW"]["level"] == "algorithm"
+    assert by_id["FALSIFY-FAKE-SHALLOW"]["required_level"] == "integration"
+    # Seeds are fixed per falsifier and recorded.
+    assert by_id["FALSIFY-FAKE-HOLD"]["seed"] == _run_seed(project, capsys)
+    with sqlite3.connect(project / "ev.sqlite") as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
+    assert tables, "the evidence database was created"
+
+
+def _run_seed(project: Path, capsys: pytest.CaptureFixture[str]) -> int:
+    _, report = _run(project, capsys, "-k", "FALSIFY-FAKE-HOLD")
+    return int(report["results"][0]["seed"])
+
+
+def test_default_level_leaves_live_falsifiers_out(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, report = _run(project, capsys, "-k", "hold or live")
+    assert [r["falsifier_id"] for r in report["results"]] == ["FALSIFY-FAKE-HOLD"]
+
+
+def test_engine_swap_turns_the_conformance_suite_on_a_mutant(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _run(project, capsys, "-k", "FALSIFY-FAKE-HOLD", "--engine", "adder=broken-off-by-one")
+    (result,) = report["results"]
+    assert result["outcome"] == "FALSIFIED"
+    assert result["engines"] == {"adder": "broken-off-by-one"}
+    assert result["counterexample"] == [6, 1]
+    assert code == 1
+    code, report = _run(project, capsys, "-k", "FALSIFY-FAKE-HOLD")
+    assert report["results"][0]["outcome"] == "HELD" and code == 0
+
+
+def test_unknown_engine_is_a_usage_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = pv(["run", str(project / "contracts"), "-p", "fakeplug", "--engine", "adder=nope"])
+    assert code == 2
+    assert "no adder engine named 'nope'" in capsys.readouterr().err
+
+
+def test_import_failing_plugin_is_reported_and_skipped(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _run(project, capsys, "-p", "badplug", "-k", "FALSIFY-FAKE-HOLD")
+    assert report["results"][0]["outcome"] == "HELD"
+    (failure,) = report["plugin_failures"]
+    assert failure["plugin"] == "badplug" and "broken on purpose" in failure["error"]
+    assert code == 0
+
+
+def test_collect_only_runs_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = pv(["run", str(project / "contracts"), "-p", "fakeplug", "--collect-only", "--format", "json"])
+    listing = json.loads(capsys.readouterr().out)["falsifiers"]
+    assert code == 0
+    assert {row["falsifier"] for row in listing if not row["bound"]} == {"FALSIFY-FAKE-UNBOUND"}
+    assert not (project / "ev.sqlite").exists()
