@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import subprocess
 import sys
@@ -224,13 +225,15 @@ def test_example_plugin_is_discovered_through_its_entry_point(tmp_path: Path) ->
         capture_output=True, text=True, env=env, check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count('"HELD"') == 2
+    outcomes = [r["outcome"] for r in json.loads(run.stdout)["results"]]
+    assert outcomes == ["HELD", "HELD"]
     broken = subprocess.run(
         [sys.executable, "-m", "apr_contracts.cli", "run", contracts, "--format", "json",
          "--engine", "wordcount=broken-off-by-one"],
         capture_output=True, text=True, env=env, check=False,
     )
-    assert broken.returncode == 1 and '"FALSIFIED"' in broken.stdout
+    assert broken.returncode == 1
+    assert "FALSIFIED" in [r["outcome"] for r in json.loads(broken.stdout)["results"]]
     blocked = subprocess.run(
         [sys.executable, "-m", "apr_contracts.cli", "plugins", "--format", "json", "-p", "no:example"],
         capture_output=True, text=True, env=env, check=False,
