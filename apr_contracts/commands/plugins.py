@@ -43,22 +43,18 @@ def plugins_command(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title="pv plugins")
-        for column in ("plugin", "distribution", "version", "hooks", "engines", "falsifiers"):
-            table.add_column(column, overflow="fold")
+        console = Console(highlight=False)
         for info in plugins.info.values():
-            table.add_row(
-                info.name + (" (built-in)" if info.builtin else ""),
-                info.distribution,
-                info.version,
-                ", ".join(h.removeprefix("apr_") for h in info.hooks),
-                "\n".join(info.engines),
-                f"{len(info.falsifiers)}: " + ", ".join(info.falsifiers) if info.falsifiers else "",
-            )
-        console = Console()
-        console.print(table)
+            origin = "built-in" if info.builtin else f"{info.distribution} {info.version}".strip()
+            console.print(f"[bold]{info.name}[/] ({origin})")
+            console.print(f"  hooks: {', '.join(h.removeprefix('apr_') for h in info.hooks) or '-'}")
+            if info.engines:
+                console.print(f"  engines ({len(info.engines)}): {', '.join(info.engines)}")
+            if info.falsifiers:
+                console.print(f"  falsifiers ({len(info.falsifiers)}): {' '.join(info.falsifiers)}")
+        for kind in sorted(plugins.engines.kinds):
+            console.print(f"engine kind [bold]{kind}[/]: default {_default(plugins, kind) or '(none)'}")
         for failure in plugins.failures:
             console.print(
                 f"[red]plugin {failure.plugin} (distribution {failure.distribution}) failed in "
