@@ -1,0 +1,77 @@
+"""`pv validate PATH...`: check contracts and report every issue at once.
+
+Exit codes: 0 no errors, 1 errors found, 2 usage error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from apr_contracts.cli import UsageError
+
+
+def _codes(values: list[str] | None) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    return tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "validate", help="check contract files and folders (pre-commit / CI)",
+        description="Validate contracts (files, or folders searched recursively for *.yaml/*.yml). "
+        "Reports every issue with a stable code; `pv explain CODE` says what each means.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="contract files or folders (default: [tool.pv] paths)")
+    p.add_argument("--strict", action=argparse.BooleanOptionalAction, default=None,
+                   help="warnings become errors; this project's own conventions apply (default from [tool.pv])")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format")
+    p.add_argument("--select", action="append", metavar="CODES", help="only these codes or prefixes (comma-separated)")
+    p.add_argument("--ignore", action="append", metavar="CODES", help="drop these codes or prefixes (comma-separated)")
+    p.add_argument("--config", metavar="FILE", help="pyproject.toml (or TOML) with [tool.pv]; default: nearest above PATH")
+    p.add_argument("--max-file-bytes", type=int, metavar="N", help="refuse larger files (default 10 MB)")
+    p.add_argument("--check-test-nodes", action="store_true", default=None,
+                   help="check that pytest nodes named in `test:` exist (implied by --strict)")
+    p.add_argument("--no-plugins", action="store_true", help="only the built-in rules")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from apr_contracts.config import ConfigError, load_config
+    from apr_contracts.report.validate_output import render_github, render_json, render_text
+    from apr_contracts.validate import build_registry, unknown_selectors, validate_paths
+
+    paths = list(args.paths)
+    try:
+        config = load_config(args.config, start=paths[0] if paths else ".")
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if not paths:
+        base = Path(config.source).parent if config.source else Path(".")
+        paths = [str(base / p) for p in config.paths]
+    if not paths:
+        raise UsageError("no PATH given and no `paths` in [tool.pv]")
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if args.max_file_bytes is not None and args.max_file_bytes <= 0:
+        raise UsageError("--max-file-bytes must be positive")
+    config = config.override(
+        strict=args.strict, select=_codes(args.select), ignore=_codes(args.ignore),
+        max_file_bytes=args.max_file_bytes, check_test_nodes=args.check_test_nodes,
+    )
+    registry = build_registry(with_plugins=not args.no_plugins)
+    bad = unknown_selectors(registry, [*config.select, *config.ignore])
+    if bad:
+        raise UsageError(f"unknown rule code(s): {', '.join(bad)} (see `pv explain --list`)")
+    report = validate_paths(paths, config, registry)
+    if args.format == "json":
+        print(render_json(report))
+    elif args.format == "github":
+        print(render_github(report))
+    else:
+        render_text(report, sys.stdout)
+    return report.exit_code

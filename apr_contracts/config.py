@@ -1,0 +1,124 @@
+"""`[tool.pv]` in pyproject.toml: pv's settings for a repository.
+
+Found by searching upwards from the first path given to ``pv validate`` (not from the
+current directory, so validating another project's folder does not inherit this
+project's ``strict = true``), or named with ``--config FILE``. Command-line options
+override it.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from apr_contracts.schema.yamlsrc import DEFAULT_MAX_FILE_BYTES
+
+
+class ConfigError(Exception):
+    """The configuration is unusable (a usage error, exit 2)."""
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    strict: bool = False
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    check_test_nodes: bool = False
+    falsifier_id_pattern: str | None = None
+    paths: tuple[str, ...] = ()
+    source: str | None = field(default=None, compare=False)  # the file the settings came from
+
+    @property
+    def own_checks(self) -> bool:
+        """Whether this project's own conventions apply (strict-only rules)."""
+        return self.strict or self.check_test_nodes
+
+    def override(self, **changes: Any) -> ValidateConfig:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "strict": bool, "select": list, "ignore": list, "max_file_bytes": int, "check_test_nodes": bool,
+    "falsifier_id_pattern": str, "paths": list,
+}
+
+
+def _table(pyproject: Path) -> dict[str, Any] | None:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {pyproject}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+    table = data.get("tool", {}).get("pv")
+    return table if isinstance(table, dict) else None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.pv] table, from ``start`` upwards."""
+    here = start.resolve()
+    for folder in [here, *here.parents] if here.is_dir() else list(here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                if _table(candidate) is not None:
+                    return candidate
+            except ConfigError:
+                continue
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _root_of(folder: str) -> str | None:
+    found = find_config(Path(folder))
+    return str(found.parent) if found else None
+
+
+def project_root(contract: Path) -> str | None:
+    """The folder holding the pyproject.toml with [tool.pv] above ``contract`` (cached per folder)."""
+    return _root_of(str(contract.resolve().parent))
+
+
+def load_config(config_file: str | Path | None = None, start: str | Path | None = None) -> ValidateConfig:
+    """Settings from ``config_file`` (a pyproject.toml, or a TOML file with a top-level [tool.pv] or
+    plain keys), else from the nearest pyproject.toml above ``start``; defaults when none."""
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        table = _table(path)
+        if table is None:  # a dedicated pv.toml with the keys at top level
+            try:
+                table = tomllib.loads(path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    else:
+        found = find_config(Path(start or "."))
+        if found is None:
+            return ValidateConfig()
+        path, table = found, _table(found)
+    return from_table(table or {}, str(path))
+
+
+def from_table(table: dict[str, Any], source: str) -> ValidateConfig:
+    known = {f.name for f in fields(ValidateConfig)} - {"source"}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            continue  # keys for other pv commands (run, scoreboard) live in the same table
+        expected = _TYPES[name]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{source}: [tool.pv] {key} must be a {getattr(expected, '__name__', expected)}, got {value!r}")
+        if isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: [tool.pv] {key} must be a list of strings")
+            value = tuple(value)
+        values[name] = value
+    if values.get("max_file_bytes", 1) <= 0:
+        raise ConfigError(f"{source}: [tool.pv] max_file_bytes must be positive")
+    return ValidateConfig(source=source, **values)

@@ -1,0 +1,65 @@
+"""Renderers for `pv validate` findings: text (rich), json (versioned), github (workflow annotations)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from apr_contracts.validate import ValidationReport
+
+FORMATS = ("text", "json", "github")
+
+
+def render_json(report: ValidationReport) -> str:
+    return json.dumps(report.to_dict(), indent=2, default=str)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: ValidationReport) -> str:
+    """One `::error`/`::warning`/`::notice` line per issue (GitHub Actions annotations)."""
+    level = {"error": "error", "warning": "warning", "info": "notice"}
+    lines = []
+    for i in report.issues:
+        props = [f"file={_escape_prop(i.file)}"]
+        if i.line:
+            props.append(f"line={i.line}")
+        if i.column:
+            props.append(f"col={i.column}")
+        props.append(f"title={_escape_prop(i.code)}")
+        body = i.message + (f"\n{i.hint}" if i.hint else "")
+        lines.append(f"::{level[i.severity.value]} {','.join(props)}::{_escape_data(body)}")
+    s = report.summary
+    lines.append(f"pv validate: {s['errors']} errors, {s['warnings']} warnings in {s['contracts']} contracts")
+    return "\n".join(lines)
+
+
+def render_text(report: ValidationReport, stream: IO[str] | None = None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+    style = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+    for i in report.issues:
+        where = f"{i.file}:{i.line}:{i.column}" if i.line else i.file
+        console.print(f"[bold]{escape(where)}[/]: [{style[i.severity.value]}]{i.severity.value}[/] "
+                      f"[magenta]{escape(i.code)}[/] {escape(i.message)}")
+        if i.hint:
+            console.print(f"    [dim]hint: {escape(i.hint)}[/]")
+    s = report.summary
+    for item in s["skipped"]:
+        console.print(f"[dim]skipped {escape(item['file'])}: {escape(item['reason'])}[/]")
+    verdict = "[bold red]FAILED[/]" if s["errors"] else "[bold green]OK[/]"
+    extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
+    mode = " (strict)" if s["strict"] else ""
+    console.print(f"{verdict}{mode}: {s['contracts']} contracts in {s['files']} files, "
+                  f"{s['errors']} errors, {s['warnings']} warnings, {s['infos']} infos{extra}, "
+                  f"{len(s['skipped'])} skipped")

@@ -1,0 +1,55 @@
+"""Codes of the findings the loader itself emits (reading YAML, checking the model).
+
+They have no check function: the loader produces them while reading. They are
+registered like any rule so that ``pv explain``, ``--select``/``--ignore``, inline
+suppression and ``docs/rules.md`` cover them too.
+"""
+
+from __future__ import annotations
+
+from apr_contracts.rules.base import Rule, Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+LOADER_RULES: tuple[Rule, ...] = (
+    Rule("PV-INTERNAL-001", "pv failed on this file", E,
+         "An unexpected exception inside pv while validating one file. The file is reported "
+         "so the rest of the run goes on; this is a bug in pv (or in a plugin rule), never in "
+         "the contract.", "report it with the file attached"),
+    Rule("PV-YAML-001", "not valid YAML", E,
+         "The file cannot be parsed: a syntax error, several documents in one file, or "
+         "nesting too deep to be a contract.", "fix the YAML at the reported position"),
+    Rule("PV-YAML-002", "file too large", E,
+         "Files over `max_file_bytes` (default 10 MB) are refused without being read: real "
+         "contracts are a few kB, and a huge file is a mistake or an attack.",
+         "raise `max_file_bytes` in [tool.pv] if the file is genuine"),
+    Rule("PV-YAML-003", "alias bomb", E,
+         "YAML anchors/aliases that expand to more than 100,000 nodes (the 'billion laughs' "
+         "pattern). Refused before anything walks the expanded data.",
+         "write the values out; contracts do not need nested aliases"),
+    Rule("PV-YAML-004", "unsupported or unsafe tag", E,
+         "An explicit YAML tag (`!!python/object`, a custom `!tag`, `!!binary`...) or a value "
+         "that does not fit its tag. Tags are never constructed; the value is kept as plain "
+         "data and reported.", "remove the tag"),
+    Rule("PV-YAML-005", "duplicate key", E,
+         "The same key twice in one mapping. YAML readers disagree on which value wins, so the "
+         "contract is ambiguous.", "keep exactly one of the two keys"),
+    Rule("PV-YAML-006", "file cannot be read", E,
+         "The path does not exist, is not a regular file, cannot be opened, or is not UTF-8.",
+         "check the path, its permissions and its encoding"),
+    Rule("PV-YAML-007", "malformed mapping key", E,
+         "A mapping key that is itself a list or mapping, or a `<<` merge of something that is "
+         "not a mapping.", "use plain text keys"),
+    Rule("PV-SCHEMA-001", "wrong type", E,
+         "A section or field has a type the contract model does not accept (for example "
+         "`falsification_tests` written as a mapping instead of a list). The models accept every "
+         "shape seen in real contracts; anything else makes the contract unusable.",
+         "see `pv schema` for the accepted shapes"),
+    Rule("PV-SCHEMA-002", "not a contract mapping", E,
+         "An entry of a list section (a falsifier, an obligation, a harness) is not a mapping.",
+         "write the entry as `- key: value` lines"),
+    Rule("PV-SCHEMA-003", "unknown key", W,
+         "A key the contract model does not know. It is kept (never dropped) and reported, "
+         "since a typo (`if_fail:`) silently loses a field. Error under --strict.",
+         "rename it to a known key (see `pv schema`) or suppress with `# pv: ignore[PV-SCHEMA-003]`"),
+)

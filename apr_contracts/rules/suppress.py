@@ -1,0 +1,59 @@
+"""Inline suppression of findings inside a contract.
+
+Syntax (a YAML comment)::
+
+    test: a description only   # pv: ignore[PV-TEST-003]
+    - id: FALSIFY-X-001        # pv: ignore[PV-TEST-003, PV-LEVEL-002]   (the whole entry)
+    # pv: ignore[PV-SCHEMA-003]                   (own line: applies to the next line)
+    # pv: ignore-file[PV-REF-002]                 (anywhere: the whole file)
+
+A comment on a line suppresses the listed codes for findings located on that line
+and, when a mapping key or list item starts on that line, everywhere inside it.
+``ignore`` without a list (``# pv: ignore``) is refused: a suppression names what it
+silences, so a new kind of finding on the same line is still reported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from yaml.nodes import Node
+
+from apr_contracts.schema.yamlsrc import span_starting_at
+
+_COMMENT = re.compile(r"#\s*pv:\s*(ignore|ignore-file)\[([^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class Suppression:
+    first: int
+    last: int
+    codes: frozenset[str]
+    line: int  # where the comment is
+
+
+def parse(text: str, root: Node | None) -> list[Suppression]:
+    if "pv:" not in text:  # fast path: almost no file has any
+        return []
+    out: list[Suppression] = []
+    lines = text.splitlines()
+    for n, line in enumerate(lines, start=1):
+        m = _COMMENT.search(line)
+        if not m:
+            continue
+        codes = frozenset(c.strip().upper() for c in m.group(2).split(",") if c.strip())
+        if m.group(1) == "ignore-file":
+            out.append(Suppression(1, max(len(lines), 1), codes, n))
+            continue
+        target = n
+        if line[: m.start()].strip() == "":  # a comment on its own line governs the next content line
+            target = next((k for k in range(n + 1, len(lines) + 1)
+                           if lines[k - 1].strip() and not lines[k - 1].lstrip().startswith("#")), n)
+        span = span_starting_at(root, target)
+        out.append(Suppression(target, span[1] if span else target, codes, n))
+    return out
+
+
+def matches(sup: Suppression, code: str, line: int) -> bool:
+    return sup.first <= line <= sup.last and any(code == c or code.startswith(c + "-") for c in sup.codes)

@@ -1,0 +1,161 @@
+"""`pv validate` without the command line: load, run every rule, suppress, filter, summarize.
+
+Severity policy (DESIGN.md): ERROR only for what makes a contract unusable or
+ambiguous; conventions and drift are warnings, and errors under ``--strict``.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from apr_contracts.config import ValidateConfig
+from apr_contracts.loader import LoadedContract, gc_paused, load_contracts
+from apr_contracts.rules import suppress
+from apr_contracts.rules.base import CheckContext, Finding, Issue, Rule, RuleRegistry, Severity
+from apr_contracts.rules.builtin import builtin_registry
+
+JSON_VERSION = 1
+
+
+@dataclass
+class ValidationReport:
+    issues: list[Issue]
+    contracts: list[LoadedContract]
+    skipped: list[tuple[Path, str]]
+    summary: dict[str, Any]
+    suppressed: list[Issue] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity is Severity.ERROR)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": JSON_VERSION, "issues": [i.to_dict() for i in self.issues], "summary": self.summary}
+
+
+def build_registry(with_plugins: bool = True) -> RuleRegistry:
+    """Built-in rules, plus plugin rules from the ``apr_register_rules`` hook when asked."""
+    registry = builtin_registry()
+    if with_plugins:
+        from apr_contracts.plugins import load_plugins
+
+        plugins = load_plugins()
+        registry.current_plugin = "?"
+        plugins.register_with("apr_register_rules", registry)
+        registry.current_plugin = "apr-contracts"
+    return registry
+
+
+def unknown_selectors(registry: RuleRegistry, selectors: Iterable[str]) -> list[str]:
+    return [s for s in selectors if s.strip() and not registry.matching(s)]
+
+
+def validate_paths(
+    paths: Sequence[str | Path],
+    config: ValidateConfig | None = None,
+    registry: RuleRegistry | None = None,
+) -> ValidationReport:
+    config = config or ValidateConfig()
+    registry = registry or builtin_registry()
+    with gc_paused():  # see loader.gc_paused: rules also allocate while everything stays alive
+        return _validate(paths, config, registry)
+
+
+def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: RuleRegistry) -> ValidationReport:
+    loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes)
+    ctx = CheckContext(config=config, contracts=loaded.contracts)
+    raw_issues = list(loaded.issues)
+    by_path = {str(c.path): c for c in loaded.contracts}
+    active = [r for r in registry if not r.strict_only or config.own_checks]
+
+    for contract in loaded.contracts:
+        for rule in active:
+            if rule.check is not None:
+                raw_issues.extend(_run(rule, contract, lambda r=rule, c=contract: r.check(c, ctx)))  # type: ignore[misc]
+    for rule in active:
+        if rule.corpus_check is None:
+            continue
+        try:
+            for contract, finding in rule.corpus_check(loaded.contracts, ctx):
+                raw_issues.append(_to_issue(rule, contract, finding))
+        except Exception as exc:
+            raw_issues.append(_internal(rule, Path(paths[0]) if paths else Path("."), exc))
+
+    issues, suppressed = _apply_policy(raw_issues, registry, config, by_path)
+    summary = _summary(loaded, issues, suppressed, config)
+    return ValidationReport(issues, loaded.contracts, loaded.skipped, summary, suppressed)
+
+
+def _run(rule: Rule, contract: LoadedContract, produce: Any) -> list[Issue]:
+    try:
+        return [_to_issue(rule, contract, f) for f in produce()]
+    except Exception as exc:  # one broken rule (built-in or plugin) must not stop validation
+        return [_internal(rule, contract.path, exc)]
+
+
+def _to_issue(rule: Rule, contract: LoadedContract, finding: Finding) -> Issue:
+    line, column = contract.position(finding.path, finding.key)
+    hint = rule.hint if finding.hint is None else finding.hint
+    return Issue(rule.code, rule.severity, str(contract.path), line, column, finding.message, hint)
+
+
+def _internal(rule: Rule, path: Path, exc: Exception) -> Issue:
+    tb = traceback.extract_tb(exc.__traceback__)[-1]
+    return Issue("PV-INTERNAL-001", Severity.ERROR, str(path), 0, 0,
+                 f"rule {rule.code} failed: {type(exc).__name__}: {exc} (at {Path(tb.filename).name}:{tb.lineno})",
+                 "a bug in pv or in the plugin that registered this rule; please report it")
+
+
+def _selected(code: str, selectors: tuple[str, ...], registry: RuleRegistry) -> bool:
+    return any(code in registry.matching(s) or code == s.strip().upper() for s in selectors)
+
+
+def _apply_policy(
+    issues: list[Issue], registry: RuleRegistry, config: ValidateConfig, contracts: dict[str, LoadedContract]
+) -> tuple[list[Issue], list[Issue]]:
+    kept: list[Issue] = []
+    suppressed: list[Issue] = []
+    sups: dict[str, list[suppress.Suppression]] = {}
+    for issue in issues:
+        rule = registry.get(issue.code)
+        if rule is not None:
+            issue.severity = rule.effective_severity(config.strict)
+        if config.select and not _selected(issue.code, config.select, registry):
+            continue
+        if config.ignore and _selected(issue.code, config.ignore, registry):
+            continue
+        contract = contracts.get(issue.file)
+        if contract is not None and issue.code != "PV-INTERNAL-001":
+            if issue.file not in sups:
+                sups[issue.file] = suppress.parse(contract.text, contract.root)
+            if any(suppress.matches(s, issue.code, issue.line) for s in sups[issue.file]):
+                suppressed.append(issue)
+                continue
+        kept.append(issue)
+    kept.sort(key=Issue.sort_key)
+    return kept, suppressed
+
+
+def _summary(loaded: Any, issues: list[Issue], suppressed: list[Issue], config: ValidateConfig) -> dict[str, Any]:
+    sev = Counter(i.severity.value for i in issues)
+    return {
+        "files": loaded.files,
+        "contracts": len(loaded.contracts),
+        "skipped": [{"file": str(p), "reason": r} for p, r in loaded.skipped],
+        "errors": sev.get("error", 0),
+        "warnings": sev.get("warning", 0),
+        "infos": sev.get("info", 0),
+        "suppressed": len(suppressed),
+        "by_code": dict(sorted(Counter(i.code for i in issues).items())),
+        "strict": config.strict,
+        "config": config.source,
+    }

@@ -1,0 +1,203 @@
+"""Encoding backends for encode-corpus: Hugging Face `tokenizers`, and a tiktoken fast path.
+
+The fast path is tiktoken built from *this tokenizer's own* vocabulary and merges
+and its own pre-tokenizer regex, with its own normalizer (NFC) applied in Python.
+It is used only when :func:`fast_plan` finds the tokenizer structurally
+equivalent (byte-level BPE, ids in merge order, a supported normalizer and
+pre-tokenizer, no dropout/suffixes/byte-fallback) *and* the encoder's start-up
+check finds identical ids to `tokenizers` on probe strings plus a sample of the
+corpus. Documents that contain an added token's text (e.g. ``<|endoftext|>``)
+are encoded by `tokenizers`, which matches added tokens before the model runs.
+Anything else uses `tokenizers` (``encode_batch_fast``, ``add_special_tokens=False``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from engines.tokenizer.load import LoadedTokenizer
+
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+# Strings that exercise what usually differs between two BPE implementations:
+# normalization (composed vs decomposed), contractions, digits, whitespace runs,
+# line endings, scripts without spaces, emoji with modifiers, punctuation runs.
+PROBES: tuple[str, ...] = (
+    "Hello world", "I'm here, you'LL see; they've it's", "x = 12345 + 3.14159 - 0x1F",
+    "a   b\n\n\tc  \r\n  d \n", "naïve café résumé", "cafe\u0301 nai\u0308ve A\u030a",
+    "\u1100\u1161\u11a8 한국어 日本語の文章 中文测试", "👍🏽 👨‍👩‍👧 🇫🇷 ✓", "    def f(self):\n        return {'k': [1, 2]}\n",
+    "ÅΩ ﬁ ① ²", "  leading and trailing  ", "\u00a0non\u00a0breaking\u2009thin", "!!!??? ... --- ***",
+    "Ünïcödé\u0301\u0302 mixed ΑΒΓ абв אבג عربي", "\n", " ", "",
+)
+
+
+@dataclass
+class FastPlan:
+    """What the fast path needs, derived from tokenizer.json alone."""
+
+    pattern: str
+    normalizer: str  # "" or "NFC"
+    ranks: dict[bytes, int]
+    added: list[tuple[str, bool]]  # (content, normalized)
+
+
+def byte_decoder() -> dict[str, int]:
+    from engines.tokenizer.fixtures import bytes_to_unicode
+
+    return {char: byte for byte, char in bytes_to_unicode().items()}
+
+
+def _normalizer_kind(spec: Any) -> str | None:
+    """"" for none, "NFC" for NFC (alone or in a one-element Sequence), None if unsupported."""
+    if spec is None:
+        return ""
+    if isinstance(spec, dict) and spec.get("type") == "NFC":
+        return "NFC"
+    if isinstance(spec, dict) and spec.get("type") == "Sequence":
+        kinds = [_normalizer_kind(s) for s in spec.get("normalizers") or []]
+        if all(k is not None for k in kinds) and len([k for k in kinds if k]) <= 1:
+            return next((k for k in kinds if k), "")
+    return None
+
+
+def _pattern_of(spec: Any) -> str | None:
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("type") == "ByteLevel":
+        ok = spec.get("use_regex", True) and not spec.get("add_prefix_space", False)
+        return GPT2_PATTERN if ok else None
+    if spec.get("type") == "Sequence":
+        parts = spec.get("pretokenizers") or []
+        if len(parts) != 2:
+            return None
+        split, level = parts
+        if not (isinstance(split, dict) and split.get("type") == "Split" and isinstance(level, dict)
+                and level.get("type") == "ByteLevel" and not level.get("use_regex", True)
+                and not level.get("add_prefix_space", False)):
+            return None
+        if split.get("behavior") != "Isolated" or split.get("invert"):
+            return None
+        pattern = split.get("pattern") or {}
+        if "Regex" in pattern:
+            return str(pattern["Regex"])
+        if "String" in pattern:
+            return re.escape(str(pattern["String"]))
+    return None
+
+
+def fast_plan(raw: dict[str, Any], *, allow_any_normalizer: bool = False) -> tuple[FastPlan | None, str]:
+    """A fast-path plan for this tokenizer.json, or None and the reason it is not equivalent."""
+    model = raw.get("model") or {}
+    if model.get("type") != "BPE":
+        return None, f"model.type is {model.get('type')!r}, not BPE"
+    for key in ("dropout", "continuing_subword_prefix", "end_of_word_suffix"):
+        if model.get(key):
+            return None, f"model.{key} is set ({model.get(key)!r})"
+    if model.get("byte_fallback"):
+        return None, "model.byte_fallback is set"
+    normalizer = _normalizer_kind(raw.get("normalizer"))
+    if normalizer is None:
+        if not allow_any_normalizer:
+            return None, f"normalizer {raw.get('normalizer', {}).get('type')!r} has no fast equivalent"
+        normalizer = "NFC"
+    pattern = _pattern_of(raw.get("pre_tokenizer"))
+    if pattern is None:
+        return None, "pre-tokenizer is not ByteLevel or Split(regex)+ByteLevel"
+    decode = byte_decoder()
+    vocab: dict[str, int] = model.get("vocab") or {}
+    merges = model.get("merges") or []
+    ranks: dict[bytes, int] = {}
+    for token, token_id in vocab.items():
+        if len(token) == 1 and token in decode:
+            ranks[bytes([decode[token]])] = token_id
+    if len(ranks) != 256:
+        return None, f"only {len(ranks)} of the 256 byte tokens are in the vocabulary (not byte-level)"
+    last = -1
+    for entry in merges:
+        a, b = entry.split(" ") if isinstance(entry, str) else entry
+        merged = a + b
+        if any(c not in decode for c in merged):
+            return None, f"token {merged!r} is not byte-level"
+        merged_id = vocab.get(merged)
+        merged_bytes = bytes(decode[c] for c in merged)
+        if merged_id is None or merged_bytes in ranks or merged_id <= last:
+            # tiktoken ranks merges by token id: ids must follow merge order, one merge per token
+            return None, f"merge {a!r} + {b!r} breaks 'ids in merge order' (id {merged_id}, previous {last})"
+        ranks[merged_bytes] = last = merged_id
+    unreachable = len(vocab) - len(ranks)
+    if model.get("ignore_merges") and unreachable:
+        return None, f"ignore_merges with {unreachable} vocabulary entries no merge produces"
+    added = [(str(t["content"]), bool(t.get("normalized", False))) for t in raw.get("added_tokens") or []]
+    return FastPlan(pattern, normalizer, ranks, added), "byte-level BPE with ids in merge order"
+
+
+class HFBackend:
+    """`tokenizers` batch encoding (threads = RAYON_NUM_THREADS, set by the CLI before import)."""
+
+    name = "hf"
+
+    def __init__(self, tok: LoadedTokenizer, *, add_special_tokens: bool = False) -> None:
+        self.tok = tok
+        self.add_special_tokens = add_special_tokens
+
+    def encode_many(self, texts: Sequence[str]) -> list[Any]:
+        import numpy as np
+
+        encodings = self.tok.hf.encode_batch_fast(list(texts), add_special_tokens=self.add_special_tokens)
+        return [np.asarray(e.ids, dtype=np.uint32) for e in encodings]
+
+    def close(self) -> None:
+        return None
+
+
+class FastBackend:
+    """tiktoken from the tokenizer's own ranks and regex, on ``workers`` threads (Rust releases the GIL)."""
+
+    name = "tiktoken"
+
+    def __init__(self, tok: LoadedTokenizer, plan: FastPlan, workers: int) -> None:
+        import tiktoken
+
+        self.tok = tok
+        self.plan = plan
+        self.encoding = tiktoken.Encoding(
+            "apr-fast", pat_str=plan.pattern, mergeable_ranks=plan.ranks, special_tokens={}
+        )
+        self._encode_ordinary: Callable[[str], list[int]] = self.encoding._core_bpe.encode_ordinary
+        contents = sorted({c for c, _n in plan.added if c}, key=len, reverse=True)
+        self._added = re.compile("|".join(map(re.escape, contents))) if contents else None
+        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="apr-encode")
+        self.hf_documents = 0  # documents routed to tokenizers (they contain an added token's text)
+
+    def normalize(self, text: str) -> str:
+        if self.plan.normalizer == "NFC" and not unicodedata.is_normalized("NFC", text):
+            return unicodedata.normalize("NFC", text)
+        return text
+
+    def _one(self, text: str) -> Any:
+        import numpy as np
+
+        normalized = self.normalize(text)
+        if self._added is not None and (self._added.search(normalized) or self._added.search(text)):
+            self.hf_documents += 1
+            return np.asarray(self.tok.encode(text), dtype=np.uint32)
+        return np.asarray(self._encode_ordinary(normalized), dtype=np.uint32)
+
+    def encode_many(self, texts: Sequence[str]) -> list[Any]:
+        return list(self.pool.map(self._one, texts))
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def first_difference(a: Sequence[int], b: Sequence[int]) -> int:
+    """Index of the first differing id (len of the shorter when one is a prefix of the other)."""
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return min(len(a), len(b))

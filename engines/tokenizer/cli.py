@@ -1,0 +1,171 @@
+"""`apr tokenize import-hf | encode-corpus | verify-shards` (argparse wiring; the work is in the engine).
+
+The engine comes from :func:`engines.cli.engine_for` ("hf" unless ``--engine-impl
+tokenizer=NAME`` or ``APR_ENGINE_TOKENIZER`` choose another registered one).
+Every subcommand supports ``--format json``. Exit codes: 0 ok, 1 refused input or
+corrupt shards, 2 usage, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_commands(subparsers: Any) -> None:
+    tokenize = subparsers.add_parser("tokenize", help="import tokenizers, encode corpora into uint32 shards",
+                                     description="Tokenizer engine: import-hf, encode-corpus, verify-shards.")
+    sub = tokenize.add_subparsers(dest="tokenize_command", metavar="SUBCOMMAND")
+    tokenize.set_defaults(func=lambda args: _usage(tokenize))
+
+    imp = sub.add_parser("import-hf", help="tokenizer.json (BPE) -> vocab.json + merges.txt + manifest.json",
+                         description="Extract a byte-level BPE tokenizer.json into vocab.json, merges.txt "
+                         "(#version: 0.2), a copy of tokenizer.json and manifest.json. Non-BPE input is "
+                         "refused before anything is written.")
+    imp.add_argument("--input", required=True, type=Path, help="the Hugging Face tokenizer.json")
+    imp.add_argument("--output", required=True, type=Path, help="directory to create")
+    imp.add_argument("--include-added-tokens", action="store_true",
+                     help="also write added tokens (e.g. <|endoftext|>) into vocab.json, at their own ids")
+    imp.add_argument("--force", action="store_true", help="replace --output if it exists")
+    imp.add_argument("--format", choices=("text", "json"), default="text")
+    imp.set_defaults(func=_import_hf)
+
+    enc = sub.add_parser("encode-corpus", help="JSONL -> shard-NNNNN.bin (uint32 LE) + manifest.json",
+                         description="Encode JSONL documents into little-endian uint32 shards. Re-running the "
+                         "same command on the same --output resumes after the last completed shard.")
+    enc.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="PATH",
+                     help="JSONL files or folders of them (*.jsonl, *.json, *.ndjson)")
+    enc.add_argument("--tokenizer", required=True, type=Path,
+                     help="tokenizer.json, an import-hf directory or a checkpoint directory")
+    enc.add_argument("--output", required=True, type=Path, help="output directory")
+    enc.add_argument("--shard-tokens", type=int, default=10_000_000, metavar="N",
+                     help="rotate to a new shard at the first document boundary at or after N ids (default 10M)")
+    enc.add_argument("--text-field", default="text", help="JSON field holding the text (default: text)")
+    enc.add_argument("--eos-policy", choices=("none", "between", "after"), default="after",
+                     help="EOS after every document (default), only between documents, or never")
+    enc.add_argument("--workers", type=int, default=0, help="encoding threads (default: usable CPUs)")
+    enc.add_argument("--on-bad-line", choices=("stop", "skip"), default="stop",
+                     help="malformed JSONL line: stop with file:line (default) or skip and count it")
+    enc.add_argument("--max-docs", type=int, default=None, help="encode at most N documents")
+    enc.add_argument("--estimate-only", action="store_true", help="estimate tokens/shards/time from a sample")
+    enc.add_argument("--backend", choices=("auto", "hf", "fast"), default="auto",
+                     help="auto: tiktoken fast path when proven equivalent, else tokenizers")
+    enc.add_argument("--force", action="store_true", help="start over in an --output holding another run")
+    enc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    enc.add_argument("--format", choices=("text", "json"), default="text")
+    enc.set_defaults(func=_encode_corpus)
+
+    ver = sub.add_parser("verify-shards", help="re-read shards against manifest.json",
+                         description="Check every shard's size, id count, sha256 and ids < vocab size.")
+    ver.add_argument("directory", type=Path, help="an encode-corpus --output directory")
+    ver.add_argument("--format", choices=("text", "json"), default="text")
+    ver.set_defaults(func=_verify_shards)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _engine() -> Any:
+    from engines.cli import engine_for
+
+    return engine_for("tokenizer")
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False) if args.format == "json" else text)
+
+
+def _import_hf(args: argparse.Namespace) -> int:
+    result = _engine().import_hf(args.input, args.output, include_added_tokens=args.include_added_tokens,
+                                 force=args.force)
+    m = result.manifest
+    _emit(args, result.to_dict(),
+          f"imported {args.input} -> {result.output}\n"
+          f"  BPE entries {m['bpe_vocab_count']:,}, merges {m['merges_count']:,}, added tokens "
+          f"{m['added_tokens_count']} (in vocab.json: {'yes' if m['include_added_tokens'] else 'no'}), "
+          f"effective vocab {m['effective_vocab_count']:,}, vocab size {m['vocab_size']:,}\n"
+          f"  source sha256 {m['source_sha256']}")
+    return 0
+
+
+def _encode_corpus(args: argparse.Namespace) -> int:
+    from engines.errors import UsageError
+    from engines.tokenizer.encode import EncodeOptions, usable_cpus
+
+    if args.workers < 0 or (args.max_docs is not None and args.max_docs < 0):
+        raise UsageError("--workers and --max-docs must be >= 0")
+    # tokenizers sizes its thread pool from this variable when it first encodes: set it first.
+    os.environ.setdefault("RAYON_NUM_THREADS", str(args.workers or usable_cpus()))
+    opts = EncodeOptions(corpus=args.corpus, tokenizer=args.tokenizer, output=args.output,
+                         shard_tokens=args.shard_tokens, text_field=args.text_field, eos_policy=args.eos_policy,
+                         workers=args.workers, on_bad_line=args.on_bad_line, max_docs=args.max_docs,
+                         estimate_only=args.estimate_only, force=args.force, backend=args.backend)
+    engine = _engine()
+    with _progress(enabled=not args.no_progress) as progress:
+        result = engine.encode_corpus(opts, progress=progress)
+    if result.estimate is not None:
+        e = result.estimate
+        _emit(args, result.to_dict(),
+              f"estimate: ~{e['estimated_tokens']:,} tokens in ~{e['estimated_shards']} shard(s), "
+              f"~{e['estimated_seconds']} s ({e['backend']}; {e['tokens_per_byte']} tokens/byte "
+              f"from {e['sample_documents']} sample documents)")
+        return 0
+    m = result.manifest
+    status = "already complete" if result.already_complete else (
+        f"resumed from shard {result.resumed_from_shard}" if result.resumed_from_shard else "done")
+    run = m.get("run", {})
+    _emit(args, result.to_dict(),
+          f"{status}: {m['documents']:,} documents, {m['tokens']:,} tokens ({m['eos_count']:,} EOS) in "
+          f"{len(m['shards'])} shard(s) -> {result.output}\n"
+          f"  backend {run.get('backend')} ({run.get('backend_reason')}); skipped lines {m['skipped_lines']}; "
+          f"{run.get('elapsed_s')} s")
+    return 0
+
+
+def _verify_shards(args: argparse.Namespace) -> int:
+    report = _engine().verify_shards(args.directory)
+    lines = [f"{'OK' if report.ok else 'CORRUPT'}: {report.shards} shard(s), {report.tokens:,} tokens in "
+             f"{report.directory}"] + [f"  - {p}" for p in report.problems]
+    _emit(args, report.to_dict(), "\n".join(lines))
+    return 0 if report.ok else 1
+
+
+class _progress:
+    """A rich progress bar on a TTY (documents, tokens, tokens/s, ETA); nothing otherwise."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _progress | None:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("encoding"), BarColumn(), TextColumn("{task.fields[docs]:,} docs"),
+                            TextColumn("{task.fields[tokens]:,} tokens"), TextColumn("{task.fields[rate]}"),
+                            TimeRemainingColumn(), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("encode", total=None, docs=0, tokens=0, rate="")
+        import time
+
+        self.t0 = time.monotonic()
+        return self
+
+    def update(self, *, documents: int, tokens: int, done_bytes: int, total_bytes: int) -> None:
+        import time
+
+        rate = tokens / max(time.monotonic() - self.t0, 1e-6)
+        self.bar.update(self.task, completed=done_bytes, total=total_bytes, docs=documents, tokens=tokens,
+                        rate=f"{rate / 1e6:.2f} M tok/s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

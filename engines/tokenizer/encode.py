@@ -1,0 +1,341 @@
+"""`apr tokenize encode-corpus`: JSONL documents → uint32 shards + manifest.json, resumable.
+
+Order of work: discover corpus files, load the tokenizer, fingerprint both
+(sha256), then either start, resume (same fingerprint and a state file), report
+"already complete" (same fingerprint and a manifest) or refuse (different
+fingerprint, unless ``--force``). Documents are read by a background thread in
+chunks (memory stays flat) and encoded by the chosen backend (see
+:mod:`engines.tokenizer.backends`). After each completed shard the state file
+``.encode-state.json`` is replaced atomically with the corpus position of the
+next document, so a killed run resumes from its last completed shard and ends
+with byte-identical shards. EOS placement (one "unit" per document, shards only
+rotate between units): ``after`` = ids + [EOS]; ``between`` = [EOS] + ids for
+every document but the first; ``none`` = ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engines.errors import AprError
+from engines.tokenizer import corpus as corpus_mod
+from engines.tokenizer.load import LoadedTokenizer, sha256_file
+from engines.tokenizer.shards import MANIFEST, STATE, ShardWriter, write_json_atomic
+
+ENCODE_SCHEMA = "apr.tokenize.encode-corpus/v1"
+DEFAULT_SHARD_TOKENS = 10_000_000
+EOS_POLICIES = ("none", "between", "after")
+CHUNK_BYTES = 2 << 20  # documents are read and encoded in ~2 MB chunks
+SAMPLE_BYTES = 256 << 10  # corpus text compared between backends at start-up
+
+
+@dataclass
+class EncodeOptions:
+    corpus: list[Path]
+    tokenizer: Path
+    output: Path
+    shard_tokens: int = DEFAULT_SHARD_TOKENS
+    text_field: str = "text"
+    eos_policy: str = "after"
+    workers: int = 0  # 0 = number of usable CPUs
+    on_bad_line: str = "stop"
+    max_docs: int | None = None
+    estimate_only: bool = False
+    force: bool = False
+    backend: str = "auto"  # auto | hf | fast
+
+
+@dataclass
+class EncodeResult:
+    output: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+    resumed_from_shard: int = 0
+    already_complete: bool = False
+    estimate: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"output": str(self.output), "resumed_from_shard": self.resumed_from_shard,
+                "already_complete": self.already_complete, "estimate": self.estimate, "manifest": self.manifest}
+
+
+def usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class EncodeCorpus:
+    """The encode-corpus algorithm (mixin for the engine; mutants override single steps)."""
+
+    def load(self, source: str | Path) -> LoadedTokenizer:  # provided by the engine
+        raise NotImplementedError
+
+    def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
+                       sample: list[str]) -> tuple[Any, str]:  # provided by the engine
+        raise NotImplementedError
+
+    def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
+        return ShardWriter(output, shard_tokens, index)
+
+    def tokenizer_vocab_size(self, tok: LoadedTokenizer) -> int:
+        return tok.vocab_size
+
+    def fingerprint(self, opts: EncodeOptions, tok: LoadedTokenizer, files: list[Path]) -> dict[str, Any]:
+        return {
+            "tokenizer_sha256": tok.sha256,
+            "corpus": [{"path": str(p.resolve()), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+                       for p in files],
+            "text_field": opts.text_field, "eos_policy": opts.eos_policy, "eos_id": self._eos(opts, tok),
+            "shard_tokens": opts.shard_tokens, "max_docs": opts.max_docs, "on_bad_line": opts.on_bad_line,
+        }
+
+    def same_run(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        """Same tokenizer, same corpus bytes (paths may move), same options."""
+        def key(fp: dict[str, Any]) -> Any:
+            return {**fp, "corpus": [(c["sha256"], c["bytes"]) for c in fp.get("corpus", [])]}
+        return bool(key(old) == key(new))
+
+    def resume_start(self, state: dict[str, Any]) -> corpus_mod.Position:
+        return corpus_mod.Position(**state["next_position"])
+
+    @staticmethod
+    def _eos(opts: EncodeOptions, tok: LoadedTokenizer) -> int | None:
+        return tok.eos_id if opts.eos_policy != "none" else None
+
+    def encode_corpus(self, options: EncodeOptions, *, progress: Any = None) -> EncodeResult:
+        opts = options
+        started = time.monotonic()
+        if opts.eos_policy not in EOS_POLICIES:
+            raise AprError(f"--eos-policy {opts.eos_policy!r} is not one of {', '.join(EOS_POLICIES)}", exit_code=2)
+        if opts.shard_tokens < 1:
+            raise AprError(f"--shard-tokens must be >= 1, got {opts.shard_tokens}", exit_code=2)
+        workers = opts.workers or usable_cpus()
+        os.environ.setdefault("RAYON_NUM_THREADS", str(workers))  # HF threads; read when its pool starts
+        files = corpus_mod.discover(opts.corpus)
+        tok = self.load(opts.tokenizer)
+        vocab_size = self.tokenizer_vocab_size(tok)
+        if opts.eos_policy != "none" and tok.eos_id is None:
+            raise AprError(f"{tok.path}: --eos-policy {opts.eos_policy} needs an end-of-text token, and this "
+                           "tokenizer declares none (no tokenizer_config.json eos_token, no <|endoftext|>, </s>...)",
+                           hint="pass --eos-policy none, or use a tokenizer with an EOS token",
+                           falsifier="FALSIFY-TOK-ENCODE-CORPUS-001")
+        if tok.eos_id is not None and opts.eos_policy != "none" and tok.eos_id >= vocab_size:
+            raise AprError(f"{tok.path}: EOS id {tok.eos_id} is >= the vocab size {vocab_size}",
+                           hint="the tokenizer.json is inconsistent", falsifier="FALSIFY-TOK-ENCODE-CORPUS-003")
+        if opts.estimate_only:
+            return self._estimate(opts, tok, files, workers)
+        fingerprint = self.fingerprint(opts, tok, files)
+        out = opts.output
+        state = self._prepare_output(out, fingerprint, opts.force)
+        if state is not None and state.get("complete"):
+            return EncodeResult(out, state["manifest"], len(state["manifest"]["shards"]), already_complete=True)
+        state = state or {"schema": ENCODE_SCHEMA, "fingerprint": fingerprint, "shards": [],
+                          "next_position": {"file_index": 0, "offset": 0, "line": 1},
+                          "documents": 0, "tokens": 0, "eos_count": 0, "resumes": -1,
+                          "bad": {"count": 0, "listed": [], "blank": 0}}
+        state["resumes"] += 1
+        resumed_from = len(state["shards"])
+        bad = corpus_mod.BadLines(**state["bad"])
+        docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line=opts.on_bad_line,
+                                         bad=bad, start=self.resume_start(state))
+        writer = self.new_writer(out, opts.shard_tokens, len(state["shards"]))
+        total_bytes = sum(c["bytes"] for c in fingerprint["corpus"])
+        before = [0]
+        for c in fingerprint["corpus"]:
+            before.append(before[-1] + c["bytes"])
+        eos = self._eos(opts, tok)
+        documents, tokens, eos_count = state["documents"], state["tokens"], state["eos_count"]
+        backend, reason = None, ""
+        import numpy as np
+
+        eos_array = np.asarray([eos if eos is not None else 0], dtype=np.uint32)
+        try:
+            for chunk in _chunks(docs, opts.max_docs, documents):
+                texts = [d.text for d in chunk]
+                if backend is None:
+                    backend, reason = self.choose_backend(tok, opts.backend, workers, texts)
+                encoded = backend.encode_many(texts)
+                top = max((int(a.max()) for a in encoded if a.size), default=-1)
+                if top >= vocab_size:
+                    i = next(i for i, a in enumerate(encoded) if a.size and int(a.max()) >= vocab_size)
+                    where = f"{files[chunk[i].position.file_index]}:{chunk[i].position.line}"
+                    raise AprError(f"id {top} at {where} is >= the tokenizer's vocab size {vocab_size}; "
+                                   "no shard with it was written", falsifier="FALSIFY-TOK-ENCODE-CORPUS-003",
+                                   hint="the tokenizer.json is inconsistent (ids beyond vocab + added tokens)")
+                for doc, ids in zip(chunk, encoded, strict=True):
+                    unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
+                    eos_count += len(unit) - len(ids)
+                    documents += 1
+                    tokens += len(unit)
+                    for record in writer.add(unit):
+                        state["shards"].append(record)
+                        state.update(documents=documents, tokens=tokens, eos_count=eos_count,
+                                     next_position=doc.next_position.__dict__, bad=bad.__dict__)
+                        write_json_atomic(out / STATE, state)
+                if progress is not None:
+                    last = chunk[-1].next_position
+                    progress.update(documents=documents, tokens=tokens,
+                                    done_bytes=before[last.file_index] + last.offset, total_bytes=total_bytes)
+            if writer.documents or not state["shards"]:
+                state["shards"].append(writer.flush())
+        finally:
+            if backend is not None:
+                backend.close()
+        manifest = {
+            "schema": ENCODE_SCHEMA,
+            "tokenizer": {"path": str(tok.path.resolve()), "sha256": tok.sha256, "model_type": tok.model_type,
+                          "eos_token": tok.eos_token},
+            "corpus": fingerprint["corpus"],
+            "text_field": opts.text_field, "eos_policy": opts.eos_policy, "eos_id": eos,
+            "shard_tokens": opts.shard_tokens, "max_docs": opts.max_docs, "on_bad_line": opts.on_bad_line,
+            "vocab_size": vocab_size, "dtype": "uint32-le",
+            "documents": documents, "tokens": tokens, "eos_count": eos_count,
+            "skipped_lines": bad.count, "bad_lines": bad.listed, "blank_lines": bad.blank,
+            "shards": state["shards"],
+            "run": {"created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "elapsed_s": round(time.monotonic() - started, 3), "resumes": state["resumes"],
+                    "resumed_from_shard": resumed_from, "backend": getattr(backend, "name", "none"),
+                    "backend_reason": reason, "workers": workers,
+                    "hf_documents": getattr(backend, "hf_documents", None), "tool_version": _tool_version()},
+        }
+        write_json_atomic(out / MANIFEST, manifest)
+        (out / STATE).unlink(missing_ok=True)
+        return EncodeResult(out, manifest, resumed_from)
+
+    def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> Any:
+        import numpy as np
+
+        if policy == "after":
+            return np.concatenate([ids, eos])
+        if policy == "between" and not first:
+            return np.concatenate([eos, ids])
+        return ids
+
+    def _prepare_output(self, out: Path, fingerprint: dict[str, Any], force: bool) -> dict[str, Any] | None:
+        """Prior state to resume from, {"complete": True, ...} if already done, or None to start."""
+        if out.exists() and not out.is_dir():
+            raise AprError(f"{out}: exists and is not a directory", hint="choose another --output")
+        out.mkdir(parents=True, exist_ok=True)
+        state_path, manifest_path = out / STATE, out / MANIFEST
+        prior: dict[str, Any] | None = None
+        kind = ""
+        if state_path.is_file():
+            prior, kind = json.loads(state_path.read_text(encoding="utf-8")), "an interrupted run"
+        elif manifest_path.is_file():
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            prior, kind = {"fingerprint": _fingerprint_of(manifest), "complete": True, "manifest": manifest}, \
+                "a completed run"
+        elif any(out.iterdir()) and not force:
+            raise AprError(f"{out}: not empty and not an encode-corpus output; refusing to write shards into it",
+                           hint="choose an empty or new --output, or pass --force")
+        if prior is not None and not force:
+            if self.same_run(prior["fingerprint"], fingerprint):
+                return prior if kind == "a completed run" else self._check_resumable(out, prior)
+            raise AprError(f"{out}: holds {kind} with a different tokenizer, corpus or options; mixing them "
+                           "would corrupt the dataset", falsifier="FALSIFY-TOK-ENCODE-CORPUS-007",
+                           hint="pass --force to start over in this directory, or choose another --output")
+        for stale in [*out.glob("shard-*.bin"), *out.glob(".shard-*.tmp"), state_path, manifest_path]:
+            stale.unlink(missing_ok=True)
+        return None
+
+    def _check_resumable(self, out: Path, state: dict[str, Any]) -> dict[str, Any]:
+        import hashlib
+
+        for record in state["shards"]:
+            path = out / record["file"]
+            ok = path.is_file() and path.stat().st_size == record["bytes"]
+            if ok and hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
+                ok = False
+            if not ok:
+                raise AprError(f"{path}: completed shard is missing or changed since the interrupted run",
+                               hint="pass --force to start over", falsifier="FALSIFY-TOK-ENCODE-CORPUS-006")
+        done = {r["file"] for r in state["shards"]}
+        for stray in [*out.glob("shard-*.bin"), *out.glob(".shard-*.tmp")]:
+            if stray.name not in done:
+                stray.unlink()  # written after the last state update: it will be rewritten identically
+        return state
+
+    def _estimate(self, opts: EncodeOptions, tok: LoadedTokenizer, files: list[Path], workers: int) -> EncodeResult:
+        bad = corpus_mod.BadLines()
+        docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line="skip", bad=bad)
+        chunk = next(_chunks(docs, None, 0), [])
+        total = sum(p.stat().st_size for p in files)
+        t0 = time.monotonic()
+        backend, reason = self.choose_backend(tok, opts.backend, workers, [d.text for d in chunk])
+        encoded = backend.encode_many([d.text for d in chunk])
+        backend.close()
+        seconds = max(time.monotonic() - t0, 1e-6)
+        sample_bytes = sum(d.next_position.offset - d.position.offset for d in chunk)
+        n = sum(len(a) for a in encoded) + (len(chunk) if opts.eos_policy != "none" else 0)
+        per_byte = n / sample_bytes if sample_bytes else 0.0
+        est_tokens = int(per_byte * total)
+        estimate = {"corpus_bytes": total, "sample_documents": len(chunk), "sample_tokens": n,
+                    "tokens_per_byte": round(per_byte, 4), "estimated_tokens": est_tokens,
+                    "estimated_shards": max(1, -(-est_tokens // opts.shard_tokens)),
+                    "estimated_seconds": round(est_tokens / (n / seconds), 1) if n else None,
+                    "backend": backend.name, "backend_reason": reason, "vocab_size": tok.vocab_size}
+        return EncodeResult(opts.output, estimate=estimate)
+
+
+def _chunks(docs: Iterator[corpus_mod.Document], max_docs: int | None, done: int) -> Iterator[list[Any]]:
+    """Chunks of ~CHUNK_BYTES of documents, read ahead by a background thread (JSON parsing overlaps encoding)."""
+    budget = None if max_docs is None else max(0, max_docs - done)
+    channel: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            chunk: list[Any] = []
+            size, left = 0, budget
+            for doc in docs:
+                if left is not None:
+                    if left <= 0:
+                        break
+                    left -= 1
+                chunk.append(doc)
+                size += len(doc.text)
+                if size >= CHUNK_BYTES:
+                    channel.put(chunk)
+                    chunk, size = [], 0
+                if stop.is_set():
+                    return
+            if chunk:
+                channel.put(chunk)
+            channel.put(None)
+        except BaseException as exc:
+            channel.put(exc)
+
+    thread = threading.Thread(target=produce, name="apr-read", daemon=True)
+    thread.start()
+    try:
+        while (item := channel.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                channel.get(timeout=0.05)
+
+
+def _fingerprint_of(manifest: dict[str, Any]) -> dict[str, Any]:
+    keys = ("text_field", "eos_policy", "eos_id", "shard_tokens", "max_docs", "on_bad_line")
+    return {"tokenizer_sha256": manifest.get("tokenizer", {}).get("sha256"),
+            "corpus": manifest.get("corpus", []), **{k: manifest.get(k) for k in keys}}
+
+
+def _tool_version() -> str:
+    from apr_contracts import __version__
+
+    return str(__version__)

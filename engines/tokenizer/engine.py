@@ -1,0 +1,66 @@
+"""The default tokenizer engine ("hf"): Hugging Face `tokenizers`, numpy, and a verified tiktoken fast path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from engines.errors import AprError
+from engines.tokenizer import backends
+from engines.tokenizer.encode import SAMPLE_BYTES, EncodeCorpus
+from engines.tokenizer.importer import ImportHF
+from engines.tokenizer.load import LoadedTokenizer, load_tokenizer
+from engines.tokenizer.shards import VerifyShards
+
+
+class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
+    """import-hf, encode-corpus and verify-shards. Mutants (engines.tokenizer.mutants) subclass it."""
+
+    name = "hf"
+
+    def load(self, source: str | Path) -> LoadedTokenizer:
+        return load_tokenizer(source)
+
+    # -- backend choice ---------------------------------------------------------------------------
+    def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
+        raw = json.loads(tok.path.read_text(encoding="utf-8"))
+        return backends.fast_plan(raw)
+
+    def hf_backend(self, tok: LoadedTokenizer) -> Any:
+        return backends.HFBackend(tok)
+
+    def verify_fast(self, fast: backends.FastBackend, tok: LoadedTokenizer, sample: list[str]) -> str:
+        """"" when the fast backend gives `tokenizers`' ids on the probes and the corpus sample, else why not."""
+        texts, size = list(backends.PROBES), 0
+        for text in sample:
+            if size >= SAMPLE_BYTES:
+                break
+            texts.append(text[: SAMPLE_BYTES - size])
+            size += len(texts[-1])
+        ours = fast.encode_many(texts)
+        reference = backends.HFBackend(tok).encode_many(texts)
+        for text, a, b in zip(texts, ours, reference, strict=True):
+            if a.tolist() != b.tolist():
+                at = backends.first_difference(a.tolist(), b.tolist())
+                return f"ids differ from tokenizers on {text[:40]!r} at position {at}"
+        return ""
+
+    def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
+                       sample: list[str]) -> tuple[Any, str]:
+        """tiktoken only when provably equivalent (structure + start-up check); otherwise `tokenizers`."""
+        if requested == "hf":
+            return self.hf_backend(tok), "requested with --backend hf"
+        plan, reason = self.fast_plan(tok)
+        if plan is not None:
+            fast = backends.FastBackend(tok, plan, workers)
+            problem = self.verify_fast(fast, tok, sample)
+            if not problem:
+                return fast, f"tiktoken fast path: {reason}; identical ids on the start-up sample"
+            fast.close()
+            reason = f"start-up check failed: {problem}"
+        if requested == "fast":
+            raise AprError(f"{tok.path}: the tiktoken fast path is not equivalent for this tokenizer: {reason}",
+                           hint="use --backend auto (falls back to tokenizers) or --backend hf",
+                           falsifier="FALSIFY-TOK-ENCODE-CORPUS-008")
+        return self.hf_backend(tok), f"tokenizers: {reason}"

@@ -1,0 +1,245 @@
+"""Deliberately broken tokenizer engines: each has one realistic defect and otherwise works.
+
+They exist so that every falsifier can be shown to fail (FALSIFIED) against an
+engine that is wrong in the way the falsifier's claim forbids. None of them
+merely raises: each exits 0 (or fails exactly where the real engine would) while
+producing a wrong result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from engines.tokenizer import backends
+from engines.tokenizer.encode import EncodeOptions, EncodeResult
+from engines.tokenizer.engine import HFTokenizerEngine
+from engines.tokenizer.importer import ParsedBPE
+from engines.tokenizer.load import LoadedTokenizer
+from engines.tokenizer.shards import ShardWriter
+
+# registered name -> class name (the plugin resolves classes lazily)
+MUTANTS: dict[str, str] = {
+    "broken-forgets-manifest": "ForgetsManifest",
+    "broken-empty-merges": "EmptyMerges",
+    "broken-ignores-added-tokens": "IgnoresAddedTokens",
+    "broken-drops-last-merge": "DropsLastMerge",
+    "broken-validates-after-writing": "ValidatesAfterWriting",
+    "broken-renumbers-added-tokens": "RenumbersAddedTokens",
+    "broken-hashes-parsed-json": "HashesParsedJson",
+    "broken-eos-between-as-after": "EosBetweenAsAfter",
+    "broken-splits-documents": "SplitsDocuments",
+    "broken-vocab-size-ignores-added": "VocabSizeIgnoresAdded",
+    "broken-hashes-int64": "HashesInt64",
+    "broken-adds-special-tokens": "AddsSpecialTokens",
+    "broken-resume-skips-a-document": "ResumeSkipsADocument",
+    "broken-resume-ignores-tokenizer": "ResumeIgnoresTokenizer",
+    "broken-fastpath-unverified": "FastPathUnverified",
+    "broken-drops-bad-lines": "DropsBadLines",
+    "broken-verify-counts-only": "VerifyCountsOnly",
+}
+
+
+def _named(cls: type) -> type:
+    cls.name = next(k for k, v in MUTANTS.items() if v == cls.__name__)  # type: ignore[attr-defined]
+    return cls
+
+
+# -- import-hf ----------------------------------------------------------------------------------
+@_named
+class ForgetsManifest(HFTokenizerEngine):
+    """Writes vocab.json, merges.txt and tokenizer.json but forgets manifest.json (exit 0)."""
+
+    def output_files(self) -> tuple[str, ...]:
+        return ("vocab.json", "merges.txt", "tokenizer.json")
+
+
+@_named
+class EmptyMerges(HFTokenizerEngine):
+    """Reads merges from a misspelt key (`model.merge`), so merges.txt has only its header."""
+
+    def merges_of(self, source: Path, model: dict[str, Any], vocab: dict[str, int]) -> tuple[list[tuple[str, str]], str]:
+        return super().merges_of(source, {**model, "merges": model.get("merge", [])}, vocab)
+
+
+@_named
+class IgnoresAddedTokens(HFTokenizerEngine):
+    """Accepts --include-added-tokens but never adds them to vocab.json."""
+
+    def output_vocab(self, parsed: ParsedBPE, include_added_tokens: bool) -> dict[str, int]:
+        return super().output_vocab(parsed, False)
+
+
+@_named
+class DropsLastMerge(HFTokenizerEngine):
+    """Off-by-one slice: merges.txt loses the last merge."""
+
+    def output_merges(self, parsed: ParsedBPE) -> list[tuple[str, str]]:
+        return list(parsed.merges[:-1])
+
+
+@_named
+class ValidatesAfterWriting(HFTokenizerEngine):
+    """Writes vocab.json straight into --output, then checks model.type: a refused input leaves a partial dir."""
+
+    def import_hf(self, source: Path, output: Path, *, include_added_tokens: bool = False, force: bool = False) -> Any:
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        Path(output).mkdir(parents=True, exist_ok=True)
+        vocab = (data.get("model") or {}).get("vocab") or {}
+        (Path(output) / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+        return super().import_hf(source, output, include_added_tokens=include_added_tokens, force=True)
+
+
+@_named
+class RenumbersAddedTokens(HFTokenizerEngine):
+    """Numbers added tokens from len(model.vocab) instead of keeping their own ids."""
+
+    def output_vocab(self, parsed: ParsedBPE, include_added_tokens: bool) -> dict[str, int]:
+        out = dict(parsed.vocab)
+        if include_added_tokens:
+            for offset, (content, _id, _special) in enumerate(parsed.added):
+                out[content] = len(parsed.vocab) + offset
+        return out
+
+
+@_named
+class HashesParsedJson(HFTokenizerEngine):
+    """Records the sha256 of the re-serialized JSON instead of the input file's bytes."""
+
+    def source_digest(self, parsed: ParsedBPE) -> str:
+        return hashlib.sha256(json.dumps(parsed.data, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+# -- encode-corpus ------------------------------------------------------------------------------
+@_named
+class EosBetweenAsAfter(HFTokenizerEngine):
+    """`--eos-policy between` puts an EOS after every document, the last one included (N instead of N-1)."""
+
+    def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> Any:
+        return super().document_unit(ids, eos, "after" if policy == "between" else policy, first=first)
+
+
+class _SplittingWriter(ShardWriter):
+    def add(self, ids: Any) -> list[dict[str, Any]]:
+        records = []
+        while self.tokens + len(ids) >= self.shard_tokens:  # cuts at exactly N ids, inside the document
+            take = self.shard_tokens - self.tokens
+            self.parts.append(ids[:take])
+            self.tokens += take
+            self.documents += 1
+            records.append(self.flush())
+            ids = ids[take:]
+        if len(ids):
+            self.parts.append(ids)
+            self.tokens += len(ids)
+            self.documents += 1
+        return records
+
+
+@_named
+class SplitsDocuments(HFTokenizerEngine):
+    """Rotates shards at exactly --shard-tokens ids, splitting a document across two shards."""
+
+    def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
+        return _SplittingWriter(output, shard_tokens, index)
+
+
+@_named
+class VocabSizeIgnoresAdded(HFTokenizerEngine):
+    """Takes the vocab size from model.vocab only, forgetting added tokens (so ids can reach the size)."""
+
+    def tokenizer_vocab_size(self, tok: LoadedTokenizer) -> int:
+        return int(tok.hf.get_vocab_size(with_added_tokens=False))
+
+
+class _Int64HashWriter(ShardWriter):
+    def digest(self, array: Any) -> str:
+        return hashlib.sha256(array.astype("int64").tobytes()).hexdigest()
+
+
+@_named
+class HashesInt64(HFTokenizerEngine):
+    """Hashes each shard's ids as int64 before narrowing to the uint32 bytes it writes."""
+
+    def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
+        return _Int64HashWriter(output, shard_tokens, index)
+
+
+@_named
+class AddsSpecialTokens(HFTokenizerEngine):
+    """Encodes with add_special_tokens=True, so a post-processor's BOS/CLS is added to every document."""
+
+    def hf_backend(self, tok: LoadedTokenizer) -> Any:
+        return backends.HFBackend(tok, add_special_tokens=True)
+
+    def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str]) -> Any:
+        return self.hf_backend(tok), "tokenizers"
+
+
+@_named
+class ResumeSkipsADocument(HFTokenizerEngine):
+    """On resume, starts one line after the recorded position (off by one: a document is lost)."""
+
+    def resume_start(self, state: dict[str, Any]) -> Any:
+        from engines.tokenizer.corpus import Position
+
+        pos = Position(**state["next_position"])
+        if not state["shards"]:
+            return pos
+        files = [Path(c["path"]) for c in state["fingerprint"]["corpus"]]
+        with open(files[pos.file_index], "rb") as handle:
+            handle.seek(pos.offset)
+            skipped = len(handle.readline())
+        return Position(pos.file_index, pos.offset + skipped, pos.line + 1)
+
+
+@_named
+class ResumeIgnoresTokenizer(HFTokenizerEngine):
+    """Resumes whenever the corpus matches, without comparing the tokenizer's sha256."""
+
+    def same_run(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        drop = ("tokenizer_sha256", "eos_id")
+        return super().same_run({k: v for k, v in old.items() if k not in drop},
+                                {k: v for k, v in new.items() if k not in drop})
+
+
+@_named
+class FastPathUnverified(HFTokenizerEngine):
+    """Takes the tiktoken fast path for any byte-level BPE, whatever its normalizer, with no start-up check."""
+
+    def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
+        raw = json.loads(tok.path.read_text(encoding="utf-8"))
+        return backends.fast_plan(raw, allow_any_normalizer=True)
+
+    def verify_fast(self, fast: backends.FastBackend, tok: LoadedTokenizer, sample: list[str]) -> str:
+        return ""
+
+
+@_named
+class DropsBadLines(HFTokenizerEngine):
+    """Silently drops malformed JSONL lines (no error under `stop`, not counted under `skip`)."""
+
+    def encode_corpus(self, options: EncodeOptions, *, progress: Any = None) -> EncodeResult:
+        from engines.tokenizer import corpus
+
+        original = corpus._parse
+
+        def lenient(raw: bytes, text_field: str) -> tuple[str, str]:
+            text, problem = original(raw, text_field)
+            return (text, "") if not problem else ("", "")
+
+        corpus._parse = lenient  # the defect: every line parses, malformed ones as empty documents
+        try:
+            return super().encode_corpus(options, progress=progress)
+        finally:
+            corpus._parse = original
+
+
+@_named
+class VerifyCountsOnly(HFTokenizerEngine):
+    """verify-shards checks sizes and counts but never the sha256: a flipped byte goes unnoticed."""
+
+    def verify_digest(self, ids: Any, record: dict[str, Any], name: str, problems: list[str]) -> None:
+        return None

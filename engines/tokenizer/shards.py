@@ -1,0 +1,153 @@
+"""uint32 shards: writing them atomically, reading them back, verifying them against the manifest.
+
+A shard is raw little-endian uint32 token ids (``shard-00000.bin``, ...). Read one
+with ``numpy.memmap(path, dtype="<u4", mode="r")`` or :func:`read_shard`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engines.errors import AprError
+
+SHARD_PATTERN = "shard-{index:05d}.bin"
+MANIFEST = "manifest.json"
+STATE = ".encode-state.json"
+
+
+def shard_name(index: int) -> str:
+    return SHARD_PATTERN.format(index=index)
+
+
+def read_shard(path: Path) -> Any:
+    """The ids of one shard as a read-only uint32 array (memory-mapped; empty shards allowed)."""
+    import numpy as np
+
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype="<u4")
+    return np.memmap(path, dtype="<u4", mode="r")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class ShardWriter:
+    """Accumulates whole documents and writes a shard once it holds at least ``shard_tokens`` ids."""
+
+    def __init__(self, output: Path, shard_tokens: int, index: int = 0) -> None:
+        self.output = output
+        self.shard_tokens = shard_tokens
+        self.index = index
+        self.parts: list[Any] = []
+        self.tokens = 0
+        self.documents = 0
+
+    def add(self, ids: Any) -> list[dict[str, Any]]:
+        """Append one document's ids (EOS included); returns the records of shards completed by it."""
+        self.parts.append(ids)
+        self.tokens += len(ids)
+        self.documents += 1
+        # Rotation only here, after a whole document: a document never spans two shards.
+        return [self.flush()] if self.tokens >= self.shard_tokens else []
+
+    def digest(self, array: Any) -> str:
+        return hashlib.sha256(memoryview(array)).hexdigest()
+
+    def flush(self) -> dict[str, Any]:
+        import numpy as np
+
+        array = np.concatenate(self.parts).astype("<u4", copy=False) if self.parts else np.zeros(0, "<u4")
+        name = shard_name(self.index)
+        path = self.output / name
+        tmp = self.output / f".{name}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(array.data)
+        os.replace(tmp, path)
+        record = {"file": name, "tokens": int(array.size), "documents": self.documents,
+                  "bytes": int(array.size) * 4, "sha256": self.digest(array)}
+        self.index += 1
+        self.parts, self.tokens, self.documents = [], 0, 0
+        return record
+
+
+@dataclass
+class VerifyReport:
+    directory: Path
+    shards: int = 0
+    tokens: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"directory": str(self.directory), "ok": self.ok, "shards": self.shards,
+                "tokens": self.tokens, "problems": list(self.problems)}
+
+
+class VerifyShards:
+    """`apr tokenize verify-shards DIR`: every shard against the manifest (mixin for the engine)."""
+
+    def verify_shards(self, directory: Path) -> VerifyReport:
+        directory = Path(directory)
+        manifest_path = directory / MANIFEST
+        if not manifest_path.is_file():
+            hint = "the run is incomplete: re-run the same encode-corpus command to resume" \
+                if (directory / STATE).is_file() else "pass the --output directory of encode-corpus"
+            raise AprError(f"{manifest_path}: no manifest.json", hint=hint)
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            records = list(manifest["shards"])
+            vocab_size = int(manifest["vocab_size"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AprError(f"{manifest_path}: unreadable or incomplete manifest ({exc})",
+                           hint="re-run encode-corpus with --force to rebuild the shards") from exc
+        report = VerifyReport(directory)
+        for record in records:
+            report.shards += 1
+            report.tokens += self.check_shard(directory, record, vocab_size, report.problems)
+        if report.tokens != manifest.get("tokens"):
+            report.problems.append(f"manifest total tokens {manifest.get('tokens')} != {report.tokens} "
+                                   "(sum of the shards' counts)")
+        listed = {r.get("file") for r in records}
+        for stray in sorted(directory.glob("shard-*.bin")):
+            if stray.name not in listed:
+                report.problems.append(f"{stray.name}: present but not in the manifest")
+        return report
+
+    def check_shard(self, directory: Path, record: dict[str, Any], vocab_size: int, problems: list[str]) -> int:
+        """Check one shard; append problems; return the tokens it holds."""
+        name = str(record.get("file"))
+        path = directory / name
+        if not path.is_file():
+            problems.append(f"{name}: missing")
+            return 0
+        size = path.stat().st_size
+        if size % 4:
+            problems.append(f"{name}: {size} bytes is not a multiple of 4 (truncated or corrupt uint32 shard)")
+            return size // 4
+        tokens = size // 4
+        if tokens != record.get("tokens"):
+            problems.append(f"{name}: holds {tokens} ids, the manifest says {record.get('tokens')}")
+        ids = read_shard(path)
+        self.verify_digest(ids, record, name, problems)
+        if tokens:
+            top = int(ids.max())
+            if top >= vocab_size:
+                problems.append(f"{name}: id {top} >= vocab size {vocab_size}")
+        return tokens
+
+    def verify_digest(self, ids: Any, record: dict[str, Any], name: str, problems: list[str]) -> None:
+        digest = hashlib.sha256(memoryview(ids)).hexdigest()
+        if digest != record.get("sha256"):
+            problems.append(f"{name}: sha256 {digest[:16]}… does not match the manifest's "
+                            f"{str(record.get('sha256'))[:16]}…")

@@ -1,0 +1,77 @@
+"""The trainer engine kind: what any implementation must offer (light module, no heavy imports).
+
+A falsifier gets an engine with ``ctx.engine("trainer")``; `apr pretrain/import/inspect` get
+the same object through :func:`engines.cli.engine_for` (hidden ``--engine-impl trainer=NAME``),
+so every decision the command makes — architecture, gates, attention, initialisation, import,
+learning-rate schedule — goes through these members and a swapped-in engine is tested by the
+same falsifiers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from engines.trainer.chinchilla import GateDecision
+    from engines.trainer.config import ArchConfig
+    from engines.trainer.importer import ImportResult
+    from engines.trainer.preflight import VocabCheck
+
+
+@runtime_checkable
+class TrainerEngine(Protocol):
+    name: str  # the registered name
+
+    def preset(self, name: str) -> ArchConfig:
+        """A named architecture (``tiny``, ``default``, ``qwen2-0.5b``)."""
+        ...
+
+    def resolve_arch(self, arch: str | None, vocab_size: int | None = None) -> ArchConfig:
+        """``--arch`` (preset or config.json; None = the from-scratch default) + ``--vocab-size``."""
+        ...
+
+    def config_from_hf(self, config: dict[str, Any], source: str = "config.json") -> ArchConfig:
+        """Strict extraction from an HF config dict: every field read, encoders refused."""
+        ...
+
+    def config_from_init(self, init: Path) -> ArchConfig:
+        """The architecture of an init checkpoint dir / config.json / GGUF, without reading weights."""
+        ...
+
+    def count_parameters(self, config: ArchConfig) -> int:
+        """Exact N, tied head counted once, no allocation."""
+        ...
+
+    def planned_tokens(self, steps: int, batch_size: int, seq_length: int, *, grad_accum: int = 1,
+                       world_size: int = 1) -> int:
+        """D = steps x (batch x processes x grad-accum) x seq."""
+        ...
+
+    def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> GateDecision:
+        """The Chinchilla decision (ok / warn / refuse / forced) for a planned run."""
+        ...
+
+    def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
+        """Preflight vocab gate; raises PreflightError naming the falsifier id."""
+        ...
+
+    def attention(self, q: Any, k: Any, v: Any) -> Any:
+        """Causal GQA attention: q [B,H,T,D], k/v [B,KV,T,D] -> [B,H,T,D]."""
+        ...
+
+    def build_model(self, config: ArchConfig, *, seed: int = 0) -> Any:
+        """A freshly initialised CausalLM (HF parameter names) using :meth:`attention`."""
+        ...
+
+    def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
+        """Load init weights into ``model`` (``device`` is what the user asked for); returns facts."""
+        ...
+
+    def import_model(self, source: Path, output: Path, *, force: bool = False) -> ImportResult:
+        """`apr import`: HF dir or GGUF -> checkpoint directory."""
+        ...
+
+    def lr_factor(self, step: int, *, warmup: int, total: int, min_ratio: float) -> float:
+        """Multiplier of --lr at 0-based ``step``: linear warm-up then cosine to ``min_ratio``."""
+        ...

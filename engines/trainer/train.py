@@ -1,0 +1,366 @@
+"""`apr pretrain`: gates first (no weights read), then the training loop.
+
+:func:`preflight` resolves the tokenizer, the architecture (``--init`` config, ``--arch`` or the
+default), runs the vocab gate and the Chinchilla gate, opens and checks the shards, and
+describes the held-out split — everything ``--preflight-only`` reports — without touching
+a weight. :func:`train` then builds the model (init weights loaded through the engine, which
+verifies they arrived), and runs AdamW with warm-up + cosine, gradient clipping, gradient
+accumulation and DDP (``torchrun``; gloo on CPU). Batches depend only on (seed, step), so a
+``--resume``d run reproduces an uninterrupted one exactly. A non-finite loss or gradient
+stops the run, keeps the last good checkpoint and says which one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engines.errors import AprError, UsageError
+from engines.trainer import data as data_mod
+from engines.trainer.checkpoint import is_complete, save_checkpoint
+from engines.trainer.chinchilla import GateDecision, enforce
+from engines.trainer.config import ArchConfig, describe
+
+CKPT_DIR = "checkpoints"
+METRICS = "metrics.jsonl"
+STATE_FILE = "trainer_state.pt"
+
+
+@dataclass
+class PretrainOptions:
+    dataset: list[str]
+    tokenizer: str
+    output: Path
+    num_steps: int
+    batch_size: int
+    seq_length: int
+    lr: float
+    init: Path | None = None
+    arch: str | None = None
+    vocab_size: int | None = None
+    val_shards: list[str] = field(default_factory=list)
+    grad_accum: int = 1
+    device: str = "auto"
+    compile: bool = False
+    force_under_provisioned: bool = False
+    preflight_only: bool = False
+    resume: bool = False
+    force: bool = False
+    seed: int = 0
+    warmup_steps: int | None = None
+    min_lr_ratio: float = 0.1
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int | None = None
+    save_every: int | None = None
+    val_tokens: int = 20_480
+    eval_at_start: bool | None = None
+    keep_checkpoints: int = 2
+    threads: int | None = None
+    progress: bool = True
+    halt_after: int | None = None  # test hook: die (like a kill) right after this many steps
+    log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
+
+
+@dataclass
+class Plan:
+    config: ArchConfig
+    tokenizer: Any  # preflight.TokenizerFacts
+    n_params: int
+    vocab: Any  # preflight.VocabCheck
+    gate: GateDecision
+    shards: data_mod.ShardSet
+    val_shards: data_mod.ShardSet | None
+    split: data_mod.Split
+    world_size: int
+    rank: int
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "architecture": describe(self.config), "parameters": self.n_params,
+            "tokenizer": {"path": str(self.tokenizer.path), "vocab_size": self.tokenizer.vocab_size,
+                          "eos_id": self.tokenizer.eos_id, "sha256": self.tokenizer.sha256},
+            "vocab_check": self.vocab.to_dict(), "chinchilla": self.gate.to_dict(),
+            "dataset": {"shards": [str(p) for p in self.shards.paths], "tokens": self.shards.tokens,
+                        "manifest_sha256": self.shards.manifest_sha256},
+            "validation": self.split.to_dict(), "world_size": self.world_size,
+        }
+
+
+def _dist_env() -> tuple[int, int]:
+    return int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+
+
+def preflight(opts: PretrainOptions, engine: Any) -> Plan:
+    """Every gate, no weights read. Raises AprError (exit 1) naming the gate id when one refuses."""
+    from engines.trainer.preflight import tokenizer_facts
+
+    for name in ("num_steps", "batch_size", "seq_length", "grad_accum"):
+        if getattr(opts, name) <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive, got {getattr(opts, name)}")
+    if opts.init is not None and (opts.arch is not None or opts.vocab_size is not None):
+        raise UsageError("--init fixes the architecture; do not combine it with --arch / --vocab-size",
+                         hint="drop --arch/--vocab-size, or drop --init to train from scratch")
+    tok = tokenizer_facts(opts.tokenizer)
+    config = engine.config_from_init(opts.init) if opts.init is not None else engine.resolve_arch(
+        opts.arch, opts.vocab_size)
+    vocab = engine.check_vocab(tok.vocab_size, config.vocab_size, init=opts.init is not None,
+                               tokenizer=str(tok.path))
+    world, rank = _dist_env()
+    n_params = engine.count_parameters(config)
+    per_step = engine.planned_tokens(1, opts.batch_size, opts.seq_length, grad_accum=opts.grad_accum,
+                                     world_size=world)
+    gate = engine.chinchilla(n_params, opts.num_steps, per_step, force=opts.force_under_provisioned)
+    enforce(gate)
+    if gate.verdict != "ok" and rank == 0:
+        extra = f"; suggested --num-steps {gate.suggested_steps:,}" if gate.suggested_steps else ""
+        opts.log(f"warning: Chinchilla gate ({gate.verdict}): {gate.message}{extra}")
+    shards = data_mod.open_shards(opts.dataset)
+    data_mod.check_ids(shards, config.vocab_size)
+    val = data_mod.open_shards(opts.val_shards) if opts.val_shards else None
+    if val is not None:
+        data_mod.check_ids(val, config.vocab_size)
+        split = data_mod.Split(data_mod.whole(shards), [], f"--val-shards ({len(val.paths)} shard(s))")
+    else:
+        split = data_mod.split_documents(shards, shards.eos_id if shards.eos_id is not None else tok.eos_id)
+    return Plan(config, tok, n_params, vocab, gate, shards, val, split, world, rank)
+
+
+def _prepare_output(opts: PretrainOptions, rank: int) -> Path | None:
+    """Refuse to clobber; return the checkpoint to resume from (or None)."""
+    out = opts.output
+    ckpts = sorted(p for p in (out / CKPT_DIR).glob("step-*") if (p / STATE_FILE).is_file() and is_complete(p))
+    if opts.resume:
+        if ckpts:
+            return ckpts[-1]
+        opts.log(f"note: --resume found no checkpoint under {out / CKPT_DIR}; starting from step 0")
+    elif out.exists() and any(out.iterdir()):
+        if not opts.force:
+            what = "a finished checkpoint" if is_complete(out) else "files of another run"
+            raise AprError(f"{out}: already holds {what}; refusing to overwrite it",
+                           hint="pass --resume to continue that run, --force to start over, or another --output")
+        if rank == 0:
+            shutil.rmtree(out)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def _rewind_metrics(path: Path, step: int) -> None:
+    """Keep metrics up to the resumed step so the file reads as one uninterrupted run."""
+    if not path.is_file():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            and (json.loads(line).get("step", 0) < step or ("val_loss" in json.loads(line)
+                                                            and json.loads(line)["step"] <= step))]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _evaluate(model: Any, windows: Any, batch: int, device: Any) -> float:
+    import torch
+
+    from engines.trainer.model import window_loss
+
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(windows), batch):
+            x = torch.from_numpy(windows[start : start + batch]).to(device)
+            total += float(window_loss(model(x[:, :-1]), x[:, 1:])) * len(x)
+    model.train(was_training)
+    return total / len(windows)
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int, start: int) -> None:
+        self.bar: Any = None
+        if enabled and sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("step {task.completed}/{task.total}"), BarColumn(),
+                                TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=total, completed=start, info="")
+
+    def update(self, step: int, info: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=step, info=info)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
+    import torch
+    import torch.distributed as dist
+
+    from engines.trainer.checkpoint import load_checkpoint, load_into
+    from engines.trainer.model import window_loss
+
+    world, rank = plan.world_size, plan.rank
+    torch.set_num_threads(opts.threads or max(1, (os.cpu_count() or 1) // world))
+    if opts.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    elif opts.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available here", hint="use --device cpu or auto")
+    else:
+        device = torch.device(opts.device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    resume_from = _prepare_output(opts, rank)
+    if world > 1:
+        dist.barrier()
+    torch.manual_seed(opts.seed)
+    model = engine.build_model(plan.config, seed=opts.seed)
+    start, tokens_seen, init_facts = 0, 0, None
+    optimizer_state = None
+    if resume_from is not None:
+        ckpt = load_checkpoint(resume_from, require_tokenizer=False)
+        if ckpt.config != plan.config:
+            raise AprError(f"{resume_from}: its architecture differs from this command's",
+                           hint="resume with the same --arch/--init/--vocab-size as the original run")
+        load_into(model, ckpt.state_dict, source=str(resume_from))
+        state = torch.load(resume_from / STATE_FILE, map_location="cpu", weights_only=False)
+        start, tokens_seen, optimizer_state = int(state["step"]), int(state["tokens_seen"]), state["optimizer"]
+        if rank == 0:
+            _rewind_metrics(opts.output / METRICS, start)
+            opts.log(f"resuming from {resume_from} (step {start})")
+    elif opts.init is not None:
+        init_facts = engine.load_init(model, opts.init, device=opts.device)
+    model.to(device)
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": opts.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=opts.lr, betas=(0.9, 0.95), eps=1e-8)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    wrapped: Any = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    forward = torch.compile(wrapped) if opts.compile else wrapped
+
+    sampler = data_mod.WindowSampler(plan.shards, plan.split.train, opts.seq_length, opts.seed)
+    val_source = plan.val_shards or plan.shards
+    val_ranges = data_mod.whole(plan.val_shards) if plan.val_shards else plan.split.val
+    val_windows = data_mod.validation_windows(val_source, val_ranges, opts.seq_length, opts.val_tokens)
+    warmup = opts.warmup_steps if opts.warmup_steps is not None else min(100, max(1, opts.num_steps // 10))
+    eval_every = opts.eval_every or max(1, opts.num_steps // 5)
+    save_every = opts.save_every or eval_every
+    rows = opts.batch_size * world * opts.grad_accum
+    metrics_path = opts.output / METRICS
+    last_ckpt: Path | None = resume_from
+    last_val: float | None = None
+
+    def log_metrics(record: dict[str, Any]) -> None:
+        if rank == 0:
+            with open(metrics_path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def save(step: int, directory: Path, final: bool) -> None:
+        nonlocal last_ckpt
+        if rank == 0:
+            meta = {"step": step, "tokens_seen": tokens_seen, "val_loss": last_val, "seed": opts.seed,
+                    "dataset_manifest_sha256": plan.shards.manifest_sha256, "validation": plan.split.description,
+                    "init": str(opts.init) if opts.init else None, "lr": opts.lr, "batch_size": opts.batch_size,
+                    "grad_accum": opts.grad_accum, "world_size": world, "seq_length": opts.seq_length,
+                    "num_steps": opts.num_steps, "parameters": plan.n_params, "final": final}
+            extra = None if final else {"step": step, "tokens_seen": tokens_seen, "optimizer": optimizer.state_dict()}
+            save_checkpoint(directory, plan.config, model.state_dict(), plan.tokenizer.path, meta)
+            if extra is not None:
+                tmp = directory / (STATE_FILE + ".tmp")
+                torch.save(extra, tmp)
+                os.replace(tmp, directory / STATE_FILE)
+                _prune(opts.output / CKPT_DIR, opts.keep_checkpoints)
+            last_ckpt = directory
+        if world > 1:
+            dist.barrier()
+
+    def stop_non_finite(what: str, value: float, step: int) -> None:
+        log_metrics({"step": step, "event": f"non-finite {what}", "value": str(value)})
+        kept = f"the last good checkpoint is {last_ckpt}" if last_ckpt else "no checkpoint had been written yet"
+        raise AprError(f"{what} became {value} at step {step}; training stopped, nothing was overwritten, {kept}",
+                       hint="lower --lr, raise --warmup-steps or check the data; --resume continues from that checkpoint")
+
+    eval_start = opts.eval_at_start if opts.eval_at_start is not None else opts.init is not None
+    if start == 0 and eval_start and rank == 0:
+        last_val = _evaluate(model, val_windows, opts.batch_size, device)
+        log_metrics({"step": 0, "val_loss": last_val, "val_tokens": int(val_windows.shape[0] * opts.seq_length)})
+    progress = _Progress(opts.progress and rank == 0, opts.num_steps, start)
+    t_last, tok_rate = time.perf_counter(), 0.0
+    model.train()
+    try:
+        for step in range(start, opts.num_steps):
+            lr = opts.lr * engine.lr_factor(step, warmup=warmup, total=opts.num_steps, min_ratio=opts.min_lr_ratio)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = sampler.global_batch(step, rows)
+            optimizer.zero_grad(set_to_none=True)
+            loss_sum = torch.zeros((), dtype=torch.float64)
+            for micro in range(opts.grad_accum):
+                first = (micro * world + rank) * opts.batch_size
+                x = torch.from_numpy(batch[first : first + opts.batch_size]).to(device)
+                sync = wrapped.no_sync() if world > 1 and micro < opts.grad_accum - 1 else nullcontext()
+                with sync:
+                    loss = window_loss(forward(x[:, :-1]), x[:, 1:])
+                    (loss / opts.grad_accum).backward()
+                loss_sum += loss.detach().double().cpu()
+            mean_loss = loss_sum / opts.grad_accum
+            if world > 1:
+                dist.all_reduce(mean_loss, op=dist.ReduceOp.SUM)
+                mean_loss /= world
+            value = float(mean_loss)
+            if not math.isfinite(value):
+                stop_non_finite("loss", value, step)
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip))
+            if not math.isfinite(grad_norm):
+                stop_non_finite("gradient norm", grad_norm, step)
+            optimizer.step()
+            tokens_seen += rows * opts.seq_length
+            now = time.perf_counter()
+            tok_rate = rows * opts.seq_length / max(now - t_last, 1e-9)
+            t_last = now
+            log_metrics({"step": step, "loss": value, "lr": lr, "grad_norm": grad_norm,
+                         "tokens_seen": tokens_seen, "tokens_per_s": round(tok_rate, 1)})
+            done = step + 1
+            if rank == 0 and (done % eval_every == 0 or done == opts.num_steps):
+                last_val = _evaluate(model, val_windows, opts.batch_size, device)
+                log_metrics({"step": done, "val_loss": last_val})
+            val_text = f"{last_val:.4f}" if last_val is not None else "-"
+            progress.update(done, f"loss {value:.4f} val {val_text} {tok_rate:,.0f} tok/s")
+            if done % save_every == 0 and done < opts.num_steps:
+                save(done, opts.output / CKPT_DIR / f"step-{done:06d}", final=False)
+            if opts.halt_after is not None and done >= opts.halt_after:
+                sys.stderr.flush()
+                os._exit(137)  # simulate a kill: no cleanup, no final checkpoint
+            t_last = time.perf_counter()  # tokens/s measures training steps, not evaluation or saving
+    finally:
+        progress.close()
+    save(opts.num_steps, opts.output, final=True)
+    if world > 1:
+        dist.destroy_process_group()
+    return {"output": str(opts.output), "steps": opts.num_steps, "tokens_seen": tokens_seen, "val_loss": last_val,
+            "init": init_facts, "resumed_from": str(resume_from) if resume_from else None,
+            "validation": plan.split.description, "tokens_per_s": round(tok_rate, 1)}
+
+
+def _prune(directory: Path, keep: int) -> None:
+    if keep <= 0:
+        return
+    steps = sorted(p for p in directory.glob("step-*") if p.is_dir())
+    for old in steps[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)

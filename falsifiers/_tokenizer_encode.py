@@ -1,0 +1,381 @@
+"""Falsifiers of apr-cli-tokenize-encode-corpus-v1 (registered by :mod:`falsifiers.tokenizer`).
+
+The oracle is `tokenizers` itself (``Tokenizer.from_file(...).encode(text,
+add_special_tokens=False).ids``), numpy and hashlib, never the engine's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from apr_contracts import RunContext, Verdict, falsifier
+from engines.tokenizer import fixtures as fx
+from falsifiers.tokenizer import apr, said, sha256_of
+
+
+def _docs(limit: int, *, skip: int = 0) -> list[str]:
+    return [text for _rel, text in fx.iter_stdlib_documents(skip + limit)][skip:]
+
+
+def _reference(tokenizer_json: Path, texts: list[str]) -> list[list[int]]:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(tokenizer_json))
+    return [tok.encode(t, add_special_tokens=False).ids for t in texts]
+
+
+def _eos_id(tokenizer_json: Path) -> int:
+    raw = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    found = raw["model"]["vocab"].get("<|endoftext|>")
+    found = found if found is not None else next(t["id"] for t in raw["added_tokens"] if t["content"] == "<|endoftext|>")
+    return int(found)
+
+
+def _encode(ctx: RunContext, tok: Path, corpus: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return apr(ctx, "encode-corpus", "--corpus", corpus, "--tokenizer", tok, "--output", out, "--no-progress", *extra)
+
+
+def _manifest(out: Path) -> dict[str, Any]:
+    return dict(json.loads((out / "manifest.json").read_text(encoding="utf-8")))
+
+
+def _shards(out: Path) -> list[Any]:
+    import numpy as np
+
+    return [np.fromfile(out / s["file"], dtype="<u4") for s in _manifest(out)["shards"]]
+
+
+def _joined(out: Path) -> Any:
+    import numpy as np
+
+    parts = _shards(out)
+    return np.concatenate(parts) if parts else np.zeros(0, "<u4")
+
+
+def _units(reference: list[list[int]], eos: int, policy: str) -> list[list[int]]:
+    if policy == "after":
+        return [[*ids, eos] for ids in reference]
+    if policy == "between":
+        return [ids if i == 0 else [eos, *ids] for i, ids in enumerate(reference)]
+    return [list(ids) for ids in reference]
+
+
+def _first_bad_unit(got: list[int], units: list[list[int]]) -> int:
+    at = 0
+    for i, unit in enumerate(units):
+        if got[at:at + len(unit)] != unit:
+            return i
+        at += len(unit)
+    return len(units) if at == len(got) else -1
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-001", level="integration", engines=["tokenizer"])
+def eos_counts(ctx: RunContext) -> Verdict:
+    """EOS count N-1 (between), N (after), 0 (none)."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
+    texts = [*_docs(3), "", *_docs(3, skip=3)]
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
+    eos, n = _eos_id(tok), len(texts)
+    natural = sum(ids.count(eos) for ids in _reference(tok, texts))
+    measured: dict[str, Any] = {"documents": n}
+    for policy, expected in (("between", n - 1), ("after", n), ("none", 0)):
+        out = ctx.workspace / f"out-{policy}"
+        proc = _encode(ctx, tok, corpus, out, "--eos-policy", policy)
+        if proc.returncode != 0:
+            return ctx.falsified(f"{policy}: command failed: {said(proc)}")
+        count = int((_joined(out) == eos).sum()) - natural
+        measured[policy] = count
+        if count != expected or _manifest(out).get("eos_count") != expected:
+            return ctx.falsified(f"--eos-policy {policy}: {count} EOS in the shards (manifest says "
+                                 f"{_manifest(out).get('eos_count')}), expected {expected} for {n} documents",
+                                 measured=measured)
+    return ctx.held(measured=measured)
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-002", level="integration", engines=["tokenizer"])
+def rotation_at_boundaries(ctx: RunContext) -> Verdict:
+    """Every shard is whole document units; rotation at the first boundary at or after N ids."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
+    texts = _docs(60)
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
+    n_tokens = 500
+    out = ctx.workspace / "out"
+    proc = _encode(ctx, tok, corpus, out, "--shard-tokens", str(n_tokens), "--eos-policy", "after")
+    if proc.returncode != 0:
+        return ctx.falsified(f"command failed: {said(proc)}")
+    units = _units(_reference(tok, texts), _eos_id(tok), "after")
+    starts, pos = {0}, 0
+    for unit in units:
+        pos += len(unit)
+        starts.add(pos)
+    shards = _shards(out)
+    offset = 0
+    for index, shard in enumerate(shards):
+        if offset not in starts:
+            return ctx.falsified(f"shard {index} starts at id {offset}, inside a document", measured={"shards": len(shards)})
+        offset += len(shard)
+    if offset != pos:
+        return ctx.falsified(f"the shards hold {offset} ids, the documents {pos}")
+    offset = 0
+    for index, shard in enumerate(shards[:-1]):
+        inside = [len(u) for u in units]
+        # the last unit of this shard: the unit ending exactly at offset + len(shard)
+        end, acc, last = offset + len(shard), 0, 0
+        for length in inside:
+            acc += length
+            if acc == end:
+                last = length
+                break
+        if len(shard) < n_tokens or len(shard) - last >= n_tokens:
+            return ctx.falsified(f"shard {index} holds {len(shard)} ids (last unit {last}): rotation is not at the "
+                                 f"first boundary at or after {n_tokens}")
+        offset = end
+    return ctx.held(measured={"shards": len(shards), "documents": len(texts)})
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-003", level="integration", engines=["tokenizer"])
+def ids_below_vocab(ctx: RunContext) -> Verdict:
+    """Every id < V (1 + max id over model.vocab and added tokens) and manifest.vocab_size = V."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok", eos_in_vocab=False)
+    raw = json.loads(tok.read_text(encoding="utf-8"))
+    v = 1 + max([*raw["model"]["vocab"].values(), *(t["id"] for t in raw["added_tokens"])])
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(20))
+    out = ctx.workspace / "out"
+    proc = _encode(ctx, tok, corpus, out, "--eos-policy", "after")
+    if proc.returncode != 0:
+        return ctx.falsified(f"refused a valid tokenizer whose EOS is an added token at {v - 2}: {said(proc)}")
+    top = int(_joined(out).max())
+    recorded = _manifest(out).get("vocab_size")
+    if top >= v or recorded != v:
+        return ctx.falsified(f"max id {top}, manifest vocab_size {recorded}, expected ids < {v} = vocab_size",
+                             measured={"max_id": top, "vocab_size": recorded, "expected": v})
+    return ctx.held(measured={"max_id": top, "vocab_size": v})
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-004", level="integration", engines=["tokenizer"])
+def manifest_matches_bytes(ctx: RunContext) -> Verdict:
+    """Each shard's sha256 and count in the manifest match its bytes; counts sum to the total."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(30))
+    out = ctx.workspace / "out"
+    proc = _encode(ctx, tok, corpus, out, "--shard-tokens", "2000")
+    if proc.returncode != 0:
+        return ctx.falsified(f"command failed: {said(proc)}")
+    manifest = _manifest(out)
+    for record in manifest["shards"]:
+        path = out / record["file"]
+        if sha256_of(path) != record["sha256"] or path.stat().st_size != 4 * record["tokens"]:
+            return ctx.falsified(f"{record['file']}: manifest sha256/tokens do not match the file",
+                                 counterexample={"manifest": record, "sha256": sha256_of(path),
+                                                 "bytes": path.stat().st_size})
+    if sum(r["tokens"] for r in manifest["shards"]) != manifest["tokens"]:
+        return ctx.falsified("shard counts do not sum to manifest.tokens")
+    return ctx.held(measured={"shards": len(manifest["shards"]), "tokens": manifest["tokens"]})
+
+
+def _tricky_docs() -> list[str]:
+    return [*_docs(30), unicodedata.normalize("NFD", "Crème brûlée, naïve café, Ångström"),
+            "before <|endoftext|> after <|pad|>", "Mixed CASE Text With Numbers 12345", *_docs(10, skip=30)]
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-005", level="integration", engines=["tokenizer"])
+def ids_match_tokenizer(ctx: RunContext) -> Verdict:
+    """Shard ids = the tokenizer's own encoding, document by document (NFD text, added-token text, BOS template)."""
+    plain = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "plain")
+    data = json.loads(plain.read_text(encoding="utf-8"))
+    data["post_processor"] = {"type": "TemplateProcessing",
+                              "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                                         {"Sequence": {"id": "A", "type_id": 0}}],
+                              "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                              "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [_eos_id(plain)],
+                                                                   "tokens": ["<|endoftext|>"]}}}
+    bos = ctx.workspace / "bos.json"
+    bos.write_text(json.dumps(data), encoding="utf-8")
+    texts = _tricky_docs()
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
+    measured: dict[str, Any] = {}
+    for name, tok in (("plain", plain), ("bos-template", bos)):
+        out = ctx.workspace / f"out-{name}"
+        proc = _encode(ctx, tok, corpus, out, "--eos-policy", "after")
+        if proc.returncode != 0:
+            return ctx.falsified(f"{name}: command failed: {said(proc)}")
+        units = _units(_reference(tok, texts), _eos_id(tok), "after")
+        got = _joined(out).tolist()
+        if got != [i for u in units for i in u]:
+            bad = _first_bad_unit(got, units)
+            return ctx.falsified(f"{name}: ids differ from tokenizers' own encoding at document {bad}",
+                                 counterexample={"document": texts[bad][:80] if 0 <= bad < len(texts) else None,
+                                                 "backend": _manifest(out).get("run", {}).get("backend")})
+        measured[f"{name}_backend"] = _manifest(out).get("run", {}).get("backend")
+    return ctx.held(measured={**measured, "documents": len(texts)})
+
+
+def _run_until_killed(ctx: RunContext, cmd_args: list[str | Path], out: Path, after_shards: int, delay: float) -> int:
+    engine = ctx.engine("tokenizer")
+    cmd = [sys.executable, "-m", "engines.cli", "--engine-impl", f"tokenizer={engine.name}", "tokenize",
+           *map(str, cmd_args)]
+    proc = subprocess.Popen(cmd, cwd=ctx.workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    state = out / ".encode-state.json"
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            done = len(json.loads(state.read_text(encoding="utf-8"))["shards"])
+        except (OSError, ValueError, KeyError):
+            done = 0
+        if done >= after_shards:
+            time.sleep(delay)
+            break
+        time.sleep(0.01)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    return proc.wait()
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-006", level="integration", engines=["tokenizer"])
+def resume_after_kill(ctx: RunContext) -> Verdict:
+    """SIGKILL at 3 random moments, re-run each time: shards byte-identical to an uninterrupted run."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(240))
+    options = ["--shard-tokens", "40000", "--backend", "hf", "--workers", "1", "--no-progress"]
+    clean = ctx.workspace / "clean"
+    proc = _encode(ctx, tok, corpus, clean, *options)
+    if proc.returncode != 0:
+        return ctx.falsified(f"uninterrupted run failed: {said(proc)}")
+    total = len(_manifest(clean)["shards"])
+    rng = ctx.rng()
+    out = ctx.workspace / "killed"
+    args: list[str | Path] = ["encode-corpus", "--corpus", corpus, "--tokenizer", tok, "--output", out, *options]
+    kills = []
+    for round_ in range(3):
+        high = max(1, total - 1)
+        after = rng.randint(min(high, round_ * max(1, total // 4) + 1), high)
+        kills.append((after, _run_until_killed(ctx, args, out, after, rng.uniform(0.0, 0.15))))
+    final = apr(ctx, *args)
+    if final.returncode != 0:
+        return ctx.falsified(f"the run after {len(kills)} kills failed: {said(final)}", measured={"kills": len(kills)})
+    a, b = _manifest(clean), _manifest(out)
+    a.pop("run"), b.pop("run")
+    a.pop("corpus"), b.pop("corpus")
+    a.get("tokenizer", {}).pop("path", None), b.get("tokenizer", {}).pop("path", None)
+    differ = [s["file"] for s in _manifest(clean)["shards"]
+              if not (out / s["file"]).is_file() or sha256_of(out / s["file"]) != sha256_of(clean / s["file"])]
+    if differ or a != b:
+        return ctx.falsified(f"after kills at {kills} (shards done, exit code), {len(differ)} shard(s) differ",
+                             counterexample={"shards": differ[:5], "manifest_equal": a == b,
+                                             "tokens": [a.get("tokens"), b.get("tokens")]})
+    return ctx.held(measured={"shards": total, "kills": len(kills)})
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-007", level="integration", engines=["tokenizer"])
+def refuse_other_run(ctx: RunContext) -> Verdict:
+    """An output holding a run with another tokenizer or corpus is refused unless --force."""
+    tok1 = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok1")
+    tok2 = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok2", eos_in_vocab=False)
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(20))
+    other = fx.write_jsonl(ctx.workspace / "other.jsonl", _docs(20, skip=20))
+    out = ctx.workspace / "out"
+    if (proc := _encode(ctx, tok1, corpus, out, "--shard-tokens", "3000")).returncode != 0:
+        return ctx.falsified(f"first run failed: {said(proc)}")
+    before = {p.name: sha256_of(p) for p in out.glob("shard-*.bin")}
+    for what, (tok, data) in {"tokenizer": (tok2, corpus), "corpus": (tok1, other)}.items():
+        proc = _encode(ctx, tok, data, out, "--shard-tokens", "3000")
+        after = {p.name: sha256_of(p) for p in out.glob("shard-*.bin")}
+        if proc.returncode != 1 or "FALSIFY-TOK-ENCODE-CORPUS-007" not in proc.stderr or after != before:
+            return ctx.falsified(f"another {what} was not refused: {said(proc)}; shards unchanged: {after == before}")
+    if (proc := _encode(ctx, tok2, corpus, out, "--shard-tokens", "3000", "--force")).returncode != 0:
+        return ctx.falsified(f"--force did not start over: {said(proc)}")
+    fresh = ctx.workspace / "fresh"
+    _encode(ctx, tok2, corpus, fresh, "--shard-tokens", "3000")
+    if _joined(out).tolist() != _joined(fresh).tolist():
+        return ctx.falsified("--force produced different shards from a fresh run")
+    return ctx.held(measured={"refused": 2})
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-008", level="integration", engines=["tokenizer"])
+def fast_path_only_when_equivalent(ctx: RunContext) -> Verdict:
+    """Lowercase normalizer -> backend hf; NFC byte-level BPE -> tiktoken; ids equal tokenizers' in both."""
+    nfc = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "nfc")
+    data = json.loads(nfc.read_text(encoding="utf-8"))
+    data["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Lowercase"}]}
+    lower = ctx.workspace / "lower.json"
+    lower.write_text(json.dumps(data), encoding="utf-8")
+    texts = [*_docs(20), "Upper Case Words AND MORE UPPER CASE", *_docs(5, skip=20)]
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
+    measured: dict[str, Any] = {}
+    for name, tok, expected in (("lowercase", lower, "hf"), ("nfc", nfc, "tiktoken")):
+        out = ctx.workspace / f"out-{name}"
+        proc = _encode(ctx, tok, corpus, out, "--eos-policy", "none", "--backend", "auto")
+        if proc.returncode != 0:
+            return ctx.falsified(f"{name}: command failed: {said(proc)}")
+        backend = _manifest(out).get("run", {}).get("backend")
+        measured[f"{name}_backend"] = backend
+        reference = _reference(tok, texts)
+        if _joined(out).tolist() != [i for ids in reference for i in ids]:
+            return ctx.falsified(f"{name}: ids differ from tokenizers' (backend {backend})", measured=measured)
+        if name == "lowercase" and backend != expected:
+            return ctx.falsified(f"{name}: backend {backend} chosen for a normalizer it cannot reproduce",
+                                 measured=measured)
+    return ctx.held(measured=measured)
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-009", level="integration", engines=["tokenizer"])
+def bad_lines_not_lost(ctx: RunContext) -> Verdict:
+    """Malformed lines stop the run with file:line (default) or are skipped and counted."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
+    good = [json.dumps({"text": t}) for t in _docs(10)]
+    lines = [*good[:4], '{"text": "unterminated', *good[4:7], '{"body": "no text field"}', *good[7:]]
+    corpus = ctx.workspace / "c.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = ctx.workspace / "stop"
+    proc = _encode(ctx, tok, corpus, out)
+    if proc.returncode != 1 or f"{corpus.name}:5" not in proc.stderr or (out / "manifest.json").exists():
+        return ctx.falsified(f"--on-bad-line stop: expected exit 1 naming {corpus.name}:5 and no manifest; "
+                             f"got {said(proc)}")
+    out = ctx.workspace / "skip"
+    proc = _encode(ctx, tok, corpus, out, "--on-bad-line", "skip")
+    if proc.returncode != 0:
+        return ctx.falsified(f"--on-bad-line skip failed: {said(proc)}")
+    m = _manifest(out)
+    if m.get("skipped_lines") != 2 or m.get("documents") != len(good):
+        return ctx.falsified(f"skip: skipped_lines={m.get('skipped_lines')}, documents={m.get('documents')}; "
+                             f"expected 2 and {len(good)}")
+    return ctx.held(measured={"skipped_lines": 2, "documents": len(good)})
+
+
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-010", level="integration", engines=["tokenizer"])
+def verify_detects_corruption(ctx: RunContext) -> Verdict:
+    """verify-shards: 0 on clean shards; 1 naming the shard after truncation, a flipped byte, a deletion."""
+    tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(30))
+    clean = ctx.workspace / "clean"
+    if (proc := _encode(ctx, tok, corpus, clean, "--shard-tokens", "3000")).returncode != 0:
+        return ctx.falsified(f"encode failed: {said(proc)}")
+    if (proc := apr(ctx, "verify-shards", clean)).returncode != 0:
+        return ctx.falsified(f"clean shards reported as corrupt: {said(proc)} {proc.stdout[-300:]}")
+
+    def truncate(p: Path) -> None:
+        p.write_bytes(p.read_bytes()[:-2])
+
+    def flip(p: Path) -> None:
+        data = bytearray(p.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        p.write_bytes(bytes(data))
+
+    for name, damage, shard in (("truncated", truncate, "shard-00000.bin"), ("flipped", flip, "shard-00001.bin"),
+                                ("deleted", Path.unlink, "shard-00002.bin")):
+        copy = ctx.workspace / name
+        shutil.copytree(clean, copy)
+        damage(copy / shard)
+        proc = apr(ctx, "verify-shards", copy)
+        if proc.returncode != 1 or shard not in proc.stdout + proc.stderr:
+            return ctx.falsified(f"{name} {shard}: verify-shards {said(proc)}; stdout: {proc.stdout.strip()[-300:]}")
+    return ctx.held(measured={"damages_detected": 3})

@@ -1,0 +1,113 @@
+"""`pv validate`, `pv explain`, `pv schema` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from apr_contracts.cli import main
+from tests.core._shared import FIXTURES, REPO, reference_dir
+
+HEAVY = ("torch", "tokenizers", "gguf", "transformers", "numpy", "safetensors")
+
+
+def _pv(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "apr_contracts.cli", *args], capture_output=True, text=True,
+                          cwd=cwd or REPO, timeout=120)
+
+
+def test_json_shape_and_exit_code_one(capsys):
+    code = main(["validate", "--no-strict", "--format", "json", str(FIXTURES / "invalid-schema.yaml")])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert set(data) == {"version", "issues", "summary"} and data["version"] == 1
+    assert all(set(i) == {"code", "severity", "file", "line", "column", "message", "hint"} for i in data["issues"])
+    assert data["summary"]["errors"] == 2 and data["summary"]["warnings"] == 1 and data["summary"]["contracts"] == 1
+
+
+def test_exit_zero_with_only_warnings_and_skips(capsys):
+    code = main(["validate", "--no-strict", str(FIXTURES / "suppressed.yaml"), str(FIXTURES / "not-a-contract.yaml")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "PV-TEST-003" in out and "3 suppressed" in out and "skipped" in out and "not-a-contract.yaml" in out
+
+
+def test_usage_errors_exit_two(capsys, tmp_path):
+    assert main(["validate", str(tmp_path / "missing")]) == 2
+    assert main(["validate", "--select", "PV-NOPE", str(FIXTURES)]) == 2
+    bad = tmp_path / "pv.toml"
+    bad.write_text("[tool.pv]\nstrict = 'yes'\n")
+    assert main(["validate", "--config", str(bad), str(FIXTURES)]) == 2
+    assert "strict must be a bool" in capsys.readouterr().err
+
+
+def test_config_from_pyproject_strict_select_and_paths(tmp_path):
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "contracts" / "c.yaml").write_text((FIXTURES / "suppressed.yaml").read_text())
+    (tmp_path / "pyproject.toml").write_text('[tool.pv]\nstrict = true\npaths = ["contracts"]\nignore = ["PV-ID-008"]\n')
+    r = _pv("validate", "--format", "json", cwd=tmp_path)
+    data = json.loads(r.stdout)
+    assert r.returncode == 1, r.stderr
+    assert [(i["code"], i["severity"]) for i in data["issues"]] == [("PV-TEST-003", "error")]
+    assert data["summary"]["strict"] is True and data["summary"]["config"].endswith("pyproject.toml")
+    r = _pv("validate", "--no-strict", "contracts", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout
+
+
+def test_github_annotations(capsys):
+    main(["validate", "--no-strict", "--format", "github", str(FIXTURES / "invalid-schema.yaml")])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("::error file=") and ",line=6,col=3,title=PV-SCHEMA-001::" in lines[1]
+    assert "%0A" in lines[1]  # the hint is on the annotation's second line
+
+
+def test_explain(capsys):
+    assert main(["explain", "PV-TEST-003"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PV-TEST-003: falsifier whose only test is prose") and "error under --strict" in out
+    assert main(["explain", "PV-NOPE-999"]) == 2
+    assert main(["explain", "--list", "--format", "json", "--no-plugins"]) == 0
+    codes = [r["code"] for r in json.loads(capsys.readouterr().out)["rules"]]
+    assert {"PV-YAML-003", "PV-SCHEMA-003", "PV-ID-004", "PV-REF-002", "PV-DRIFT-002", "PV-LEVEL-003"} <= set(codes)
+
+
+def test_docs_list_every_builtin_code():
+    from apr_contracts.rules.builtin import BUILTIN_RULES
+
+    doc = (REPO / "docs" / "rules.md").read_text()
+    missing = [r.code for r in BUILTIN_RULES if f"`{r.code}`" not in doc]
+    assert missing == []
+
+
+def test_reference_corpus_via_cli_has_no_narrowness_error():
+    ref = reference_dir()
+    r = _pv("validate", "--no-strict", "--format", "json", str(ref))
+    data = json.loads(r.stdout)
+    assert r.returncode in (0, 1), r.stderr
+    assert data["summary"]["contracts"] == 28
+    codes = {i["code"] for i in data["issues"]}
+    assert not {c for c in codes if c.startswith(("PV-SCHEMA-001", "PV-SCHEMA-002", "PV-YAML", "PV-INTERNAL"))}
+
+
+DRIVER = textwrap.dedent("""
+    import json, sys
+    from apr_contracts.cli import main
+    code = main(["validate", "--format", "json", *sys.argv[1:]])
+    heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+    print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
+""")
+
+
+@pytest.mark.parametrize("plugins", [True, False], ids=["with-plugins", "no-plugins"])
+def test_validate_imports_no_heavy_module(plugins, tmp_path):
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(heavy=set(HEAVY)))
+    args = [str(FIXTURES / "valid-minimal.yaml")] + ([] if plugins else ["--no-plugins"])
+    r = subprocess.run([sys.executable, str(driver), *args], capture_output=True, text=True, cwd=REPO, timeout=120)
+    report = json.loads(r.stderr.strip().splitlines()[-1])
+    assert report["heavy"] == [] and report["code"] == 0, r.stderr

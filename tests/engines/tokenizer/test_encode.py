@@ -1,0 +1,191 @@
+"""encode-corpus, the fast path, resume after SIGKILL, verify-shards."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engines.errors import AprError
+from engines.tokenizer import backends
+from engines.tokenizer import fixtures as fx
+from engines.tokenizer.encode import EncodeOptions
+from engines.tokenizer.engine import HFTokenizerEngine
+from engines.tokenizer.load import load_tokenizer
+
+np = pytest.importorskip("numpy")
+pytest.importorskip("tokenizers")
+pytest.importorskip("tiktoken")
+
+
+def joined(out: Path) -> list[int]:
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    parts = [np.fromfile(out / s["file"], dtype="<u4") for s in manifest["shards"]]
+    return np.concatenate(parts).tolist() if parts else []
+
+
+def encode(tok: Path, corpus: list[Path], out: Path, **kw: object) -> dict:
+    result = HFTokenizerEngine().encode_corpus(EncodeOptions(corpus=corpus, tokenizer=tok, output=out, **kw))
+    return result.manifest or {}
+
+
+def test_fast_path_equals_tokenizers_on_stdlib_sample(tmp_path: Path) -> None:
+    texts = [t for _r, t in fx.iter_stdlib_documents(300)] + list(backends.PROBES)
+    tok = load_tokenizer(fx.stdlib_bpe_tokenizer_json(tmp_path))
+    plan, reason = backends.fast_plan(json.loads(tok.path.read_text(encoding="utf-8")))
+    assert plan is not None, reason
+    fast = backends.FastBackend(tok, plan, 2)
+    try:
+        got = [a.tolist() for a in fast.encode_many(texts)]
+    finally:
+        fast.close()
+    assert got == [tok.encode(t) for t in texts]
+
+
+def test_fast_path_needs_nfc_and_routes_added_token_text(tmp_path: Path) -> None:
+    tok = load_tokenizer(fx.stdlib_bpe_tokenizer_json(tmp_path))
+    plan, _ = backends.fast_plan(json.loads(tok.path.read_text(encoding="utf-8")))
+    assert plan is not None and plan.normalizer == "NFC"
+    texts = ["cafe\u0301 A\u030a", "x <|endoftext|> y"]
+    fast = backends.FastBackend(tok, plan, 1)
+    assert [a.tolist() for a in fast.encode_many(texts)] == [tok.encode(t) for t in texts]
+    assert fast.hf_documents == 1
+    plan.normalizer = ""  # without the tokenizer's own normalizer the ids differ: the check has teeth
+    assert fast.encode_many(texts[:1])[0].tolist() != tok.encode(texts[0])
+    fast.close()
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda d: d.__setitem__("normalizer", {"type": "Lowercase"}), "normalizer"),
+    (lambda d: d.__setitem__("pre_tokenizer", {"type": "Whitespace"}), "pre-tokenizer"),
+    (lambda d: d["model"].__setitem__("dropout", 0.1), "dropout"),
+    (lambda d: d["model"]["merges"].reverse(), "merge order"),
+])
+def test_fast_plan_refuses_what_it_cannot_reproduce(tmp_path: Path, change, reason: str) -> None:
+    data = json.loads(fx.stdlib_bpe_tokenizer_json(tmp_path).read_text(encoding="utf-8"))
+    change(data)
+    plan, why = backends.fast_plan(data)
+    assert plan is None and reason in why
+
+
+def test_backends_agree_and_policies(tmp_path: Path) -> None:
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    texts = [t for _r, t in fx.iter_stdlib_documents(40)]
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", texts)
+    reference = load_tokenizer(tok)
+    fast = encode(tok, [corpus], tmp_path / "fast", backend="fast", eos_policy="none")
+    hf = encode(tok, [corpus], tmp_path / "hf", backend="hf", eos_policy="none")
+    assert (fast["run"]["backend"], hf["run"]["backend"]) == ("tiktoken", "hf")
+    assert joined(tmp_path / "fast") == joined(tmp_path / "hf") == [i for t in texts for i in reference.encode(t)]
+
+
+def test_folders_text_field_max_docs_and_bad_lines(tmp_path: Path) -> None:
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    data = tmp_path / "data"
+    fx.write_jsonl(data / "b.jsonl", ["two", "three"], field="body")
+    fx.write_jsonl(data / "a.jsonl", ["one"], field="body")
+    (data / "c.jsonl").write_text('{"body": "four"}\n\nnot json\n{"body": "five"}\n', encoding="utf-8")
+    with pytest.raises(AprError, match=r"c\.jsonl:3: invalid JSON"):
+        encode(tok, [data], tmp_path / "stop", text_field="body")
+    m = encode(tok, [data], tmp_path / "skip", text_field="body", on_bad_line="skip", eos_policy="none")
+    assert (m["documents"], m["skipped_lines"], m["blank_lines"]) == (5, 1, 1)
+    assert "c.jsonl:3" in m["bad_lines"][0]
+    ref = load_tokenizer(tok)
+    assert joined(tmp_path / "skip") == [i for t in ["one", "two", "three", "four", "five"] for i in ref.encode(t)]
+    m = encode(tok, [data], tmp_path / "max", text_field="body", on_bad_line="skip", max_docs=2)
+    assert m["documents"] == 2 and m["eos_count"] == 2
+
+
+def test_estimate_only_writes_nothing(tmp_path: Path) -> None:
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", [t for _r, t in fx.iter_stdlib_documents(50)])
+    result = HFTokenizerEngine().encode_corpus(
+        EncodeOptions(corpus=[corpus], tokenizer=tok, output=tmp_path / "out", estimate_only=True))
+    assert not (tmp_path / "out").exists()
+    real = encode(tok, [corpus], tmp_path / "real")
+    assert result.estimate is not None
+    assert 0.5 < result.estimate["estimated_tokens"] / real["tokens"] < 2.0
+
+
+def test_rerun_is_idempotent_and_other_tokenizer_refused(tmp_path: Path) -> None:
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", ["a b c", "d e f"])
+    encode(tok, [corpus], tmp_path / "out")
+    again = HFTokenizerEngine().encode_corpus(EncodeOptions(corpus=[corpus], tokenizer=tok, output=tmp_path / "out"))
+    assert again.already_complete
+    other = fx.stdlib_bpe_tokenizer_json(tmp_path / "other", eos_in_vocab=False)
+    with pytest.raises(AprError, match="FALSIFY-TOK-ENCODE-CORPUS-007"):
+        encode(other, [corpus], tmp_path / "out")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(AprError, match="not an encode-corpus output"):
+        encode(tok, [corpus], tmp_path / "junk")
+
+
+def _cli(*args: object) -> list[str]:
+    return [sys.executable, "-m", "engines.cli", "tokenize", *map(str, args)]
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_times_resumes_byte_identical(tmp_path: Path) -> None:
+    """Kill the real command (fast path, 2 workers, 2 corpus files) at random moments, 4 times."""
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    docs = [t for _r, t in fx.iter_stdlib_documents(700)]
+    corpus = [fx.write_jsonl(tmp_path / "c1.jsonl", docs[:350]), fx.write_jsonl(tmp_path / "c2.jsonl", docs[350:])]
+    common = ["--corpus", *corpus, "--tokenizer", tok, "--shard-tokens", "150000", "--workers", "2",
+              "--no-progress", "--eos-policy", "between"]
+    t0 = time.monotonic()
+    subprocess.run(_cli("encode-corpus", *common, "--output", tmp_path / "clean"), check=True, capture_output=True)
+    clean_s = time.monotonic() - t0
+    rng = random.Random(1234)
+    out = tmp_path / "killed"
+    killed = 0
+    for _ in range(4):
+        proc = subprocess.Popen(_cli("encode-corpus", *common, "--output", out), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, max(0.3, clean_s)))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
+        proc.wait()
+    subprocess.run(_cli("encode-corpus", *common, "--output", out), check=True, capture_output=True)
+    assert killed >= 2, "the run finished before most kills: make the corpus larger"
+    clean_m = json.loads((tmp_path / "clean" / "manifest.json").read_text(encoding="utf-8"))
+    out_m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (tmp_path / "clean").iterdir())
+    for shard in clean_m["shards"]:
+        assert (out / shard["file"]).read_bytes() == (tmp_path / "clean" / shard["file"]).read_bytes()
+    assert {k: v for k, v in out_m.items() if k != "run"} == {k: v for k, v in clean_m.items() if k != "run"}
+
+
+def test_verify_shards_reports_truncation(tmp_path: Path) -> None:
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", [t for _r, t in fx.iter_stdlib_documents(10)])
+    encode(tok, [corpus], tmp_path / "out", shard_tokens=5000)
+    engine = HFTokenizerEngine()
+    assert engine.verify_shards(tmp_path / "out").ok
+    shard = tmp_path / "out" / "shard-00000.bin"
+    shard.write_bytes(shard.read_bytes()[:-3])
+    report = engine.verify_shards(tmp_path / "out")
+    assert not report.ok and "not a multiple of 4" in report.problems[0]
+    proc = subprocess.run(_cli("verify-shards", tmp_path / "out", "--format", "json"), capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1 and json.loads(proc.stdout)["ok"] is False
+
+
+def test_plugin_modules_import_light() -> None:
+    code = ("import sys, engines.tokenizer.plugin, falsifiers.tokenizer, engines.tokenizer.cli;"
+            "from apr_contracts.registry import EngineRegistry, FalsifierRegistry;"
+            "engines.tokenizer.plugin.apr_register_engines(EngineRegistry());"
+            "falsifiers.tokenizer.apr_register_falsifiers(FalsifierRegistry());"
+            "heavy = [m for m in ('torch', 'tokenizers', 'numpy', 'tiktoken', 'transformers') if m in sys.modules];"
+            "print(heavy); sys.exit(1 if heavy else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
