@@ -32,7 +32,7 @@ from apr_contracts.outcomes import Level, Outcome
 FalsifierFn = Callable[["RunContext"], "Verdict"]
 
 
-class Skip(Exception):  # noqa: N818 - reads as `raise Skip("why")`
+class Skip(Exception):
     """Raised inside a falsifier to report SKIPPED with a reason."""
 
 

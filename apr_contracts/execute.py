@@ -49,7 +49,7 @@ def judge_thresholds(
     """
     failures: list[str] = []
     for threshold in thresholds:
-        metric, op, bound = threshold.get("metric"), threshold.get("op"), threshold.get("value")
+        metric, op, bound = str(threshold.get("metric")), threshold.get("op"), threshold.get("value")
         if metric not in measured:
             return Outcome.ERROR, f"the plugin did not measure {metric!r} required by the contract's thresholds"
         value = measured[metric]
@@ -91,7 +91,7 @@ def execute(
         verdict = spec.fn(ctx)
     except Skip as skip:
         return Execution(Outcome.SKIPPED, str(skip))
-    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt-like exits are ERRORs too
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         return Execution(

@@ -19,8 +19,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 if TYPE_CHECKING:
     from apr_contracts.registry import EngineRegistry, FalsifierRegistry, ReporterRegistry
-    from apr_contracts.rules.base import RuleRegistry
     from apr_contracts.results import Result, RunSummary
+    from apr_contracts.rules.base import RuleRegistry
 
 
 @hookspec

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """How deep a falsifier reaches. Ordered: algorithm < integration < live."""
 
     ALGORITHM = "algorithm"
@@ -29,7 +29,7 @@ _LEVEL_RANK = {Level.ALGORITHM: 0, Level.INTEGRATION: 1, Level.LIVE: 2}
 _LEVEL_ALIASES = {"unit": Level.ALGORITHM, "property": Level.ALGORITHM, "e2e": Level.INTEGRATION}
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """The result of one falsifier in one run."""
 
     HELD = "HELD"  # the attempt to refute failed: the claim survives

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -27,10 +28,8 @@ class EngineSpec:
         (an integration falsifier hands it to the `apr` subprocess as ``--engine-impl KIND=NAME``)."""
         engine = self.factory()
         if getattr(engine, "name", None) != self.name:
-            try:
+            with contextlib.suppress(AttributeError):
                 engine.name = self.name
-            except AttributeError:
-                pass
         return engine
 
 

@@ -8,6 +8,7 @@ failure mode of the worker (crash, exit, hang) ends as an ERROR result.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -206,10 +207,8 @@ def _run_in_worker(payload: dict[str, Any], workspace: Path, timeout: float) -> 
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

@@ -24,7 +24,7 @@ import pytest
 
 from apr_contracts.execute import Execution, execute
 from apr_contracts.outcomes import Level
-from apr_contracts.plugins import PluginSettings, Plugins, load_plugins
+from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
 
 
 @functools.lru_cache(maxsize=4)

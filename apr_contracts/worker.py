@@ -70,7 +70,7 @@ def _jsonable(value: Any) -> Any:
         if hasattr(value, "item"):  # numpy / torch scalars
             try:
                 return value.item()
-            except Exception:  # noqa: BLE001 - fall back to repr below
+            except Exception:
                 pass
         return repr(value)
 

@@ -12,7 +12,13 @@ from typing import Any
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.results import Result, RunSummary
-from apr_contracts.runner import DEFAULT_LIVE_TIMEOUT_S, DEFAULT_TIMEOUT_S, RunOptions, collect, run_jobs
+from apr_contracts.runner import (
+    DEFAULT_LIVE_TIMEOUT_S,
+    DEFAULT_TIMEOUT_S,
+    RunOptions,
+    collect,
+    run_jobs,
+)
 
 OUTCOME_STYLE = {
     Outcome.HELD: "green",
@@ -145,7 +151,12 @@ def run_command(args: argparse.Namespace) -> int:
         plugins.notify("apr_result", result=result)
 
     with _progress(len(jobs), disabled=args.no_progress or args.format == "json") as advance:
-        run_jobs(jobs, plugins, options, on_result=lambda r: (record(r), advance(r)))
+
+        def on_result(result: Result) -> None:
+            record(result)
+            advance(result)
+
+        run_jobs(jobs, plugins, options, on_result=on_result)
 
     exit_code = EXIT_FINDINGS if summary.failed else EXIT_OK
     store.end_run(run_id, counts=summary.counts, exit_code=exit_code)
@@ -165,7 +176,13 @@ class _progress:
     def __enter__(self) -> Any:
         if not self.enabled:
             return lambda result: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.bar = Progress(
             TextColumn("[bold]pv run"),
@@ -227,23 +244,22 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
         print(json.dumps(payload, indent=2, default=str))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console()
-    table = Table(title=f"pv run #{summary.run_id}", show_lines=False)
-    for column in ("contract", "falsifier", "level", "outcome", "time", "message"):
-        table.add_column(column, overflow="fold")
+    console = Console(highlight=False)
+    current = None
     for r in ordered:
-        level = r.required_level.value + ("" if r.level is None or r.level == r.required_level else f" (impl {r.level.value})")
-        table.add_row(
-            r.contract_id,
-            r.falsifier_id,
-            level,
-            f"[{OUTCOME_STYLE[r.outcome]}]{r.outcome.value}[/]",
-            f"{r.duration_s:.1f}s",
-            r.message[:300],
+        if r.contract_id != current:
+            current = r.contract_id
+            console.print(f"[bold]{r.contract_id}[/]  {r.contract_file}")
+        level = r.required_level.value
+        if r.level is not None and r.level != r.required_level:
+            level += f", implemented at {r.level.value}"
+        console.print(
+            f"  [{OUTCOME_STYLE[r.outcome]}]{r.outcome.value:<9}[/] {r.falsifier_id}  "
+            f"[dim]({level}, {r.duration_s:.1f}s)[/]"
         )
-    console.print(table)
+        if r.message:
+            console.print(f"            {r.message[:400]}", style="dim", soft_wrap=True)
     counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
     console.print(f"{len(summary.results)} falsifiers: {counts or 'none'}; evidence in {db_path}")
     for failure in failures:

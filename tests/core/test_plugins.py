@@ -78,7 +78,7 @@ def test_registries_reject_inconsistent_registrations() -> None:
     engines = EngineRegistry(current_plugin="p1")
     engines.add("tokenizer", "hf", object, default=True)
     engines.current_plugin = "p2"
-    with pytest.raises(RegistryError, match="p1.*p2"):
+    with pytest.raises(RegistryError, match=r"p1.*p2"):
         engines.add("tokenizer", "hf", object)
     with pytest.raises(LookupError, match="no tokenizer engine named 'x'"):
         engines.choose("tokenizer", "x")
