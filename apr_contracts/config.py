@@ -32,11 +32,6 @@ class ValidateConfig:
     paths: tuple[str, ...] = ()
     source: str | None = field(default=None, compare=False)  # the file the settings came from
 
-    @property
-    def own_checks(self) -> bool:
-        """Whether this project's own conventions apply (strict-only rules)."""
-        return self.strict or self.check_test_nodes
-
     def override(self, **changes: Any) -> ValidateConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -75,11 +70,15 @@ def find_config(start: Path) -> Path | None:
 @functools.lru_cache(maxsize=256)
 def _root_of(folder: str) -> str | None:
     found = find_config(Path(folder))
-    return str(found.parent) if found else None
+    if found is not None:
+        return str(found.parent)
+    here = Path(folder)
+    return next((str(p) for p in [here, *here.parents] if (p / "pyproject.toml").is_file()), None)
 
 
 def project_root(contract: Path) -> str | None:
-    """The folder holding the pyproject.toml with [tool.pv] above ``contract`` (cached per folder)."""
+    """The project a contract belongs to: the folder of the nearest pyproject.toml with [tool.pv]
+    above it, else of the nearest pyproject.toml at all; None outside any project (cached)."""
     return _root_of(str(contract.resolve().parent))
 
 

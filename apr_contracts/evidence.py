@@ -28,7 +28,7 @@ from typing import Any
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.results import Result
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 60.0
 
 # Forward migrations: MIGRATIONS[n] takes a database from version n-1 to n.
@@ -81,6 +81,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "UPDATE runs SET code_version = COALESCE(git_sha, '') || '|' || versions",
         "CREATE INDEX results_by_run ON results (run_id, id)",
     ),
+    # v3: the sha256 of the whole contract file each result was produced from (audit trail;
+    # staleness still follows the per-falsifier claim hash).
+    3: ("ALTER TABLE results ADD COLUMN contract_sha256 TEXT NOT NULL DEFAULT ''",),
 }
 
 
@@ -286,8 +289,8 @@ class EvidenceStore:
                 cursor = conn.execute(
                     "INSERT INTO results (run_id, recorded_at, contract_id, contract_file, contract_version,"
                     " claim_hash, falsifier_id, required_level, level, outcome, message, measured, thresholds,"
-                    " counterexample, traceback, duration_s, seed, engines, plugin)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " counterexample, traceback, duration_s, seed, engines, plugin, contract_sha256)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run_id, utc_now(), r.contract_id, r.contract_file, r.contract_version, r.claim_hash,
                         r.falsifier_id, Level(r.required_level).value, r.level.value if r.level else None,
@@ -295,6 +298,7 @@ class EvidenceStore:
                         json.dumps(_json_safe(list(r.thresholds)), default=repr),
                         None if r.counterexample is None else json.dumps(_json_safe(r.counterexample), default=repr),
                         r.traceback, float(r.duration_s), int(r.seed), _canonical(r.engines), r.plugin,
+                        r.contract_sha256,
                     ),
                 )
                 ids.append(int(cursor.lastrowid or 0))
@@ -375,7 +379,7 @@ def _stored(row: sqlite3.Row) -> StoredResult:
         thresholds=json.loads(row["thresholds"] or "[]"),
         counterexample=json.loads(row["counterexample"]) if row["counterexample"] is not None else None,
         traceback=row["traceback"], duration_s=row["duration_s"], seed=row["seed"],
-        engines=json.loads(row["engines"] or "{}"), plugin=row["plugin"],
+        engines=json.loads(row["engines"] or "{}"), plugin=row["plugin"], contract_sha256=row["contract_sha256"],
     )
     return StoredResult(row["id"], row["run_id"], row["recorded_at"], row["code_version"] or "", result)
 

@@ -12,7 +12,6 @@ import contextlib
 import gc
 import os
 import traceback
-import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,15 @@ from yaml.nodes import Node
 from apr_contracts.outcomes import Level
 from apr_contracts.rules.base import Issue, Severity
 from apr_contracts.rules.loading import LOADER_RULES
-from apr_contracts.schema.common import Section
 from apr_contracts.schema.contract import Contract
-from apr_contracts.schema.yamlsrc import DEFAULT_MAX_FILE_BYTES, YamlRefused, locate, read_yaml
+from apr_contracts.schema.known_keys import unknown_keys
+from apr_contracts.schema.yamlsrc import (
+    DEFAULT_MAX_FILE_BYTES,
+    YamlRefused,
+    compose_root,
+    locate,
+    read_yaml,
+)
 
 CONTRACT_SUFFIXES = (".yaml", ".yml")
 # Top-level keys of which at least one must be present for a mapping to be a contract.
@@ -78,10 +83,20 @@ class LoadedContract:
 
     def line_of(self, path: PathKey, key: bool = False) -> int:
         """1-based line of the value at a key path (of the key itself when ``key``)."""
-        return locate(self.root, path, key)[0]
+        return self.position(path, key)[0]
 
     def position(self, path: PathKey, key: bool = False) -> tuple[int, int]:
+        if self.root is None and self.text:
+            self.root = compose_root(self.text)  # released by validate_paths; rebuilt on demand
         return locate(self.root, path, key)
+
+    def release_nodes(self) -> None:
+        """Drop the YAML node tree (positions are recomputed from ``text`` if asked again).
+
+        A node tree is several objects per YAML node; keeping a thousand of them alive
+        made the garbage collector's next full pass cost a third of a validation run.
+        """
+        self.root = None
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -285,80 +300,6 @@ def threshold_problem(t: Any) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Shape:
-    """Which keys a section model declares, and the models of its nested sections."""
-
-    keys: frozenset[str]
-    direct: dict[str, type[Section]]  # key -> model when the value is a mapping
-    items: dict[str, type[Section]]  # key -> model of mapping items when the value is a list
-    values: dict[str, type[Section]]  # key -> model of the values when the value is a mapping of sections
-
-
-_SHAPES: dict[type[Section], _Shape] = {}
-
-
-def _section_types(annotation: Any) -> tuple[set[type[Section]], set[type[Section]], set[type[Section]]]:
-    direct: set[type[Section]] = set()
-    items: set[type[Section]] = set()
-    values: set[type[Section]] = set()
-    for arg in typing.get_args(annotation) or (annotation,):
-        origin = typing.get_origin(arg)
-        inner = [a for a in typing.get_args(arg) if isinstance(a, type) and issubclass(a, Section)]
-        inner += [b for a in typing.get_args(arg) for b in typing.get_args(a) if isinstance(b, type) and issubclass(b, Section)]
-        if isinstance(arg, type) and issubclass(arg, Section):
-            direct.add(arg)
-        elif origin is list:
-            items.update(inner)
-        elif origin is dict:
-            values.update(inner)
-    return direct, items, values
-
-
-def _shape(model: type[Section]) -> _Shape:
-    shape = _SHAPES.get(model)
-    if shape is None:
-        direct, items, values = {}, {}, {}
-        for name, info in model.model_fields.items():
-            key = info.alias or name
-            d, i, v = _section_types(info.annotation)
-            if d:
-                direct[key] = next(iter(d))
-            if i:
-                items[key] = next(iter(i))
-            if v:
-                values[key] = next(iter(v))
-        shape = _SHAPES[model] = _Shape(frozenset(info.alias or n for n, info in model.model_fields.items()),
-                                        direct, items, values)
-    return shape
-
-
-def unknown_keys(raw: dict[str, Any], model: type[Section] = Contract, where: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
-    """(path of the section, key) for every key its section model does not declare.
-
-    Walks the raw data against the models' declared keys (derived once from the
-    pydantic fields) rather than the validated model: same answer, a fraction of the cost.
-    """
-    shape = _shape(model)
-    for key, value in raw.items():
-        if key not in shape.keys:
-            yield where, key
-            continue
-        if isinstance(value, dict):
-            if key in shape.direct:
-                yield from unknown_keys(value, shape.direct[key], (*where, key))
-            elif key in shape.values:
-                sub = shape.values[key]
-                for name, item in value.items():
-                    if isinstance(item, dict):
-                        yield from unknown_keys(item, sub, (*where, key, name))
-        elif isinstance(value, list) and key in shape.items:
-            sub = shape.items[key]
-            for i, item in enumerate(value):
-                if isinstance(item, dict):
-                    yield from unknown_keys(item, sub, (*where, key, i))
-
-
 def _schema_issues(c: LoadedContract, exc: ValidationError) -> list[Issue]:
     by_path: dict[PathKey, list[str]] = {}
     for err in exc.errors(include_url=False):
@@ -386,10 +327,11 @@ def _raw_path(raw: Any, loc: tuple[int | str, ...]) -> PathKey:
     path: list[str | int] = []
     node = raw
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if isinstance(node, dict):
+            found = part in node
+        else:
+            found = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if found:
             path.append(part)
             node = node[part]
     return tuple(path)

@@ -30,6 +30,7 @@ class Result:
     seed: int = 0
     engines: dict[str, str] = field(default_factory=dict)  # kind -> engine name used
     plugin: str = ""
+    contract_sha256: str = ""  # the whole contract file the result was produced from
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

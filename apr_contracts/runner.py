@@ -250,4 +250,12 @@ def _result(
         seed=job.seed,
         engines=dict(engines or {}),
         plugin=job.spec.plugin if job.spec else "",
+        contract_sha256=_file_sha256(job.contract.path),
     )
+
+
+def _file_sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""

@@ -52,6 +52,7 @@ def build_registry(with_plugins: bool = True) -> RuleRegistry:
         registry.current_plugin = "?"
         plugins.register_with("apr_register_rules", registry)
         registry.current_plugin = "apr-contracts"
+        registry.plugin_failures = [f"{f.plugin} ({f.distribution}) failed in {f.phase}: {f.error}" for f in plugins.failures]
     return registry
 
 
@@ -75,12 +76,12 @@ def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: Rul
     ctx = CheckContext(config=config, contracts=loaded.contracts)
     raw_issues = list(loaded.issues)
     by_path = {str(c.path): c for c in loaded.contracts}
-    active = [r for r in registry if not r.strict_only or config.own_checks]
+    active = [r for r in registry if r.active(config)]
 
     for contract in loaded.contracts:
         for rule in active:
             if rule.check is not None:
-                raw_issues.extend(_run(rule, contract, lambda r=rule, c=contract: r.check(c, ctx)))  # type: ignore[misc]
+                raw_issues.extend(_run(rule, contract, lambda r=rule, c=contract: r.check(c, ctx)))
     for rule in active:
         if rule.corpus_check is None:
             continue
@@ -92,6 +93,8 @@ def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: Rul
 
     issues, suppressed = _apply_policy(raw_issues, registry, config, by_path)
     summary = _summary(loaded, issues, suppressed, config)
+    for contract in loaded.contracts:
+        contract.release_nodes()  # every issue is located by now
     return ValidationReport(issues, loaded.contracts, loaded.skipped, summary, suppressed)
 
 

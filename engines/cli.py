@@ -31,7 +31,7 @@ def engine_env_var(kind: str) -> str:
     return f"APR_ENGINE_{kind.upper().replace('-', '_')}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def engine_for(kind: str) -> Any:
     """The engine instance of ``kind`` this command uses: ``APR_ENGINE_<KIND>`` or the default."""
     from apr_contracts.plugins import load_plugins

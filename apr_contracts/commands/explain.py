@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
              "strict_only": r.strict_only, "explanation": r.explanation, "hint": r.hint, "plugin": registry.owners[r.code]}
             for r in rules]}, indent=2))
         return 0
-    if args.list or not args.code or len(rules) > 1 and args.code.upper() not in registry:
+    if args.list or not args.code or (len(rules) > 1 and args.code.upper() not in registry):
         for r in rules:
             print(f"{r.code:<18} {r.severity.value:<8} {r.title}")
         return 0

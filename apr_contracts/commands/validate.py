@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         max_file_bytes=args.max_file_bytes, check_test_nodes=args.check_test_nodes,
     )
     registry = build_registry(with_plugins=not args.no_plugins)
+    for failure in registry.plugin_failures:  # reported and skipped, never fatal for validation
+        print(f"pv validate: warning: plugin {failure}", file=sys.stderr)
     bad = unknown_selectors(registry, [*config.select, *config.ignore])
     if bad:
         raise UsageError(f"unknown rule code(s): {', '.join(bad)} (see `pv explain --list`)")

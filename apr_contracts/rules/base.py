@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,15 +18,12 @@ if TYPE_CHECKING:
     from apr_contracts.loader import LoadedContract
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is. A ``str`` enum so that ``issue.severity == "error"`` holds."""
 
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass
@@ -90,8 +87,8 @@ class Rule:
 
     ``check`` runs once per loaded contract; ``corpus_check`` once over all of them
     (cross-contract rules). A rule with neither documents a finding the loader
-    emits. ``strict_only`` rules run only under ``--strict`` (or ``check_test_nodes``
-    for the test-node rule): they encode this project's own conventions.
+    emits. ``strict_only`` rules run only under ``--strict`` (or when the config key
+    named by ``enabled_by`` is true): they encode this project's own conventions.
     """
 
     code: str
@@ -102,6 +99,12 @@ class Rule:
     check: ContractCheck | None = None
     corpus_check: CorpusCheck | None = None
     strict_only: bool = False
+    enabled_by: str | None = None  # a boolean config key that also turns on a strict-only rule
+
+    def active(self, config: ValidateConfig) -> bool:
+        if not self.strict_only or config.strict:
+            return True
+        return bool(self.enabled_by and getattr(config, self.enabled_by, False))
 
     def effective_severity(self, strict: bool) -> Severity:
         """Conventions and drift are warnings by default and errors under ``--strict``."""
@@ -122,6 +125,7 @@ class RuleRegistry:
     rules: dict[str, Rule] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
     current_plugin: str = "apr-contracts"
+    plugin_failures: list[str] = field(default_factory=list)  # plugins that failed to load, for the report
 
     def add(self, rule: Rule) -> None:
         if not isinstance(rule, Rule):

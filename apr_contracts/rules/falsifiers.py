@@ -78,6 +78,21 @@ def node_exists(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
                           "the test named in `test:` must exist, or the falsifier can never be shown able to fail")
 
 
+def not_a_node(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
+    for i, entry, field in _tests(c):
+        if field.pytest_file is None:
+            yield Finding(("falsification_tests", i, "test") if "test" in entry else ("falsification_tests", i),
+                          f"falsifier {entry['id']}: `test:` is not a pytest node id",
+                          "name the test that shows the falsifier FALSIFIED on a broken engine: tests/...py::test_name")
+
+
+def level_stated(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
+    for i, entry in entries(c, "falsification_tests"):
+        if entry.get("level") is None and entry.get("test_kind") is None:
+            yield Finding(("falsification_tests", i), f"falsifier {entry.get('id', i + 1)} does not state its level",
+                          "add level: algorithm, integration or live", key=True)
+
+
 def bad_level(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
     for i, entry in entries(c, "falsification_tests"):
         bad = parse_level(entry)[1]
@@ -131,9 +146,13 @@ RULES = (
          "Under --strict or `check_test_nodes = true`: a `test:` naming a pytest node (`path/test_x.py::test_name`, "
          "`::Class::name`, `[param]`) must exist, relative to the project root (the folder whose pyproject.toml has "
          "[tool.pv], searched upwards from the contract). Checked with ast; pytest is not imported.",
-         check=node_exists, strict_only=True),
+         check=node_exists, strict_only=True, enabled_by="check_test_nodes"),
     Rule("PV-TEST-006", "falsifier names no test", W,
          "A falsifier with no `test:` (nor `site`, `binds_to` or `algorithm_evidence`).", check=no_test),
+    Rule("PV-TEST-007", "test is not a pytest node", W,
+         "Under --strict (this project's own contracts): every falsifier's `test:` names the pytest node that proves "
+         "the implementation can fail (FALSIFIED with a broken engine, HELD with the real one).",
+         check=not_a_node, strict_only=True),
     Rule("PV-LEVEL-001", "unknown level", E,
          "`level` (or `test_kind`) must be algorithm, integration or live (unit/property mean algorithm, e2e integration).",
          check=bad_level),
@@ -142,4 +161,7 @@ RULES = (
          "Thresholds on an algorithm/integration falsifier are ignored.", check=live_thresholds),
     Rule("PV-LEVEL-003", "malformed threshold", E,
          "Each threshold is {metric: text, op: one of <= < >= > == !=, value: number}.", check=bad_threshold),
+    Rule("PV-LEVEL-004", "falsifier does not state its level", W,
+         "Under --strict (this project's own contracts): every falsifier states `level` (algorithm is only the "
+         "default for other projects' contracts).", check=level_stated, strict_only=True),
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -76,9 +75,14 @@ def id_pattern(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
     custom = ctx.config.falsifier_id_pattern
     pattern = re.compile(custom) if custom else FALSIFY_ID
     ids = [f for f in c.falsifiers if f.id.startswith("FALSIFY-")]
-    prefixes = [_TAIL.sub("", f.id) for f in ids if FALSIFY_ID.match(f.id)]
-    common = os.path.commonprefix(prefixes) if len(prefixes) >= 2 else ""
-    common = common[: common.rfind("-")] if "-" in common[len("FALSIFY-"):] else ""
+    prefixes = [_TAIL.sub("", f.id).split("-") for f in ids if FALSIFY_ID.match(f.id)]
+    shared: list[str] = []
+    if len(prefixes) >= 2:  # the words every well-formed id starts with, beyond FALSIFY
+        for words in zip(*prefixes, strict=False):
+            if len(set(words)) != 1:
+                break
+            shared.append(words[0])
+    common = "-".join(shared) if len(shared) >= 2 else ""
     for f in ids:
         if not pattern.match(f.id):
             yield Finding((*f.path, "id"), f"falsifier id `{f.id}` does not match {pattern.pattern}",

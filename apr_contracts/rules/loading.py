@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from apr_contracts.rules.base import Rule, Severity
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W = Severity.ERROR, Severity.WARNING
 
 LOADER_RULES: tuple[Rule, ...] = (
     Rule("PV-INTERNAL-001", "pv failed on this file", E,

@@ -12,11 +12,11 @@ import ast
 import difflib
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class TestKind(str, Enum):
+class TestKind(StrEnum):
     __test__ = False  # not a pytest test class
     NONE = "none"
     COMMAND = "command"  # something a shell could run (cargo test ..., pv validate ..., a script)
@@ -25,9 +25,7 @@ class TestKind(str, Enum):
     PROSE = "prose"  # a description of a test, which nothing can run
 
 
-_COMMANDS = frozenset("""cargo pv apr python python3 pytest bash sh zsh make uv uvx nox tox pip grep egrep rg jq test
-diff awk sed cat ls echo env timeout set for if while cd npm npx node go rustc just docker git curl wc head tail
-find xargs sort printf true false""".split())
+_COMMANDS = frozenset(["cargo", "pv", "apr", "python", "python3", "pytest", "bash", "sh", "zsh", "make", "uv", "uvx", "nox", "tox", "pip", "grep", "egrep", "rg", "jq", "test", "diff", "awk", "sed", "cat", "ls", "echo", "env", "timeout", "set", "for", "if", "while", "cd", "npm", "npx", "node", "go", "rustc", "just", "docker", "git", "curl", "wc", "head", "tail", "find", "xargs", "sort", "printf", "true", "false"])
 PYTEST_NODE = re.compile(r"^(?P<file>[\w./-]+\.py)(?P<names>(?:::[A-Za-z_]\w*)+)(?:\[[^\]]*\])?$")
 _RUST_REF = re.compile(r"^(?:[\w./-]+\.rs|[A-Za-z_]\w*)(?:::[A-Za-z_]\w*)+\b")
 _FILE_REF = re.compile(r"^[\w./-]+\.(?:rs|py|sh|toml|yaml|yml)\b")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -96,7 +97,7 @@ def changelog_newest(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
 def changelog_order(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
     log = [(k, e) for _, e, k in _changelog(c) if k is not None]
     keys = [k for k, _ in log]
-    steps = {(a > b) - (a < b) for a, b in zip(keys, keys[1:], strict=False)} - {0}
+    steps = {(a > b) - (a < b) for a, b in itertools.pairwise(keys)} - {0}
     if len(steps) > 1:
         shown = ", ".join(_shown(e) for _, e in log)
         yield Finding(("metadata", "changelog"), f"changelog is neither newest-first nor oldest-first: {shown}",
@@ -104,7 +105,7 @@ def changelog_order(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def changelog_unversioned(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
-    for i, entry, key in _changelog(c):
+    for i, _entry, key in _changelog(c):
         if key is None:
             yield Finding(("metadata", "changelog", i), "changelog entry has no version",
                           "start the entry with its version: `{version: 1.2.0, date: ..., change: ...}` or '1.2.0 (date): ...'")

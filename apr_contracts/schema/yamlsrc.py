@@ -42,7 +42,7 @@ _MAP, _SEQ, _MERGE = _Y + "map", _Y + "seq", _Y + "merge"
 # such as `[[[[...` or `- - - - ...`; such text goes to the pure-Python composer, whose
 # recursion ends in a clean RecursionError. Real contracts never come near these depths.
 _GUARD_DEPTH = 64
-_DEEP_BLOCK = re.compile(r"(?:[-?][ \t]+){%d,}|^[ \t]{128,}\S" % _GUARD_DEPTH, re.M)
+_DEEP_BLOCK = re.compile(rf"(?:[-?][ \t]+){{{_GUARD_DEPTH},}}|^[ \t]{{128,}}\S", re.M)
 _FLOW = re.compile(r"[\[\]{}]")
 
 # one constructor instance for scalars: these methods only read node.value
@@ -108,6 +108,14 @@ def read_yaml(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> SourceDoc:
         raise YamlRefused("PV-YAML-006", f"not UTF-8 text (byte {exc.start}: {exc.reason})",
                           "save the contract as UTF-8", line, 1) from exc
     return parse_yaml(text)
+
+
+def compose_root(text: str) -> Node | None:
+    """The node tree of text that :func:`parse_yaml` already accepted (to locate issues later)."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader if _maybe_deep(text) else _Loader)
+    except (yaml.YAMLError, RecursionError):
+        return None
 
 
 def parse_yaml(text: str) -> SourceDoc:

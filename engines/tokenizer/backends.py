@@ -144,6 +144,7 @@ class HFBackend:
     def __init__(self, tok: LoadedTokenizer, *, add_special_tokens: bool = False) -> None:
         self.tok = tok
         self.add_special_tokens = add_special_tokens
+        self._runner: ThreadPoolExecutor | None = None
 
     def encode_many(self, texts: Sequence[str]) -> list[Any]:
         import numpy as np
@@ -151,24 +152,40 @@ class HFBackend:
         encodings = self.tok.hf.encode_batch_fast(list(texts), add_special_tokens=self.add_special_tokens)
         return [np.asarray(e.ids, dtype=np.uint32) for e in encodings]
 
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[Any]]:
+        """Start encoding ``texts`` in the background; call the result to wait for the ids."""
+        if self._runner is None:
+            self._runner = ThreadPoolExecutor(1, thread_name_prefix="apr-hf")
+        return self._runner.submit(self.encode_many, list(texts)).result
+
     def close(self) -> None:
-        return None
+        if self._runner is not None:
+            self._runner.shutdown(wait=True)
 
 
 class FastBackend:
-    """tiktoken from the tokenizer's own ranks and regex, on ``workers`` threads (Rust releases the GIL)."""
+    """tiktoken from the tokenizer's own ranks and regex, on ``workers`` threads.
+
+    Each document is encoded by ``encode_to_tiktoken_buffer``, which releases the GIL for
+    the whole encode and hands back a buffer numpy wraps without copying. tiktoken needs
+    at least one special token for that call to scan text quickly (with none, its
+    special-token regex is empty and matches at every character), so a sentinel that is
+    never *allowed* is registered: if it occurs in a text it is encoded as ordinary text.
+    """
 
     name = "tiktoken"
+    SENTINEL = "<|apr-fast-path-sentinel|>"
 
     def __init__(self, tok: LoadedTokenizer, plan: FastPlan, workers: int) -> None:
         import tiktoken
 
         self.tok = tok
         self.plan = plan
+        sentinel_id = max(plan.ranks.values()) + 1 + len(plan.added)
         self.encoding = tiktoken.Encoding(
-            "apr-fast", pat_str=plan.pattern, mergeable_ranks=plan.ranks, special_tokens={}
+            "apr-fast", pat_str=plan.pattern, mergeable_ranks=plan.ranks, special_tokens={self.SENTINEL: sentinel_id}
         )
-        self._encode_ordinary: Callable[[str], list[int]] = self.encoding._core_bpe.encode_ordinary
+        self._encode_buffer: Callable[[str, set[str]], Any] = self.encoding._core_bpe.encode_to_tiktoken_buffer
         contents = sorted({c for c, _n in plan.added if c}, key=len, reverse=True)
         self._added = re.compile("|".join(map(re.escape, contents))) if contents else None
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="apr-encode")
@@ -186,10 +203,15 @@ class FastBackend:
         if self._added is not None and (self._added.search(normalized) or self._added.search(text)):
             self.hf_documents += 1
             return np.asarray(self.tok.encode(text), dtype=np.uint32)
-        return np.asarray(self._encode_ordinary(normalized), dtype=np.uint32)
+        return np.frombuffer(self._encode_buffer(normalized, set()), dtype=np.uint32)
 
     def encode_many(self, texts: Sequence[str]) -> list[Any]:
-        return list(self.pool.map(self._one, texts))
+        return self.submit(texts)()
+
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[Any]]:
+        """Queue every document on the pool now (no barrier between chunks); call to collect in order."""
+        futures = [self.pool.submit(self._one, text) for text in texts]
+        return lambda: [f.result() for f in futures]
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

@@ -160,32 +160,33 @@ class EncodeCorpus:
 
         eos_array = np.asarray([eos if eos is not None else 0], dtype=np.uint32)
         try:
-            for chunk in _chunks(docs, opts.max_docs, documents):
-                texts = [d.text for d in chunk]
-                if backend is None:
-                    backend, reason = self.choose_backend(tok, opts.backend, workers, texts)
-                encoded = backend.encode_many(texts)
-                top = max((int(a.max()) for a in encoded if a.size), default=-1)
-                if top >= vocab_size:
-                    i = next(i for i, a in enumerate(encoded) if a.size and int(a.max()) >= vocab_size)
-                    where = f"{files[chunk[i].position.file_index]}:{chunk[i].position.line}"
-                    raise AprError(f"id {top} at {where} is >= the tokenizer's vocab size {vocab_size}; "
-                                   "no shard with it was written", falsifier="FALSIFY-TOK-ENCODE-CORPUS-003",
-                                   hint="the tokenizer.json is inconsistent (ids beyond vocab + added tokens)")
-                for doc, ids in zip(chunk, encoded, strict=True):
-                    unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
-                    eos_count += len(unit) - len(ids)
-                    documents += 1
-                    tokens += len(unit)
-                    for record in writer.add(unit):
-                        state["shards"].append(record)
-                        state.update(documents=documents, tokens=tokens, eos_count=eos_count,
-                                     next_position=doc.next_position.__dict__, bad=bad.__dict__)
-                        write_json_atomic(out / STATE, state)
-                if progress is not None:
-                    last = chunk[-1].next_position
-                    progress.update(documents=documents, tokens=tokens,
-                                    done_bytes=before[last.file_index] + last.offset, total_bytes=total_bytes)
+            pending: tuple[list[Any], Any] | None = None
+            # One chunk is always in flight while the previous one is written (and the next one read).
+            for chunk in [*_chunks(docs, opts.max_docs, documents), None]:
+                if chunk is not None:
+                    texts = [d.text for d in chunk]
+                    if backend is None:
+                        backend, reason = self.choose_backend(tok, opts.backend, workers, texts)
+                    ticket = (chunk, backend.submit(texts))
+                if pending is not None:
+                    done_chunk, collect = pending
+                    encoded = collect()
+                    self._check_ids(encoded, done_chunk, files, vocab_size)
+                    for doc, ids in zip(done_chunk, encoded, strict=True):
+                        unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
+                        eos_count += len(unit) - len(ids)
+                        documents += 1
+                        tokens += len(unit)
+                        for record in writer.add(unit):
+                            state["shards"].append(record)
+                            state.update(documents=documents, tokens=tokens, eos_count=eos_count,
+                                         next_position=doc.next_position.__dict__, bad=bad.__dict__)
+                            write_json_atomic(out / STATE, state)
+                    if progress is not None:
+                        last = done_chunk[-1].next_position
+                        progress.update(documents=documents, tokens=tokens,
+                                        done_bytes=before[last.file_index] + last.offset, total_bytes=total_bytes)
+                pending = ticket if chunk is not None else None
             if writer.documents or not state["shards"]:
                 state["shards"].append(writer.flush())
         finally:
@@ -211,6 +212,16 @@ class EncodeCorpus:
         write_json_atomic(out / MANIFEST, manifest)
         (out / STATE).unlink(missing_ok=True)
         return EncodeResult(out, manifest, resumed_from)
+
+    @staticmethod
+    def _check_ids(encoded: list[Any], chunk: list[Any], files: list[Path], vocab_size: int) -> None:
+        top = max((int(a.max()) for a in encoded if a.size), default=-1)
+        if top >= vocab_size:
+            i = next(i for i, a in enumerate(encoded) if a.size and int(a.max()) >= vocab_size)
+            where = f"{files[chunk[i].position.file_index]}:{chunk[i].position.line}"
+            raise AprError(f"id {top} at {where} is >= the tokenizer's vocab size {vocab_size}; "
+                           "no shard with it was written", falsifier="FALSIFY-TOK-ENCODE-CORPUS-003",
+                           hint="the tokenizer.json is inconsistent (ids beyond vocab + added tokens)")
 
     def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> Any:
         import numpy as np

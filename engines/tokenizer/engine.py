@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,7 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
 
     # -- backend choice ---------------------------------------------------------------------------
     def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
-        raw = json.loads(tok.path.read_text(encoding="utf-8"))
-        return backends.fast_plan(raw)
+        return backends.fast_plan(tok.raw)
 
     def hf_backend(self, tok: LoadedTokenizer) -> Any:
         return backends.HFBackend(tok)

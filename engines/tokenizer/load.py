@@ -13,6 +13,7 @@ use this module and nothing else to get a tokenizer::
     tok.encode_batch(["a", "b"])     # list[list[int]]
     tok.decode([9707, 1879])         # "Hello world"
     tok.sha256          # sha256 of the tokenizer.json bytes (what manifests record)
+    tok.raw             # the parsed tokenizer.json (dict), for inspection without re-reading
     tok.path            # the tokenizer.json actually read
     tok.hf              # the underlying `tokenizers.Tokenizer`, for anything else
 
@@ -107,6 +108,7 @@ class LoadedTokenizer:
     eos_token: str | None
     added_tokens: dict[str, int] = field(default_factory=dict)
     model_type: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the parsed tokenizer.json
 
     def encode(self, text: str) -> list[int]:
         """Ids of ``text`` exactly as the tokenizer produces them, without special tokens added."""
@@ -205,4 +207,5 @@ def load_tokenizer(source: str | Path, *, eos: str | None = None) -> LoadedToken
         eos_token=eos_token,
         added_tokens=added,
         model_type=str(raw["model"].get("type", "")),
+        raw=raw,
     )

@@ -210,8 +210,7 @@ class FastPathUnverified(HFTokenizerEngine):
     """Takes the tiktoken fast path for any byte-level BPE, whatever its normalizer, with no start-up check."""
 
     def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
-        raw = json.loads(tok.path.read_text(encoding="utf-8"))
-        return backends.fast_plan(raw, allow_any_normalizer=True)
+        return backends.fast_plan(tok.raw, allow_any_normalizer=True)
 
     def verify_fast(self, fast: backends.FastBackend, tok: LoadedTokenizer, sample: list[str]) -> str:
         return ""

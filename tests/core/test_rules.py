@@ -44,7 +44,8 @@ def test_semantic_fixture_codes_and_locations():
 def test_schema_fixture():
     report = validate_paths([FIXTURES / "invalid-schema.yaml"])
     assert [(i.code, i.line, i.column, i.severity.value) for i in report.issues] == [
-        ("PV-TEST-004", 1, 1, "warning"), ("PV-SCHEMA-001", 6, 3, "error"), ("PV-SCHEMA-002", 8, 3, "error")]
+        ("PV-TEST-004", 1, 1, "warning"), ("PV-SCHEMA-003", 4, 3, "warning"),  # unknown keys: reported even when types fail
+        ("PV-SCHEMA-001", 6, 3, "error"), ("PV-SCHEMA-002", 8, 3, "error")]
     assert report.exit_code == 1
 
 
@@ -62,7 +63,8 @@ def test_strict_turns_warnings_into_errors_and_adds_own_rules(tmp_path):
     assert [(i.code, i.severity.value) for i in lax.issues] == [("PV-SCHEMA-003", "warning")]
     strict = validate_paths([p], ValidateConfig(strict=True))
     assert [(i.code, i.line, i.severity.value) for i in strict.issues] == [
-        ("PV-ID-008", 1, "error"), ("PV-STATUS-003", 3, "error"), ("PV-SCHEMA-003", 4, "error"), ("PV-TEST-005", 6, "error")]
+        ("PV-ID-008", 1, "error"), ("PV-STATUS-003", 3, "error"), ("PV-SCHEMA-003", 4, "error"),
+        ("PV-LEVEL-004", 6, "error"), ("PV-TEST-005", 6, "error")]
     assert "tests/nope.py does not exist" in strict.issues[-1].message
 
 
@@ -82,6 +84,18 @@ def test_test_node_check_methods_params_and_typos(tmp_path):
     assert "did you mean test_real_name" in issues[0].message
     assert "defines no class TestY" in issues[1].message and "does not exist" in issues[2].message
     assert validate_paths([c]).issues == []  # not checked outside strict / check_test_nodes
+    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # no [tool.pv]: still the project root
+    strict = validate_paths([c], ValidateConfig(strict=True)).issues
+    assert [i.code for i in strict if i.code != "PV-LEVEL-004"] == ["PV-TEST-005"] * 3
+
+
+def test_strict_own_conventions_level_and_pytest_node(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("metadata: {id: c, version: 1.0.0}\nfalsification_tests:\n"
+                 "- id: FALSIFY-C-001\n  rule: r\n  prediction: p\n  if_fails: f\n  test: cargo test -p x\n")
+    found = [(i.code, i.line) for i in validate_paths([p], ValidateConfig(strict=True)).issues]
+    assert found == [("PV-LEVEL-004", 3), ("PV-TEST-007", 7)]
+    assert validate_paths([p]).issues == []
 
 
 def test_cross_contract_duplicates_and_references(tmp_path):

@@ -27,7 +27,7 @@ def test_json_shape_and_exit_code_one(capsys):
     assert code == 1
     assert set(data) == {"version", "issues", "summary"} and data["version"] == 1
     assert all(set(i) == {"code", "severity", "file", "line", "column", "message", "hint"} for i in data["issues"])
-    assert data["summary"]["errors"] == 2 and data["summary"]["warnings"] == 1 and data["summary"]["contracts"] == 1
+    assert data["summary"]["errors"] == 2 and data["summary"]["warnings"] == 2 and data["summary"]["contracts"] == 1
 
 
 def test_exit_zero_with_only_warnings_and_skips(capsys):
@@ -62,8 +62,8 @@ def test_config_from_pyproject_strict_select_and_paths(tmp_path):
 def test_github_annotations(capsys):
     main(["validate", "--no-strict", "--format", "github", str(FIXTURES / "invalid-schema.yaml")])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].startswith("::error file=") and ",line=6,col=3,title=PV-SCHEMA-001::" in lines[1]
-    assert "%0A" in lines[1]  # the hint is on the annotation's second line
+    assert lines[2].startswith("::error file=") and ",line=6,col=3,title=PV-SCHEMA-001::" in lines[2]
+    assert lines[1].startswith("::warning file=") and "%0A" in lines[2]  # the hint is on the annotation's second line
 
 
 def test_explain(capsys):

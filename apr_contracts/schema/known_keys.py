@@ -1,0 +1,88 @@
+"""Which keys the contract models declare, to report the others (PV-SCHEMA-003).
+
+The walk runs over the raw data against the models' declared keys (derived once from
+the pydantic fields), not over the validated model: the same answer at a fraction of
+the cost, and it also works when the model could not be built (wrong types elsewhere).
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from apr_contracts.schema.common import Section
+from apr_contracts.schema.contract import Contract
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which keys a section model declares, and the models of its nested sections."""
+
+    keys: frozenset[str]
+    direct: dict[str, type[Section]]  # key -> model when the value is a mapping
+    items: dict[str, type[Section]]  # key -> model of mapping items when the value is a list
+    values: dict[str, type[Section]]  # key -> model of the values when the value is a mapping of sections
+
+
+_SHAPES: dict[type[Section], _Shape] = {}
+
+
+def _section_types(annotation: Any) -> tuple[set[type[Section]], set[type[Section]], set[type[Section]]]:
+    direct: set[type[Section]] = set()
+    items: set[type[Section]] = set()
+    values: set[type[Section]] = set()
+    for arg in typing.get_args(annotation) or (annotation,):
+        origin = typing.get_origin(arg)
+        inner = [a for a in typing.get_args(arg) if isinstance(a, type) and issubclass(a, Section)]
+        inner += [b for a in typing.get_args(arg) for b in typing.get_args(a) if isinstance(b, type) and issubclass(b, Section)]
+        if isinstance(arg, type) and issubclass(arg, Section):
+            direct.add(arg)
+        elif origin is list:
+            items.update(inner)
+        elif origin is dict:
+            values.update(inner)
+    return direct, items, values
+
+
+def _shape(model: type[Section]) -> _Shape:
+    shape = _SHAPES.get(model)
+    if shape is None:
+        direct, items, values = {}, {}, {}
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            d, i, v = _section_types(info.annotation)
+            if d:
+                direct[key] = next(iter(d))
+            if i:
+                items[key] = next(iter(i))
+            if v:
+                values[key] = next(iter(v))
+        shape = _SHAPES[model] = _Shape(frozenset(info.alias or n for n, info in model.model_fields.items()),
+                                        direct, items, values)
+    return shape
+
+
+def unknown_keys(raw: dict[str, Any], model: type[Section] = Contract, where: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
+    """(path of the section, key) for every key its section model does not declare."""
+    shape = _shape(model)
+    for key, value in raw.items():
+        if key not in shape.keys:
+            yield where, key
+            continue
+        if isinstance(value, dict):
+            if key in shape.direct:
+                yield from unknown_keys(value, shape.direct[key], (*where, key))
+            elif key in shape.values:
+                sub = shape.values[key]
+                for name, item in value.items():
+                    if isinstance(item, dict):
+                        yield from unknown_keys(item, sub, (*where, key, name))
+        elif isinstance(value, list) and key in shape.items:
+            sub = shape.items[key]
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    yield from unknown_keys(item, sub, (*where, key, i))

@@ -1,0 +1,126 @@
+"""`apr pretrain` end to end on a tiny model: checkpoints, metrics, resume, NaN, DDP, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.engines.trainer.conftest import TINY, run_apr
+
+
+def _losses(out: Path) -> dict[int, float]:
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r["loss"] for r in lines if "loss" in r}
+
+
+def _train(corpus: dict[str, Path], out: Path, *extra: str, steps: int = 6, launcher: list[str] | None = None,
+           batch: int = 4) -> object:
+    return run_apr("pretrain", "--dataset", str(corpus["train"]), "--val-shards", str(corpus["val"]),
+                   "--tokenizer", str(corpus["tokenizer"]), *TINY, "--num-steps", str(steps), "--batch-size",
+                   str(batch), "--seq-length", "64", "--lr", "3e-3", "--val-tokens", "1024", "--output", str(out),
+                   *extra, launcher=launcher)
+
+
+def test_end_to_end_checkpoint_metrics_and_hf_load(corpus: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = _train(corpus, out, "--save-every", "4", "--keep-checkpoints", "5", "--format", "json", steps=8)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["result"]["tokens_seen"] == 8 * 4 * 64
+    assert "Chinchilla" in proc.stderr and "SEVERELY" in proc.stderr  # forced, and said so
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["step-000004"]
+    losses = _losses(out)
+    assert sorted(losses) == list(range(8)) and losses[7] < losses[0]
+    meta = json.loads((out / "apr_checkpoint.json").read_text())
+    assert meta["step"] == 8 and meta["tokens_seen"] == 2048 and meta["seed"] == 0 and meta["final"]
+    assert meta["dataset_manifest_sha256"] and meta["val_loss"] is not None
+    pytest.importorskip("transformers")
+    from transformers import AutoModelForCausalLM
+
+    assert type(AutoModelForCausalLM.from_pretrained(out)).__name__ == "Qwen2ForCausalLM"
+    again = _train(corpus, out, steps=1)
+    assert again.returncode == 1 and "refusing to overwrite" in again.stderr
+
+
+def test_resume_after_kill_matches_uninterrupted(corpus: dict[str, Path], tmp_path: Path) -> None:
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    assert _train(corpus, full, "--save-every", "3", steps=8).returncode == 0
+    proc = _train(corpus, killed, "--save-every", "3", "--halt-after", "5", steps=8)
+    assert proc.returncode == 137 and not (killed / "apr_checkpoint.json").exists()
+    resumed = _train(corpus, killed, "--save-every", "3", "--resume", steps=8)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from" in resumed.stderr and "step-000003" in resumed.stderr
+    a, b = _losses(full), _losses(killed)
+    assert sorted(a) == sorted(b) == list(range(8))
+    for step in range(8):
+        assert abs(a[step] - b[step]) <= 1e-5 * abs(a[step]), (step, a[step], b[step])
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(corpus: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "nan"
+    proc = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]), *TINY,
+                   "--num-steps", "30", "--batch-size", "2", "--seq-length", "32", "--lr", "1e9", "--warmup-steps", "0",
+                   "--grad-clip", "1e30", "--save-every", "1", "--eval-every", "100", "--val-tokens", "256",
+                   "--output", str(out))
+    assert proc.returncode == 1, proc.stderr
+    assert "became" in proc.stderr and "training stopped" in proc.stderr
+    assert "last good checkpoint is" in proc.stderr
+    assert not (out / "apr_checkpoint.json").exists()  # no final checkpoint from a diverged model
+    kept = sorted((out / "checkpoints").glob("step-*"))
+    assert kept and (kept[-1] / "apr_checkpoint.json").is_file()
+
+
+def test_grad_accum_and_ddp_match_one_process(corpus: dict[str, Path], tmp_path: Path) -> None:
+    """Global batch 4: 1 process x 4 rows == 1 x 2 x accum 2 == torchrun 2 processes x 2 rows (gloo)."""
+    one = _train(corpus, tmp_path / "one", "--threads", "1", steps=5)
+    accum = _train(corpus, tmp_path / "accum", "--threads", "1", "--grad-accum", "2", steps=5, batch=2)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.exists():
+        pytest.skip("torchrun is not installed next to the interpreter")
+    ddp = _train(corpus, tmp_path / "ddp", "--threads", "1", steps=5, batch=2,
+                 launcher=[str(torchrun), "--standalone", "--nproc-per-node", "2"])
+    for proc in (one, accum, ddp):
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    base = _losses(tmp_path / "one")
+    for other in (_losses(tmp_path / "accum"), _losses(tmp_path / "ddp")):
+        assert sorted(other) == list(range(5))
+        for step in range(5):
+            assert abs(other[step] - base[step]) <= 1e-4 * abs(base[step]), (step, base[step], other[step])
+    meta = json.loads((tmp_path / "ddp" / "apr_checkpoint.json").read_text())
+    assert meta["world_size"] == 2 and meta["tokens_seen"] == 5 * 4 * 64
+
+
+def test_preflight_only_reads_no_weights(corpus: dict[str, Path], tmp_path: Path) -> None:
+    from engines.trainer.fixtures import tiny_checkpoint
+
+    init = tiny_checkpoint(tmp_path / "init", corpus["tokenizer"])
+    (init / "model.safetensors").write_bytes(b"garbage")
+    proc = run_apr("pretrain", "--preflight-only", "--dataset", str(corpus["train"]), "--tokenizer",
+                   str(corpus["tokenizer"]), "--init", str(init), "--num-steps", "2", "--batch-size", "1",
+                   "--seq-length", "8", "--lr", "1e-4", "--force-under-provisioned", "--output", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert "preflight passed" in proc.stdout and not (tmp_path / "o").exists()
+    real = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]),
+                   "--init", str(init), "--num-steps", "1", "--batch-size", "1", "--seq-length", "8", "--lr", "1e-4",
+                   "--force-under-provisioned", "--no-progress", "--output", str(tmp_path / "o"))
+    assert real.returncode == 1 and "cannot read safetensors" in real.stderr
+
+
+def test_usage_and_input_errors(corpus: dict[str, Path], tmp_path: Path) -> None:
+    common = ("--num-steps", "1", "--batch-size", "1", "--seq-length", "8", "--lr", "1e-4", "--output", str(tmp_path / "o"))
+    both = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]),
+                   "--init", "x", "--arch", "tiny", *common)
+    assert both.returncode == 2
+    missing = run_apr("pretrain", "--dataset", str(tmp_path / "none"), "--tokenizer", str(corpus["tokenizer"]),
+                      *TINY, *common)
+    assert missing.returncode == 1 and "shard not found" in missing.stderr
+    notok = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(tmp_path / "t.json"), *TINY, *common)
+    assert notok.returncode == 1 and "tokenizer not found" in notok.stderr
+    shutil.rmtree(tmp_path / "o", ignore_errors=True)
+    refused = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]),
+                      "--arch", "tiny", "--vocab-size", "2001", *common)
+    assert refused.returncode == 1 and "FALSIFY-APR-PRETRAIN-CHINCHILLA-004" in refused.stderr
