@@ -70,15 +70,12 @@ def find_config(start: Path) -> Path | None:
 @functools.lru_cache(maxsize=256)
 def _root_of(folder: str) -> str | None:
     found = find_config(Path(folder))
-    if found is not None:
-        return str(found.parent)
-    here = Path(folder)
-    return next((str(p) for p in [here, *here.parents] if (p / "pyproject.toml").is_file()), None)
+    return str(found.parent) if found is not None else None
 
 
 def project_root(contract: Path) -> str | None:
-    """The project a contract belongs to: the folder of the nearest pyproject.toml with [tool.pv]
-    above it, else of the nearest pyproject.toml at all; None outside any project (cached)."""
+    """The folder of the nearest pyproject.toml with a [tool.pv] table above ``contract``; None
+    when there is none (then test nodes are not checked: nothing says where tests live). Cached."""
     return _root_of(str(contract.resolve().parent))
 
 

@@ -216,6 +216,7 @@ def load_file(path: Path, result: LoadResult, max_file_bytes: int = DEFAULT_MAX_
     _fill_identity(contract)
     contract.equations = _equations(data.get("equations"))
     contract.falsifiers = list(_falsifiers(contract))
+    result.issues.extend(_entry_issues(contract))
     result.contracts.append(contract)
 
 
@@ -269,6 +270,32 @@ def _falsifiers(c: LoadedContract) -> Iterator[FalsifierEntry]:
                 index=index,
                 params=entry["params"] if isinstance(entry.get("params"), dict) else {},
             )
+
+
+def _entry_issues(c: LoadedContract) -> Iterator[Issue]:
+    """Levels and thresholds: what `pv run` needs to judge a falsifier, so checked at load time."""
+    entries = c.raw.get("falsification_tests")
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        bad = parse_level(entry)[1]
+        if bad:
+            line, col = c.position(("falsification_tests", i, bad.split(":")[0]))
+            yield _issue("PV-LEVEL-001", c.path, line, col, f"unknown {bad}", "use level: algorithm, integration or live")
+        value = entry.get("thresholds")
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            line, col = c.position(("falsification_tests", i, "thresholds"))
+            yield _issue("PV-LEVEL-003", c.path, line, col, "thresholds must be a list of {metric, op, value}",
+                         "write thresholds: [{metric: NAME, op: '<=', value: NUMBER}]")
+            continue
+        for j, t in enumerate(value):
+            problem = threshold_problem(t)
+            if problem:
+                line, col = c.position(("falsification_tests", i, "thresholds", j))
+                yield _issue("PV-LEVEL-003", c.path, line, col, problem,
+                             "write thresholds: [{metric: NAME, op: '<=', value: NUMBER}]")
 
 
 def parse_level(entry: dict[str, Any]) -> tuple[Level, str | None]:

@@ -137,6 +137,16 @@ def run_jobs(
 
 def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path) -> Result:
     assert job.spec is not None
+    if job.required_level is Level.LIVE and not job.entry.thresholds:
+        # A live verdict is the runner's comparison of measurements with declared thresholds;
+        # without thresholds there is nothing to compare, and the plugin alone may not decide.
+        return _result(
+            job,
+            Outcome.ERROR,
+            "a live falsifier must declare `thresholds: [{metric, op, value}]` in its contract; "
+            "the runner judges live verdicts, never the plugin alone",
+            level=job.spec.level,
+        )
     workspace = root / job.falsifier_id
     workspace.mkdir(parents=True, exist_ok=True)
     payload = {

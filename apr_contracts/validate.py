@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apr_contracts.config import ValidateConfig
 from apr_contracts.loader import LoadedContract, gc_paused, load_contracts
@@ -19,7 +19,11 @@ from apr_contracts.rules import suppress
 from apr_contracts.rules.base import CheckContext, Finding, Issue, Rule, RuleRegistry, Severity
 from apr_contracts.rules.builtin import builtin_registry
 
+if TYPE_CHECKING:
+    from apr_contracts.plugins import PluginSettings
+
 JSON_VERSION = 1
+UNUSED_SUPPRESSION = "PV-SUPPRESS-001"
 
 
 @dataclass
@@ -42,13 +46,13 @@ class ValidationReport:
         return {"version": JSON_VERSION, "issues": [i.to_dict() for i in self.issues], "summary": self.summary}
 
 
-def build_registry(with_plugins: bool = True) -> RuleRegistry:
+def build_registry(with_plugins: bool = True, settings: PluginSettings | None = None) -> RuleRegistry:
     """Built-in rules, plus plugin rules from the ``apr_register_rules`` hook when asked."""
     registry = builtin_registry()
     if with_plugins:
         from apr_contracts.plugins import load_plugins
 
-        plugins = load_plugins()
+        plugins = load_plugins(settings)
         registry.current_plugin = "?"
         plugins.register_with("apr_register_rules", registry)
         registry.current_plugin = "apr-contracts"
@@ -125,27 +129,53 @@ def _selected(code: str, selectors: tuple[str, ...], registry: RuleRegistry) -> 
 def _apply_policy(
     issues: list[Issue], registry: RuleRegistry, config: ValidateConfig, contracts: dict[str, LoadedContract]
 ) -> tuple[list[Issue], list[Issue]]:
+    """Severity under --strict, inline suppressions, then --select/--ignore. Suppressions are
+    matched before select/ignore so that a suppression is judged "used" independently of them."""
     kept: list[Issue] = []
     suppressed: list[Issue] = []
-    sups: dict[str, list[suppress.Suppression]] = {}
+    sups = {name: suppress.parse(c.text, c.root) for name, c in contracts.items() if "pv:" in c.text}
+    used: set[tuple[str, int, str]] = set()  # (file, comment line, selector)
     for issue in issues:
         rule = registry.get(issue.code)
         if rule is not None:
             issue.severity = rule.effective_severity(config.strict)
-        if config.select and not _selected(issue.code, config.select, registry):
-            continue
-        if config.ignore and _selected(issue.code, config.ignore, registry):
-            continue
-        contract = contracts.get(issue.file)
-        if contract is not None and issue.code != "PV-INTERNAL-001":
-            if issue.file not in sups:
-                sups[issue.file] = suppress.parse(contract.text, contract.root)
-            if any(suppress.matches(s, issue.code, issue.line) for s in sups[issue.file]):
-                suppressed.append(issue)
-                continue
-        kept.append(issue)
+        hits = [(s.line, sel) for s in sups.get(issue.file, ()) if issue.code != "PV-INTERNAL-001"
+                for sel in suppress.matched_selectors(s, issue.code, issue.line)]
+        used.update((issue.file, line, sel) for line, sel in hits)
+        (suppressed if hits else kept).append(issue)
+    kept += _unused_suppressions(sups, used, registry, config)
+    kept = [i for i in kept if _wanted(i.code, config, registry)]
+    suppressed = [i for i in suppressed if _wanted(i.code, config, registry)]
     kept.sort(key=Issue.sort_key)
     return kept, suppressed
+
+
+def _wanted(code: str, config: ValidateConfig, registry: RuleRegistry) -> bool:
+    if config.select and not _selected(code, config.select, registry):
+        return False
+    return not (config.ignore and _selected(code, config.ignore, registry))
+
+
+def _unused_suppressions(
+    sups: dict[str, list[suppress.Suppression]], used: set[tuple[str, int, str]], registry: RuleRegistry,
+    config: ValidateConfig,
+) -> list[Issue]:
+    rule = registry.get(UNUSED_SUPPRESSION)
+    if rule is None:
+        return []
+    out = []
+    for file, entries in sups.items():
+        for sup in entries:
+            for sel in sorted(sup.codes):
+                if (file, sup.line, sel) in used:
+                    continue
+                codes = registry.matching(sel)
+                if codes and not all(registry.rules[c].active(config) for c in codes):
+                    continue  # silences a rule that did not run in this mode (e.g. strict-only)
+                why = "matches no finding" if codes else "names no known rule code"
+                out.append(Issue(rule.code, rule.effective_severity(config.strict), file, sup.line, sup.column,
+                                 f"suppression `pv: ignore[{sel}]` {why}", rule.hint))
+    return out
 
 
 def _summary(loaded: Any, issues: list[Issue], suppressed: list[Issue], config: ValidateConfig) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from pathlib import Path
+from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers import _export_support as sup
@@ -28,7 +30,7 @@ ARCH_KEYS = {  # GGUF key suffix -> config.json field (written out here, not tak
 FAMILY = {"qwen2": "qwen2", "llama": "llama"}  # config model_type -> GGUF architecture
 
 
-def _exported(ctx: RunContext, arch: str, dtype: str = "f32") -> tuple[dict, dict, object] | Verdict:
+def _exported(ctx: RunContext, arch: str, dtype: str = "f32") -> tuple[dict[str, Any], dict[str, Any], Path] | Verdict:
     ckpt = sup.checkpoint(ctx, arch)
     out, proc = sup.export(ctx, ckpt, f"{arch}-{dtype}.gguf", dtype=dtype)
     if out is None:

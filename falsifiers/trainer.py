@@ -351,7 +351,7 @@ def init_never_silently_dropped(ctx: RunContext) -> Verdict:
 
 
 @hookimpl
-def apr_register_falsifiers(registry):  # type: ignore[no-untyped-def]
+def apr_register_falsifiers(registry: Any) -> None:
     # Chinchilla-gate and from-init falsifiers live in a helper module (kept under ~400 lines each).
     from falsifiers import _trainer_gates
 

@@ -8,6 +8,9 @@ from typing import Any
 
 from apr_contracts.cli import UsageError
 
+# findings about files that never became a contract (or about pv itself): no comment can reach them
+UNREAD = frozenset({"PV-YAML-001", "PV-YAML-002", "PV-YAML-003", "PV-YAML-006", "PV-INTERNAL-001"})
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("explain", help="explain a `pv validate` rule code",
@@ -49,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     print(r.explanation)
     if r.hint:
         print(f"\nfix: {r.hint}")
-    print(f"\nsuppress one finding: add `# pv: ignore[{r.code}]` on its line (or on the key above it);")
+    if r.code in UNREAD:
+        print("\nnot suppressible inline: the file could not be read as a contract.")
+    else:
+        print(f"\nsuppress one finding: add `# pv: ignore[{r.code}]` on its line (or on the key above it);")
     print(f"everywhere: --ignore {r.code}, or ignore = [\"{r.code}\"] in [tool.pv].")
     return 0

@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise UsageError(f"unknown rule code(s): {', '.join(bad)} (see `pv explain --list`)")
     report = validate_paths(paths, config, registry)
+    if not report.contracts:  # exit 0 is right (nothing is wrong), but a typo'd folder should not pass unnoticed
+        print(f"pv validate: warning: no contracts found in {', '.join(paths)}", file=sys.stderr)
     if args.format == "json":
         print(render_json(report))
     elif args.format == "github":

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apr_contracts.config import project_root
-from apr_contracts.loader import parse_level, threshold_problem
 from apr_contracts.outcomes import Level
 from apr_contracts.rules._util import entries, text_id
 from apr_contracts.rules.base import CheckContext, Finding, Rule, Severity
@@ -93,14 +92,6 @@ def level_stated(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
                           "add level: algorithm, integration or live", key=True)
 
 
-def bad_level(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
-    for i, entry in entries(c, "falsification_tests"):
-        bad = parse_level(entry)[1]
-        if bad:
-            key = bad.split(":")[0]
-            yield Finding(("falsification_tests", i, key), f"unknown {bad}", "use level: algorithm, integration or live")
-
-
 def live_thresholds(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
     for f in c.falsifiers:
         if f.section != "falsification_tests":
@@ -112,20 +103,6 @@ def live_thresholds(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
         elif f.level is not Level.LIVE and has:
             yield Finding((*f.path, "thresholds"), f"falsifier {f.id} has thresholds but level {f.level.value}: they are ignored",
                           "set level: live, or remove the thresholds", key=True)
-
-
-def bad_threshold(c: LoadedContract, ctx: CheckContext) -> Iterator[Finding]:
-    for i, entry in entries(c, "falsification_tests"):
-        value = entry.get("thresholds")
-        if value is None:
-            continue
-        if not isinstance(value, list):
-            yield Finding(("falsification_tests", i, "thresholds"), "thresholds must be a list of {metric, op, value}")
-            continue
-        for j, t in enumerate(value):
-            problem = threshold_problem(t)
-            if problem:
-                yield Finding(("falsification_tests", i, "thresholds", j), problem)
 
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -153,14 +130,9 @@ RULES = (
          "Under --strict (this project's own contracts): every falsifier's `test:` names the pytest node that proves "
          "the implementation can fail (FALSIFIED with a broken engine, HELD with the real one).",
          check=not_a_node, strict_only=True),
-    Rule("PV-LEVEL-001", "unknown level", E,
-         "`level` (or `test_kind`) must be algorithm, integration or live (unit/property mean algorithm, e2e integration).",
-         check=bad_level),
     Rule("PV-LEVEL-002", "live falsifier without thresholds, or thresholds on a non-live one", W,
          "A live falsifier is judged by the runner against the contract's thresholds; without them it can never hold. "
          "Thresholds on an algorithm/integration falsifier are ignored.", check=live_thresholds),
-    Rule("PV-LEVEL-003", "malformed threshold", E,
-         "Each threshold is {metric: text, op: one of <= < >= > == !=, value: number}.", check=bad_threshold),
     Rule("PV-LEVEL-004", "falsifier does not state its level", W,
          "Under --strict (this project's own contracts): every falsifier states `level` (algorithm is only the "
          "default for other projects' contracts).", check=level_stated, strict_only=True),

@@ -48,6 +48,18 @@ LOADER_RULES: tuple[Rule, ...] = (
     Rule("PV-SCHEMA-002", "not a contract mapping", E,
          "An entry of a list section (a falsifier, an obligation, a harness) is not a mapping.",
          "write the entry as `- key: value` lines"),
+    Rule("PV-LEVEL-001", "unknown level", E,
+         "`level` (or `test_kind`) must be algorithm, integration or live (unit/property mean algorithm, e2e "
+         "integration). Checked while loading, so `pv run` refuses the contract too.",
+         "use level: algorithm, integration or live"),
+    Rule("PV-LEVEL-003", "malformed threshold", E,
+         "Each threshold is {metric: text, op: one of <= < >= > == !=, value: number}. Checked while loading: "
+         "the runner judges live falsifiers by these thresholds, so a malformed one makes the contract unusable.",
+         "write thresholds: [{metric: NAME, op: '<=', value: NUMBER}]"),
+    Rule("PV-SUPPRESS-001", "unused or unknown suppression", W,
+         "An inline `# pv: ignore[CODE]` that silenced nothing in this run, or names a code no rule has. Stale "
+         "suppressions hide the next real finding on that line. Suppressions of rules that did not run (strict-only "
+         "rules outside --strict) are not reported.", "remove the code from the comment, or fix its spelling"),
     Rule("PV-SCHEMA-003", "unknown key", W,
          "A key the contract model does not know. It is kept (never dropped) and reported, "
          "since a typo (`if_fail:`) silently loses a field. Error under --strict.",

@@ -76,6 +76,9 @@ def _refs(c: LoadedContract) -> Iterator[tuple[tuple[str | int, ...], str]]:
 def _exists_near(c: LoadedContract, ref: str, cache: dict[str, Any]) -> bool:
     """A reference may name a file relative to the contract or to any folder above it."""
     names = [ref] if ref.endswith((".yaml", ".yml")) else [ref + ".yaml", ref + ".yml"]
+    # `contracts/x.yaml` is usually written relative to the repository root; the referring
+    # contract often sits in that same folder, so its own folder is also tried by file name
+    names += [Path(n).name for n in names if "/" in n]
     key_folder = "dir:" + str(c.path.parent)
     if key_folder not in cache:
         folder = c.path.resolve().parent

@@ -31,6 +31,7 @@ class Suppression:
     last: int
     codes: frozenset[str]
     line: int  # where the comment is
+    column: int = 1
 
 
 def parse(text: str, root: Node | None) -> list[Suppression]:
@@ -44,16 +45,19 @@ def parse(text: str, root: Node | None) -> list[Suppression]:
             continue
         codes = frozenset(c.strip().upper() for c in m.group(2).split(",") if c.strip())
         if m.group(1) == "ignore-file":
-            out.append(Suppression(1, max(len(lines), 1), codes, n))
+            out.append(Suppression(1, max(len(lines), 1), codes, n, m.start() + 1))
             continue
         target = n
         if line[: m.start()].strip() == "":  # a comment on its own line governs the next content line
             target = next((k for k in range(n + 1, len(lines) + 1)
                            if lines[k - 1].strip() and not lines[k - 1].lstrip().startswith("#")), n)
         span = span_starting_at(root, target)
-        out.append(Suppression(target, span[1] if span else target, codes, n))
+        out.append(Suppression(target, span[1] if span else target, codes, n, m.start() + 1))
     return out
 
 
-def matches(sup: Suppression, code: str, line: int) -> bool:
-    return sup.first <= line <= sup.last and any(code == c or code.startswith(c + "-") for c in sup.codes)
+def matched_selectors(sup: Suppression, code: str, line: int) -> list[str]:
+    """The selectors of ``sup`` that silence ``code`` at ``line`` (empty: it does not apply)."""
+    if not sup.first <= line <= sup.last:
+        return []
+    return [c for c in sup.codes if code == c or code.startswith(c + "-")]

@@ -7,7 +7,7 @@ check each of them and the deliberately broken engines can change exactly one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,7 +154,7 @@ def write_gguf(path: Path, arch: str, kvs: Iterable[KV], tensors: Iterable[tuple
 
     writer = gguf.GGUFWriter(str(path), arch)
     try:
-        adders = {
+        adders: dict[str, Callable[[str, Any], None]] = {
             "str": writer.add_string,
             "u32": writer.add_uint32,
             "f32": writer.add_float32,

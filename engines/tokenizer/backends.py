@@ -52,6 +52,21 @@ def byte_decoder() -> dict[str, int]:
     return {char: byte for byte, char in bytes_to_unicode().items()}
 
 
+def byte_level_bytes() -> Callable[[str], bytes]:
+    """str (GPT-2 byte-level alphabet) -> raw bytes, in C: translate to latin-1 code points, then encode.
+
+    Characters outside the alphabet become U+FFFF so that encoding raises instead of
+    silently accepting, e.g., a literal newline.
+    """
+    table: dict[int, int] = {code: 0xFFFF for code in range(256)}
+    table.update({ord(char): byte for char, byte in byte_decoder().items()})
+
+    def convert(token: str) -> bytes:
+        return token.translate(table).encode("latin-1")
+
+    return convert
+
+
 def _normalizer_kind(spec: Any) -> str | None:
     """"" for none, "NFC" for NFC (alone or in a one-element Sequence), None if unsupported."""
     if spec is None:
@@ -108,27 +123,28 @@ def fast_plan(raw: dict[str, Any], *, allow_any_normalizer: bool = False) -> tup
     pattern = _pattern_of(raw.get("pre_tokenizer"))
     if pattern is None:
         return None, "pre-tokenizer is not ByteLevel or Split(regex)+ByteLevel"
-    decode = byte_decoder()
     vocab: dict[str, int] = model.get("vocab") or {}
     merges = model.get("merges") or []
+    to_bytes = byte_level_bytes()
     ranks: dict[bytes, int] = {}
-    for token, token_id in vocab.items():
-        if len(token) == 1 and token in decode:
-            ranks[bytes([decode[token]])] = token_id
+    for char, byte in byte_decoder().items():
+        if char in vocab:
+            ranks[bytes([byte])] = vocab[char]
     if len(ranks) != 256:
         return None, f"only {len(ranks)} of the 256 byte tokens are in the vocabulary (not byte-level)"
     last = -1
-    for entry in merges:
-        a, b = entry.split(" ") if isinstance(entry, str) else entry
-        merged = a + b
-        if any(c not in decode for c in merged):
-            return None, f"token {merged!r} is not byte-level"
-        merged_id = vocab.get(merged)
-        merged_bytes = bytes(decode[c] for c in merged)
-        if merged_id is None or merged_bytes in ranks or merged_id <= last:
-            # tiktoken ranks merges by token id: ids must follow merge order, one merge per token
-            return None, f"merge {a!r} + {b!r} breaks 'ids in merge order' (id {merged_id}, previous {last})"
-        ranks[merged_bytes] = last = merged_id
+    try:
+        for entry in merges:
+            a, b = entry.split(" ") if isinstance(entry, str) else entry
+            merged = a + b
+            merged_id = vocab.get(merged)
+            merged_bytes = to_bytes(merged)
+            if merged_id is None or merged_id <= last or merged_bytes in ranks:
+                # tiktoken ranks merges by token id: ids must follow merge order, one merge per token
+                return None, f"merge {a!r} + {b!r} breaks 'ids in merge order' (id {merged_id}, previous {last})"
+            ranks[merged_bytes] = last = merged_id
+    except UnicodeEncodeError as exc:
+        return None, f"a merge holds a character outside the byte-level alphabet ({exc.object[exc.start]!r})"
     unreachable = len(vocab) - len(ranks)
     if model.get("ignore_merges") and unreachable:
         return None, f"ignore_merges with {unreachable} vocabulary entries no merge produces"
@@ -196,11 +212,12 @@ class FastBackend:
             return unicodedata.normalize("NFC", text)
         return text
 
-    def _one(self, text: str) -> Any:
+    def encode_one(self, text: str) -> Any:
         import numpy as np
 
         normalized = self.normalize(text)
-        if self._added is not None and (self._added.search(normalized) or self._added.search(text)):
+        if self._added is not None and (self._added.search(normalized)
+                                        or (normalized is not text and self._added.search(text))):
             self.hf_documents += 1
             return np.asarray(self.tok.encode(text), dtype=np.uint32)
         return np.frombuffer(self._encode_buffer(normalized, set()), dtype=np.uint32)
@@ -210,11 +227,11 @@ class FastBackend:
 
     def submit(self, texts: Sequence[str]) -> Callable[[], list[Any]]:
         """Queue every document on the pool now (no barrier between chunks); call to collect in order."""
-        futures = [self.pool.submit(self._one, text) for text in texts]
+        futures = [self.pool.submit(self.encode_one, text) for text in texts]
         return lambda: [f.result() for f in futures]
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def first_difference(a: Sequence[int], b: Sequence[int]) -> int:

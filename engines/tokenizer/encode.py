@@ -35,7 +35,7 @@ ENCODE_SCHEMA = "apr.tokenize.encode-corpus/v1"
 DEFAULT_SHARD_TOKENS = 10_000_000
 EOS_POLICIES = ("none", "between", "after")
 CHUNK_BYTES = 2 << 20  # documents are read and encoded in ~2 MB chunks
-SAMPLE_BYTES = 256 << 10  # corpus text compared between backends at start-up
+SAMPLE_BYTES = 128 << 10  # corpus text compared between backends at start-up
 
 
 @dataclass
@@ -77,11 +77,18 @@ def usable_cpus() -> int:
 class EncodeCorpus:
     """The encode-corpus algorithm (mixin for the engine; mutants override single steps)."""
 
-    def load(self, source: str | Path) -> LoadedTokenizer:  # provided by the engine
+    def load(self, source: str | Path, *, background: bool = False) -> LoadedTokenizer:  # by the engine
         raise NotImplementedError
 
     def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
                        sample: list[str]) -> tuple[Any, str]:  # provided by the engine
+        raise NotImplementedError
+
+    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
+                      sample: list[str]) -> tuple[Any, str, Any]:  # provided by the engine
+        raise NotImplementedError
+
+    def fallback(self, tok: LoadedTokenizer, requested: str, problem: str) -> tuple[Any, str]:  # by the engine
         raise NotImplementedError
 
     def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
@@ -122,7 +129,7 @@ class EncodeCorpus:
         workers = opts.workers or usable_cpus()
         os.environ.setdefault("RAYON_NUM_THREADS", str(workers))  # HF threads; read when its pool starts
         files = corpus_mod.discover(opts.corpus)
-        tok = self.load(opts.tokenizer)
+        tok = self.load(opts.tokenizer, background=True)  # `tokenizers` builds while we hash and plan
         vocab_size = self.tokenizer_vocab_size(tok)
         if opts.eos_policy != "none" and tok.eos_id is None:
             raise AprError(f"{tok.path}: --eos-policy {opts.eos_policy} needs an end-of-text token, and this "
@@ -155,19 +162,32 @@ class EncodeCorpus:
             before.append(before[-1] + c["bytes"])
         eos = self._eos(opts, tok)
         documents, tokens, eos_count = state["documents"], state["tokens"], state["eos_count"]
-        backend, reason = None, ""
+        backend: Any = None
+        reason, startup_s = "", 0.0
         import numpy as np
 
         eos_array = np.asarray([eos if eos is not None else 0], dtype=np.uint32)
         try:
             pending: tuple[list[Any], Any] | None = None
+            verify: Any = None
             # One chunk is always in flight while the previous one is written (and the next one read).
             for chunk in [*_chunks(docs, opts.max_docs, documents), None]:
                 if chunk is not None:
                     texts = [d.text for d in chunk]
                     if backend is None:
-                        backend, reason = self.choose_backend(tok, opts.backend, workers, texts)
+                        backend, reason, verify = self.start_backend(tok, opts.backend, workers, texts)
+                        startup_s = time.monotonic() - started
                     ticket = (chunk, backend.submit(texts))
+                if pending is not None and verify is not None:
+                    # The fast path's start-up check runs while its first chunks encode, and
+                    # always before anything is written; on failure everything is redone.
+                    problem, verify = verify(), None
+                    if problem:
+                        backend.close()
+                        backend, reason = self.fallback(tok, opts.backend, problem)
+                        pending = (pending[0], backend.submit([d.text for d in pending[0]]))
+                        if chunk is not None:
+                            ticket = (chunk, backend.submit(texts))
                 if pending is not None:
                     done_chunk, collect = pending
                     encoded = collect()
@@ -204,7 +224,8 @@ class EncodeCorpus:
             "skipped_lines": bad.count, "bad_lines": bad.listed, "blank_lines": bad.blank,
             "shards": state["shards"],
             "run": {"created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "elapsed_s": round(time.monotonic() - started, 3), "resumes": state["resumes"],
+                    "elapsed_s": round(time.monotonic() - started, 3), "startup_s": round(startup_s, 3),
+                    "resumes": state["resumes"],
                     "resumed_from_shard": resumed_from, "backend": getattr(backend, "name", "none"),
                     "backend_reason": reason, "workers": workers,
                     "hf_documents": getattr(backend, "hf_documents", None), "tool_version": _tool_version()},

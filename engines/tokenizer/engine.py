@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
 
     name = "hf"
 
-    def load(self, source: str | Path) -> LoadedTokenizer:
-        return load_tokenizer(source)
+    def load(self, source: str | Path, *, background: bool = False) -> LoadedTokenizer:
+        return load_tokenizer(source, background=background)
 
     # -- backend choice ---------------------------------------------------------------------------
     def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
@@ -36,7 +37,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
                 break
             texts.append(text[: SAMPLE_BYTES - size])
             size += len(texts[-1])
-        ours = fast.encode_many(texts)
+        # In this thread, not on the pool: the pool may already be busy with the first chunks.
+        ours = [fast.encode_one(text) for text in texts]
         reference = backends.HFBackend(tok).encode_many(texts)
         for text, a, b in zip(texts, ours, reference, strict=True):
             if a.tolist() != b.tolist():
@@ -44,21 +46,37 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
                 return f"ids differ from tokenizers on {text[:40]!r} at position {at}"
         return ""
 
+    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
+                      sample: list[str]) -> tuple[Any, str, Callable[[], str] | None]:
+        """The backend to start with, why, and the start-up check still to pass (None: nothing to check).
+
+        The fast path may start encoding before its check has run; encode-corpus runs the
+        check before it writes anything and falls back (see :meth:`fallback`) if it fails.
+        """
+        if requested == "hf":
+            return self.hf_backend(tok), "requested with --backend hf", None
+        plan, reason = self.fast_plan(tok)
+        if plan is None:
+            if requested == "fast":
+                self.fallback(tok, requested, reason)
+            return self.hf_backend(tok), f"tokenizers: {reason}", None
+        fast = backends.FastBackend(tok, plan, workers)
+        return (fast, f"tiktoken fast path: {reason}; identical ids on the start-up sample",
+                lambda: self.verify_fast(fast, tok, sample))
+
+    def fallback(self, tok: LoadedTokenizer, requested: str, problem: str) -> tuple[Any, str]:
+        if requested == "fast":
+            raise AprError(f"{tok.path}: the tiktoken fast path is not equivalent for this tokenizer: {problem}",
+                           hint="use --backend auto (falls back to tokenizers) or --backend hf",
+                           falsifier="FALSIFY-TOK-ENCODE-CORPUS-008")
+        return self.hf_backend(tok), f"tokenizers: start-up check failed: {problem}"
+
     def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
                        sample: list[str]) -> tuple[Any, str]:
         """tiktoken only when provably equivalent (structure + start-up check); otherwise `tokenizers`."""
-        if requested == "hf":
-            return self.hf_backend(tok), "requested with --backend hf"
-        plan, reason = self.fast_plan(tok)
-        if plan is not None:
-            fast = backends.FastBackend(tok, plan, workers)
-            problem = self.verify_fast(fast, tok, sample)
-            if not problem:
-                return fast, f"tiktoken fast path: {reason}; identical ids on the start-up sample"
-            fast.close()
-            reason = f"start-up check failed: {problem}"
-        if requested == "fast":
-            raise AprError(f"{tok.path}: the tiktoken fast path is not equivalent for this tokenizer: {reason}",
-                           hint="use --backend auto (falls back to tokenizers) or --backend hf",
-                           falsifier="FALSIFY-TOK-ENCODE-CORPUS-008")
-        return self.hf_backend(tok), f"tokenizers: {reason}"
+        backend, reason, verify = self.start_backend(tok, requested, workers, sample)
+        problem = verify() if verify is not None else ""
+        if problem:
+            backend.close()
+            return self.fallback(tok, requested, problem)
+        return backend, reason

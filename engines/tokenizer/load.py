@@ -98,17 +98,32 @@ def resolve_tokenizer_json(source: str | Path) -> Path:
 
 @dataclass
 class LoadedTokenizer:
-    """A Hugging Face tokenizer plus the facts engines need about it (see module docstring)."""
+    """A Hugging Face tokenizer plus the facts engines need about it (see module docstring).
+
+    The facts (sizes, EOS, added tokens) come from the JSON itself; the `tokenizers`
+    object is built on first use of :attr:`hf` (or in a background thread when
+    loaded with ``background=True``, so callers can overlap it with other start-up work).
+    """
 
     path: Path
     sha256: str
-    hf: Any  # tokenizers.Tokenizer (typed Any: `tokenizers` is imported lazily)
     vocab_size: int
     eos_id: int | None
     eos_token: str | None
     added_tokens: dict[str, int] = field(default_factory=dict)
     model_type: str = ""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the parsed tokenizer.json
+    _text: str = field(default="", repr=False)
+    _hf: Any = field(default=None, repr=False)
+    _pending: Any = field(default=None, repr=False)  # concurrent.futures.Future building _hf
+
+    @property
+    def hf(self) -> Any:
+        """The `tokenizers.Tokenizer` (built now, or awaited from the background build)."""
+        if self._hf is None:
+            self._hf = self._pending.result() if self._pending is not None else _build_hf(self.path, self._text)
+            self._pending = None
+        return self._hf
 
     def encode(self, text: str) -> list[int]:
         """Ids of ``text`` exactly as the tokenizer produces them, without special tokens added."""
@@ -131,13 +146,6 @@ class LoadedTokenizer:
         return str(found) if found is not None else None
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AprError(f"{path}: cannot read it as JSON: {exc}", hint="is it a tokenizer.json?") from exc
-
-
 def _config_eos(tokenizer_json: Path) -> str | None:
     """``eos_token`` declared by a tokenizer_config.json beside the tokenizer.json, if any."""
     config_path = tokenizer_json.parent / "tokenizer_config.json"
@@ -153,59 +161,86 @@ def _config_eos(tokenizer_json: Path) -> str | None:
     return eos if isinstance(eos, str) and eos else None
 
 
-def load_tokenizer(source: str | Path, *, eos: str | None = None) -> LoadedTokenizer:
-    """Load the tokenizer designated by ``source`` (see the module docstring).
-
-    ``eos`` forces the end-of-text token by its string; it must exist in the tokenizer.
-    """
+def _build_hf(path: Path, text: str) -> Any:
     from tokenizers import Tokenizer  # heavy: only when a tokenizer is actually loaded
 
-    path = resolve_tokenizer_json(source)
-    raw = _read_json(path)
-    if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
-        raise AprError(
-            f"{path}: not a Hugging Face tokenizer.json (no `model` object at the top level)",
-            hint="pass the tokenizer.json written by `tokenizers` / `transformers`",
-        )
     try:
-        hf = Tokenizer.from_file(str(path))
+        return Tokenizer.from_str(text) if text else Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a plain Exception with its parse error
         raise AprError(
             f"{path}: `tokenizers` cannot load it: {exc}",
             hint="check that the file is a complete tokenizer.json (not truncated, same library major version)",
         ) from exc
-    full_vocab: dict[str, int] = hf.get_vocab(with_added_tokens=True)
-    if not full_vocab:
-        raise AprError(f"{path}: the tokenizer has an empty vocabulary", hint="use a trained tokenizer")
+
+
+def _model_vocab(model: dict[str, Any]) -> dict[str, int]:
+    vocab = model.get("vocab")
+    if isinstance(vocab, dict):
+        return vocab  # token -> id as parsed; `tokenizers` validates it when it loads the file
+    if isinstance(vocab, list):  # Unigram: [[piece, score], ...], ids are positions
+        return {str(entry[0]): i for i, entry in enumerate(vocab) if isinstance(entry, list) and entry}
+    return {}
+
+
+def load_tokenizer(source: str | Path, *, eos: str | None = None, background: bool = False) -> LoadedTokenizer:
+    """Load the tokenizer designated by ``source`` (see the module docstring).
+
+    ``eos`` forces the end-of-text token by its string; it must exist in the tokenizer.
+    ``background=True`` builds the `tokenizers` object in a thread (errors surface on
+    first use of ``.hf``); by default it is built here, so a broken file fails now.
+    """
+    path = resolve_tokenizer_json(source)
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+        raw = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AprError(f"{path}: cannot read it as JSON: {exc}", hint="is it a tokenizer.json?") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):
+        raise AprError(
+            f"{path}: not a Hugging Face tokenizer.json (no `model` object at the top level)",
+            hint="pass the tokenizer.json written by `tokenizers` / `transformers`",
+        )
+    pending = None
+    if background:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="apr-load")
+        pending = pool.submit(_build_hf, path, text)  # `tokenizers` releases the GIL while parsing
+        pool.shutdown(wait=False)  # the submitted build still runs; no further work is accepted
+    model_vocab = _model_vocab(raw["model"])
     added = {
         str(t["content"]): int(t["id"])
         for t in raw.get("added_tokens") or []
-        if isinstance(t, dict) and "content" in t and "id" in t
+        if isinstance(t, dict) and "content" in t and isinstance(t.get("id"), int)
     }
+    if not model_vocab and not added:
+        raise AprError(f"{path}: the tokenizer has an empty vocabulary", hint="use a trained tokenizer")
     # The size a model's embedding must cover: ids are not necessarily dense.
-    vocab_size = max([*full_vocab.values(), *added.values()]) + 1
+    vocab_size = max([*model_vocab.values(), *added.values()]) + 1
+
+    def lookup(token: str) -> int | None:
+        return added.get(token, model_vocab.get(token))
 
     wanted = eos or _config_eos(path)
-    if eos is not None and hf.token_to_id(eos) is None:
+    if eos is not None and lookup(eos) is None:
         raise AprError(
             f"{path}: the requested EOS token {eos!r} is not in the vocabulary or added tokens",
             hint=f"pick one of the tokenizer's special tokens, e.g. {', '.join(list(added)[:5]) or '(none)'}",
         )
-    eos_token: str | None = None
-    for candidate in ([wanted] if wanted else []) + list(EOS_CANDIDATES):
-        if candidate is not None and hf.token_to_id(candidate) is not None:
-            eos_token = candidate
-            break
-    found = hf.token_to_id(eos_token) if eos_token is not None else None
-    eos_id = int(found) if found is not None else None
-    return LoadedTokenizer(
+    eos_token = next((c for c in ([wanted] if wanted else []) + list(EOS_CANDIDATES) if lookup(c) is not None), None)
+    loaded = LoadedTokenizer(
         path=path,
-        sha256=sha256_file(path),
-        hf=hf,
+        sha256=hashlib.sha256(data).hexdigest(),
         vocab_size=vocab_size,
-        eos_id=eos_id,
+        eos_id=lookup(eos_token) if eos_token is not None else None,
         eos_token=eos_token,
         added_tokens=added,
         model_type=str(raw["model"].get("type", "")),
         raw=raw,
+        _text=text,
+        _pending=pending,
     )
+    if not background:
+        loaded.hf  # noqa: B018 - build now so that a broken tokenizer.json fails here
+    return loaded

@@ -174,8 +174,8 @@ class AddsSpecialTokens(HFTokenizerEngine):
     def hf_backend(self, tok: LoadedTokenizer) -> Any:
         return backends.HFBackend(tok, add_special_tokens=True)
 
-    def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str]) -> Any:
-        return self.hf_backend(tok), "tokenizers"
+    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str]) -> Any:
+        return self.hf_backend(tok), "tokenizers", None
 
 
 @_named

@@ -24,8 +24,8 @@ class TokenizerEngine(Protocol):
 
     name: str  # the registered name; `apr --engine-impl tokenizer=NAME` selects it
 
-    def load(self, source: str | Path) -> LoadedTokenizer:
-        """Load a tokenizer.json, an import-hf directory or a checkpoint directory."""
+    def load(self, source: str | Path, *, background: bool = False) -> LoadedTokenizer:
+        """Load a tokenizer.json, an import-hf directory or a checkpoint directory (see load.py)."""
         ...
 
     def import_hf(

@@ -34,8 +34,8 @@ Family = Literal["qwen2", "llama"]
 ID_EXTRACT = "FALSIFY-APR-PRETRAIN-ARCH-003"
 ID_ENCODER = "FALSIFY-APR-PRETRAIN-ARCH-007"
 
-HF_CLASS = {"qwen2": "Qwen2ForCausalLM", "llama": "LlamaForCausalLM"}
-FAMILY_BY_CLASS = {cls: fam for fam, cls in HF_CLASS.items()}
+HF_CLASS: dict[str, str] = {"qwen2": "Qwen2ForCausalLM", "llama": "LlamaForCausalLM"}
+FAMILY_BY_CLASS: dict[str, Family] = {"Qwen2ForCausalLM": "qwen2", "LlamaForCausalLM": "llama"}
 
 # model_type / class-name fragments of encoder or encoder-decoder models: refused by name so
 # the message says *why* ("an encoder cannot initialise a decoder") instead of a field error.
@@ -233,9 +233,9 @@ def family_of(config: Mapping[str, Any], *, source: str = "config.json") -> Fami
             falsifier=ID_ENCODER,
         )
     if model_type in HF_CLASS:
-        family: Family = model_type  # type: ignore[assignment]
+        family: Family = "qwen2" if model_type == "qwen2" else "llama"
     elif model_type is None and len(classes) == 1 and classes[0] in FAMILY_BY_CLASS:
-        family = FAMILY_BY_CLASS[classes[0]]  # type: ignore[assignment]
+        family = FAMILY_BY_CLASS[classes[0]]
     else:
         raise ConfigError(
             f"{source}: {described} is not a supported decoder family",

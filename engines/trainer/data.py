@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,7 @@ def _manifest_entries(manifest: Path) -> dict[str, int]:
     return counts
 
 
-def open_shards(specs: list[str | Path]) -> ShardSet:
+def open_shards(specs: Sequence[str | Path]) -> ShardSet:
     import numpy as np
 
     paths: list[Path] = []

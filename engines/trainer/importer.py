@@ -138,6 +138,11 @@ def _pre_tokenizer(pre: str | None, path: Path) -> tuple[Any, Any]:
                        hint="supported pre-tokenizers: smollm, qwen2, gpt-2")
 
 
+def _pair(merge: str) -> tuple[str, str]:
+    left, _, right = merge.partition(" ")
+    return left, right
+
+
 def gguf_tokenizer(values: dict[str, Any], path: Path, out_dir: Path) -> None:
     """Write tokenizer.json + tokenizer_config.json rebuilt from the GGUF tokenizer keys."""
     from tokenizers import AddedToken, Tokenizer, decoders, models
@@ -147,7 +152,7 @@ def gguf_tokenizer(values: dict[str, Any], path: Path, out_dir: Path) -> None:
                            "BPE ('gpt2') is supported", hint="import a GGUF with a BPE tokenizer")
     tokens = [str(t) for t in values["tokenizer.ggml.tokens"]]
     types = [int(t) for t in values.get("tokenizer.ggml.token_type") or [1] * len(tokens)]
-    merges = [tuple(str(m).split(" ", 1)) for m in values.get("tokenizer.ggml.merges") or []]
+    merges = [_pair(str(m)) for m in values.get("tokenizer.ggml.merges") or []]
     vocab = {tok: i for i, tok in enumerate(tokens)}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False))
     normalizer, pre = _pre_tokenizer(values.get("tokenizer.ggml.pre"), path)

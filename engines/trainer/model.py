@@ -73,7 +73,8 @@ class RotaryEmbedding(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)  # not a checkpoint tensor (as in HF)
 
     def forward(self, positions: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-        freqs = positions.float()[:, None] * self.inv_freq.float()[None, :]
+        inv_freq: Tensor = self.inv_freq  # type: ignore[assignment]  # a registered buffer
+        freqs = positions.float()[:, None] * inv_freq.float()[None, :]
         emb = torch.cat((freqs, freqs), dim=-1)
         return emb.cos().to(dtype), emb.sin().to(dtype)
 

@@ -6,11 +6,13 @@ keep torch, numpy, safetensors, gguf and tokenizers inside functions.
 
 from __future__ import annotations
 
+from typing import Any
+
 from apr_contracts import hookimpl
 
 
 @hookimpl
-def apr_register_engines(registry):  # type: ignore[no-untyped-def]
+def apr_register_engines(registry: Any) -> None:
     from engines.trainer.engine import TorchTrainer
     from engines.trainer.mutants import MUTANTS
     from engines.trainer.protocol import TrainerEngine

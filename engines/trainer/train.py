@@ -296,6 +296,9 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
         raise AprError(f"{what} became {value} at step {step}; training stopped, nothing was overwritten, {kept}",
                        hint="lower --lr, raise --warmup-steps or check the data; --resume continues from that checkpoint")
 
+    if rank == 0:
+        opts.log(f"validation: {plan.split.description}; {val_windows.shape[0]} windows x {opts.seq_length} tokens; "
+                 f"metrics -> {metrics_path}")
     eval_start = opts.eval_at_start if opts.eval_at_start is not None else opts.init is not None
     if start == 0 and eval_start and rank == 0:
         last_val = _evaluate(model, val_windows, opts.batch_size, device)

@@ -84,9 +84,13 @@ def test_test_node_check_methods_params_and_typos(tmp_path):
     assert "did you mean test_real_name" in issues[0].message
     assert "defines no class TestY" in issues[1].message and "does not exist" in issues[2].message
     assert validate_paths([c]).issues == []  # not checked outside strict / check_test_nodes
-    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # no [tool.pv]: still the project root
     strict = validate_paths([c], ValidateConfig(strict=True)).issues
     assert [i.code for i in strict if i.code != "PV-LEVEL-004"] == ["PV-TEST-005"] * 3
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # no [tool.pv]: not a pv project root
+    (other / "c.yaml").write_text(c.read_text())
+    assert validate_paths([other / "c.yaml"], ValidateConfig(check_test_nodes=True)).issues == []
 
 
 def test_strict_own_conventions_level_and_pytest_node(tmp_path):
@@ -163,3 +167,50 @@ def test_plugin_rule_runs_and_a_crashing_rule_becomes_internal_issue():
     report = validate_paths([FIXTURES / "valid-minimal.yaml"], registry=reg)
     assert [(i.code, i.line) for i in report.issues] == [("PV-INTERNAL-001", 0), ("ACME-001", 3)]
     assert "ACME-002 failed: ZeroDivisionError" in report.issues[0].message
+
+
+PLUGIN = '''
+from apr_contracts import hookimpl
+from apr_contracts.rules.base import Finding, Rule, Severity
+
+
+def _todo(contract, ctx):
+    for f in contract.falsifiers:
+        if "TODO" in (f.prediction or ""):
+            yield Finding((*f.path, "prediction"), f"{f.id}: prediction says TODO")
+
+
+@hookimpl
+def apr_register_rules(registry):
+    registry.add(Rule("ACME-TODO-001", "no TODO predictions", Severity.WARNING, "demo", check=_todo))
+'''
+
+
+def test_plugin_rules_through_the_hook(tmp_path, monkeypatch):
+    from apr_contracts.plugins import PluginSettings
+    from apr_contracts.validate import build_registry
+
+    (tmp_path / "acme_pv_rules.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = build_registry(settings=PluginSettings(autoload=False, extra_modules=("acme_pv_rules",)))
+    assert reg.owners["ACME-TODO-001"] == "acme_pv_rules" and reg.plugin_failures == []
+    c = tmp_path / "c.yaml"
+    c.write_text("metadata: {id: c, version: 1.0.0}\nfalsification_tests:\n"
+                 "- {id: FALSIFY-C-001, rule: r, prediction: TODO, if_fails: f, test: cargo test}\n")
+    found = [(i.code, i.line, i.severity.value) for i in validate_paths([c], ValidateConfig(strict=True), reg).issues]
+    assert ("ACME-TODO-001", 3, "error") in found  # plugin warnings follow --strict too
+
+
+def test_unused_and_unknown_suppressions_are_reported(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("metadata:\n  id: c  # pv: ignore[PV-ID-001]\n  version: 1.0.0  # pv: ignore[PV-NOPE-999]\n"
+                 "  status: PROPOSED  # pv: ignore[PV-STATUS-003]\n"
+                 "falsification_tests:\n- {id: FALSIFY-C-001, rule: r, prediction: p, if_fails: f, test: cargo test}\n")
+    found = [(i.code, i.line, i.column, i.message) for i in validate_paths([p]).issues]
+    assert found == [
+        ("PV-SUPPRESS-001", 2, 10, "suppression `pv: ignore[PV-ID-001]` matches no finding"),
+        ("PV-SUPPRESS-001", 3, 19, "suppression `pv: ignore[PV-NOPE-999]` names no known rule code"),
+    ]  # PV-STATUS-003 only runs under --strict: its suppression is not judged here
+    strict = validate_paths([p], ValidateConfig(strict=True))
+    assert [i.code for i in strict.suppressed] == ["PV-STATUS-003"]
+    assert validate_paths([p], ValidateConfig(ignore=("PV-SUPPRESS",))).issues == []

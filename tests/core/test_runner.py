@@ -71,6 +71,10 @@ def live_ok(ctx):
 def live_bad(ctx):
     return ctx.measured(loss=7.5)
 
+@falsifier("FALSIFY-FAKE-LIVE-UNJUDGED", level="live")
+def live_unjudged(ctx):
+    return ctx.held("a plugin may not decide a live verdict alone")
+
 @falsifier("FALSIFY-FAKE-SHALLOW", level="algorithm")
 def shallow(ctx):
     return ctx.held()
@@ -118,6 +122,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             _entry("FALSIFY-FAKE-UNBOUND"),
             _entry("FALSIFY-FAKE-LIVE-OK", "live", live),
             _entry("FALSIFY-FAKE-LIVE-BAD", "live", live),
+            _entry("FALSIFY-FAKE-LIVE-UNJUDGED", "live"),
             _entry("FALSIFY-FAKE-SHALLOW", "integration"),
         ]
     )
@@ -162,6 +167,7 @@ def test_every_failure_mode_lands_as_the_right_outcome(project: Path, capsys: py
         "FALSIFY-FAKE-UNBOUND": "NOT_BOUND",
         "FALSIFY-FAKE-LIVE-OK": "HELD",
         "FALSIFY-FAKE-LIVE-BAD": "FALSIFIED",
+        "FALSIFY-FAKE-LIVE-UNJUDGED": "ERROR",
         "FALSIFY-FAKE-SHALLOW": "HELD",
     }
     assert code == 1
@@ -174,6 +180,7 @@ def test_every_failure_mode_lands_as_the_right_outcome(project: Path, capsys: py
     # The runner, not the plugin, judged the live thresholds, and kept the measured values.
     assert by_id["FALSIFY-FAKE-LIVE-BAD"]["measured"] == {"loss": 7.5}
     assert "loss=7.5 violates loss <= 4.0" in by_id["FALSIFY-FAKE-LIVE-BAD"]["message"]
+    assert "must declare `thresholds" in by_id["FALSIFY-FAKE-LIVE-UNJUDGED"]["message"]
     # An implementation below the contract's required level is recorded with its own level.
     assert by_id["FALSIFY-FAKE-SHALLOW"]["level"] == "algorithm"
     assert by_id["FALSIFY-FAKE-SHALLOW"]["required_level"] == "integration"

@@ -44,12 +44,15 @@ def test_usage_errors_exit_two(capsys, tmp_path):
     bad.write_text("[tool.pv]\nstrict = 'yes'\n")
     assert main(["validate", "--config", str(bad), str(FIXTURES)]) == 2
     assert "strict must be a bool" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["validate", str(tmp_path / "empty")]) == 0  # nothing wrong, but said out loud
+    assert "no contracts found" in capsys.readouterr().err
 
 
 def test_config_from_pyproject_strict_select_and_paths(tmp_path):
     (tmp_path / "contracts").mkdir()
     (tmp_path / "contracts" / "c.yaml").write_text((FIXTURES / "suppressed.yaml").read_text())
-    (tmp_path / "pyproject.toml").write_text('[tool.pv]\nstrict = true\npaths = ["contracts"]\nignore = ["PV-ID-008"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.pv]\nstrict = true\npaths = ["contracts"]\nignore = ["PV-ID-008", "PV-LEVEL-004", "PV-TEST-007"]\n')
     r = _pv("validate", "--format", "json", cwd=tmp_path)
     data = json.loads(r.stdout)
     assert r.returncode == 1, r.stderr
@@ -111,3 +114,18 @@ def test_validate_imports_no_heavy_module(plugins, tmp_path):
     r = subprocess.run([sys.executable, str(driver), *args], capture_output=True, text=True, cwd=REPO, timeout=120)
     report = json.loads(r.stderr.strip().splitlines()[-1])
     assert report["heavy"] == [] and report["code"] == 0, r.stderr
+
+
+def test_config_file_with_plain_keys(tmp_path, capsys):
+    cfg = tmp_path / "pv.toml"
+    cfg.write_text('select = ["PV-SCHEMA-003"]\nmax_file_bytes = 100000\n')
+    assert main(["validate", "--config", str(cfg), "--format", "json", str(FIXTURES / "invalid-schema.yaml")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [i["code"] for i in data["issues"]] == ["PV-SCHEMA-003"] and data["summary"]["config"] == str(cfg)
+    # command-line options override the file: select and size limit both replaced
+    assert main(["validate", "--config", str(cfg), "--select", "PV-YAML", "--max-file-bytes", "10",
+                 str(FIXTURES / "invalid-schema.yaml")]) == 1
+    assert "PV-YAML-002" in capsys.readouterr().out
+    cfg.write_text("max_file_bytes = 10\n")  # too small for the file: PV-YAML-002, an error
+    assert main(["validate", "--config", str(cfg), str(FIXTURES / "invalid-schema.yaml")]) == 1
+    assert "PV-YAML-002" in capsys.readouterr().out

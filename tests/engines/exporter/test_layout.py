@@ -107,5 +107,5 @@ def test_gguf_values_give_back_the_config() -> None:
     back = layout.hparams_from_config(layout.hf_config_from_gguf_values("llama", values))
     assert back == hp
     del values["llama.rope.freq_base"]
-    with pytest.raises(layout.LayoutError, match="rope.freq_base"):
+    with pytest.raises(layout.LayoutError, match=r"rope\.freq_base"):
         layout.hf_config_from_gguf_values("llama", values)

@@ -29,7 +29,7 @@ def test_detect_pre_on_real_tokenizers(tmp_path: Path) -> None:
 def test_unknown_pre_tokenizers_are_refused(tmp_path: Path) -> None:
     from engines.tokenizer import fixtures
 
-    with pytest.raises(tokmeta.TokenizerMetaError, match="no llama.cpp pre-tokenizer"):
+    with pytest.raises(tokmeta.TokenizerMetaError, match=r"no llama\.cpp pre-tokenizer"):
         tokmeta.detect_pre(_pre(fixtures.wordpiece_tokenizer_json(tmp_path / "w")))
     with pytest.raises(tokmeta.TokenizerMetaError):
         tokmeta.detect_pre({"type": "Sequence", "pretokenizers": [

@@ -9,7 +9,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from engines.trainer.checkpoint import CheckpointError, is_complete, load_checkpoint, save_checkpoint
+from engines.trainer.checkpoint import (
+    CheckpointError,
+    is_complete,
+    load_checkpoint,
+    save_checkpoint,
+)
 from engines.trainer.config import ConfigError, tiny
 from engines.trainer.model import build_model
 
@@ -67,13 +72,13 @@ def test_wrong_shape_is_named(ckpt: Path) -> None:
 
 def test_unexpected_tensor_is_named(ckpt: Path) -> None:
     _rewrite(ckpt, lambda s: s.update({"model.layers.0.self_attn.o_proj.bias": torch.zeros(64)}))
-    with pytest.raises(CheckpointError, match="o_proj.bias"):
+    with pytest.raises(CheckpointError, match=r"o_proj\.bias"):
         load_checkpoint(ckpt)
 
 
 def test_missing_tokenizer_and_missing_config_field(ckpt: Path) -> None:
     (ckpt / "tokenizer.json").unlink()
-    with pytest.raises(CheckpointError, match="tokenizer.json is missing"):
+    with pytest.raises(CheckpointError, match=r"tokenizer\.json is missing"):
         load_checkpoint(ckpt)
     config = json.loads((ckpt / "config.json").read_text())
     del config["rms_norm_eps"]
@@ -102,6 +107,6 @@ def test_wrong_state_dict_is_refused_before_writing(tmp_path: Path, corpus: dict
     cfg = tiny().replace(vocab_size=2001)
     state = build_model(cfg).state_dict()
     del state["model.norm.weight"]
-    with pytest.raises(CheckpointError, match="model.norm.weight"):
+    with pytest.raises(CheckpointError, match=r"model\.norm\.weight"):
         save_checkpoint(tmp_path / "bad", cfg, state, corpus["tokenizer"], {})
     assert not (tmp_path / "bad").exists()

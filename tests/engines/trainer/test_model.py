@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from engines.trainer.config import ArchConfig, tiny
-from engines.trainer.model import build_model, gqa_attention, next_token_loss, reference_mha_attention
+from engines.trainer.model import (
+    build_model,
+    gqa_attention,
+    next_token_loss,
+    reference_mha_attention,
+)
 
 torch.set_num_threads(2)
 

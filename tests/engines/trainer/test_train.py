@@ -25,6 +25,7 @@ def _train(corpus: dict[str, Path], out: Path, *extra: str, steps: int = 6, laun
                    *extra, launcher=launcher)
 
 
+@pytest.mark.slow
 def test_end_to_end_checkpoint_metrics_and_hf_load(corpus: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = _train(corpus, out, "--save-every", "4", "--keep-checkpoints", "5", "--format", "json", steps=8)
@@ -46,6 +47,7 @@ def test_end_to_end_checkpoint_metrics_and_hf_load(corpus: dict[str, Path], tmp_
     assert again.returncode == 1 and "refusing to overwrite" in again.stderr
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted(corpus: dict[str, Path], tmp_path: Path) -> None:
     full, killed = tmp_path / "full", tmp_path / "killed"
     assert _train(corpus, full, "--save-every", "3", steps=8).returncode == 0
@@ -74,6 +76,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(corpus: dict[str, Path], 
     assert kept and (kept[-1] / "apr_checkpoint.json").is_file()
 
 
+@pytest.mark.slow
 def test_grad_accum_and_ddp_match_one_process(corpus: dict[str, Path], tmp_path: Path) -> None:
     """Global batch 4: 1 process x 4 rows == 1 x 2 x accum 2 == torchrun 2 processes x 2 rows (gloo)."""
     one = _train(corpus, tmp_path / "one", "--threads", "1", steps=5)

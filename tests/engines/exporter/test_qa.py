@@ -1,0 +1,108 @@
+"""`apr qa` gates: PASS only for what was checked, FAIL with a reason, SKIP naming what is missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engines.exporter import qa
+from engines.exporter.engine import GGUFExporter
+
+HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+
+
+def _status(report: qa.QaReport) -> dict[str, str]:
+    return {g.id: g.status for g in report.gates}
+
+
+def test_good_checkpoint_passes_every_applicable_gate(qwen2_ckpt: Path) -> None:
+    report = GGUFExporter().qa(qwen2_ckpt)
+    assert _status(report) == {gate: "PASS" for gate in qa.GATES[:-1]} | {qa.G_READBACK: "SKIP"}
+    assert report.ok
+    decode = report.gate(qa.G_DECODE)
+    assert len(decode.details["ids"]) == qa.DECODE_TOKENS and max(decode.details["ids"]) < 2048
+    data = report.to_json()
+    assert data["summary"] == {"PASS": 6, "FAIL": 0, "SKIP": 1} and data["version"] == 1
+
+
+def test_good_gguf_passes(qwen2_ckpt: Path, tmp_path: Path) -> None:
+    out = tmp_path / "m.gguf"
+    GGUFExporter().export(qwen2_ckpt, out, dtype="q8_0")
+    status = _status(GGUFExporter().qa(out))
+    expected_decode = "PASS" if HAS_LLAMA else "SKIP"
+    assert status == {gate: "PASS" for gate in qa.GATES} | {qa.G_DECODE: expected_decode}
+
+
+def test_missing_tokenizer_fails_and_dependent_gates_skip(qwen2_ckpt: Path) -> None:
+    (qwen2_ckpt / "tokenizer.json").unlink()
+    report = GGUFExporter().qa(qwen2_ckpt)
+    status = _status(report)
+    assert status[qa.G_TOKENIZER] == "FAIL" and "tokenizer.json is missing" in report.gate(qa.G_TOKENIZER).reason
+    assert status[qa.G_ROUNDTRIP] == "SKIP" and status[qa.G_DECODE] == "SKIP"
+    assert not report.ok
+
+
+def test_incomplete_metadata_fails_and_nothing_is_passed_unchecked(qwen2_ckpt: Path) -> None:
+    config = json.loads((qwen2_ckpt / "config.json").read_text())
+    del config["num_hidden_layers"]
+    (qwen2_ckpt / "config.json").write_text(json.dumps(config))
+    report = GGUFExporter().qa(qwen2_ckpt)
+    status = _status(report)
+    assert status[qa.G_METADATA] == "FAIL" and "num_hidden_layers" in report.gate(qa.G_METADATA).reason
+    assert status[qa.G_TENSORS] == status[qa.G_FINITE] == status[qa.G_DECODE] == "SKIP"
+
+
+@pytest.mark.parametrize("damage,gate", [("nan", qa.G_FINITE), ("drop", qa.G_TENSORS)])
+def test_bad_weights_fail(qwen2_ckpt: Path, damage: str, gate: str) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    state = load_file(str(qwen2_ckpt / "model.safetensors"))
+    if damage == "nan":
+        state["model.layers.0.mlp.up_proj.weight"][3, 5] = np.nan
+    else:
+        del state["model.layers.0.self_attn.k_proj.bias"]
+    save_file(state, str(qwen2_ckpt / "model.safetensors"))
+    report = GGUFExporter().qa(qwen2_ckpt)
+    assert _status(report)[gate] == "FAIL", report.gate(gate)
+    assert _status(report)[qa.G_DECODE] == "SKIP"
+
+
+@pytest.mark.parametrize("cut", [10, 2000, 0.5])
+def test_truncated_gguf_fails_cleanly(qwen2_ckpt: Path, tmp_path: Path, cut: float) -> None:
+    out = tmp_path / "m.gguf"
+    GGUFExporter().export(qwen2_ckpt, out, dtype="f16")
+    data = out.read_bytes()
+    size = int(len(data) * cut) if cut < 1 else int(cut)
+    out.write_bytes(data[:size])
+    report = GGUFExporter().qa(out)
+    assert report.gate(qa.G_READBACK).status == "FAIL"
+    assert not report.ok and all(g.status != "PASS" for g in report.gates)
+
+
+def test_gguf_missing_silent_key_fails_readback(qwen2_ckpt: Path, tmp_path: Path) -> None:
+    from engines.exporter.mutants import DropsPre
+
+    out = tmp_path / "m.gguf"
+    DropsPre().export(qwen2_ckpt, out, verify=False)
+    report = GGUFExporter().qa(out)
+    assert report.gate(qa.G_READBACK).status == "FAIL"
+    assert "tokenizer.ggml.pre" in report.gate(qa.G_READBACK).reason
+    assert report.gate(qa.G_TOKENIZER).status == "FAIL"  # without pre no tokenizer can be rebuilt
+
+
+def test_tokenizer_from_gguf_matches_the_checkpoint_tokenizer(qwen2_ckpt: Path, tmp_path: Path) -> None:
+    from tokenizers import Tokenizer
+
+    from engines.exporter.fixtures import CODE_SAMPLE
+    from engines.exporter.readback import read_gguf
+
+    out = tmp_path / "m.gguf"
+    GGUFExporter().export(qwen2_ckpt, out, dtype="f16")
+    rebuilt = qa.tokenizer_from_gguf(read_gguf(out).values)
+    original = Tokenizer.from_file(str(qwen2_ckpt / "tokenizer.json"))
+    text = CODE_SAMPLE + "x = 12345  # café <|endoftext|>"
+    assert rebuilt.encode(text).ids == original.encode(text, add_special_tokens=False).ids
