@@ -50,7 +50,8 @@ def run_mode(mode: str, contracts: Path, work: Path, jobs: int, level: str) -> d
            "--evidence", str(db), "--format", "json", "--no-progress", *MODES[mode]]
     env = {**os.environ, "NO_COLOR": "1"}
     cpu0, t0 = children_cpu_s(), time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, env=env, check=False)
+    # cwd = the repository, as in CI (`pv run contracts/`); the evidence DB is the fresh one above.
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, check=False)
     wall, cpu = time.perf_counter() - t0, children_cpu_s() - cpu0
     out: dict[str, Any] = {"mode": mode, "command": " ".join(cmd[2:]), "exit_code": proc.returncode,
                            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}

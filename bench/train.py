@@ -65,6 +65,17 @@ def prepare(root: Path) -> tuple[Path, Path]:
     return path, encode_shards(root / "shards", path, texts)
 
 
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). ru_maxrss would include the parent's peak, inherited across exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(mode: str, shards: Path, steps: int, warmup: int, threads: int) -> dict[str, object]:
     import torch
 
@@ -109,7 +120,7 @@ def child(mode: str, shards: Path, steps: int, warmup: int, threads: int) -> dic
     timed = times[warmup:]
     return {"mode": mode, "tokens_per_s": BATCH * SEQ * len(timed) / sum(timed), "ms_per_step": 1000 * sum(timed) / len(timed),
             "first_step_s": times[0], "warmup_s": sum(times[:warmup]), "loss_first": losses[0], "loss_last": losses[-1],
-            "losses": losses, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "losses": losses, "peak_rss_mb": _peak_rss_mb(),
             "threads": threads, "steps": steps}
 
 

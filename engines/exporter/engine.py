@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,7 @@ class ExportResult:
     n_placeholders: int
     bytes: int
     seconds: float
-    verified: bool
-    problems: list[str] = field(default_factory=list)
+    verified: bool  # False only with verify=False (`apr export --no-verify`)
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -136,7 +135,11 @@ class GGUFExporter:
             if hf_name.endswith("rotary_emb.inv_freq"):
                 continue  # recomputed by every runtime from rope_theta
             seen.add(hf_name)
-            item = self.tensor(hf_name, array, hp)
+            try:
+                item = self.tensor(hf_name, array, hp)
+            except LayoutError as exc:
+                raise AprError(f"{ckpt}: {exc}", hint="the checkpoint holds a tensor this exporter cannot place; "
+                               "is it a plain llama/qwen2 decoder?") from exc
             if item is not None:
                 yield item
         missing = sorted(set(expected) - seen)

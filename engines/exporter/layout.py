@@ -10,8 +10,8 @@ contain. Three consumers share it and must never keep their own copy:
 It imports nothing heavy: the permutation helpers only call methods of the arrays they are given
 (numpy or torch), so `pv validate` can import the plugin that imports this file.
 
-Facts this table encodes were measured against llama.cpp (llama-cpp-python 0.3.36), see
-``docs``/notes: some keys are *required* (llama.cpp refuses to load without them), others are
+Facts this table encodes were measured against llama.cpp (llama-cpp-python 0.3.36) by dropping
+one key or tensor at a time: some keys are *required* (llama.cpp refuses to load without them), others are
 *silent* (llama.cpp loads without them and computes wrong answers: rope freq base falls back
 to 10,000, ``tokenizer.ggml.pre`` falls back to "default" tokenization, missing qkv biases are
 simply not applied). We treat both as mandatory.

@@ -3,6 +3,10 @@
 "Ours" is the torch engine (``engines.trainer.checkpoint.load_checkpoint(dir).model()``) on the
 checkpoint; "theirs" is ``llama_cpp.Llama`` on a GGUF. Everything is teacher-forced on the same
 token ids, so one disagreement cannot cascade into the rest of a window.
+
+Both sides default to ONE thread: parity does not need speed, and on a busy 2-core machine
+two spinning OpenMP threads per side were measured 10x slower (3.3 s vs 32 s for three
+200-token SmolLM2 forwards) because each barrier waits for a descheduled thread.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def compare_logits(ours: Any, theirs: Any) -> LogitStats:
 class TorchModel:
     """The torch engine on a checkpoint directory: logits and greedy decode (no KV cache)."""
 
-    def __init__(self, ckpt: Path, threads: int = 2) -> None:
+    def __init__(self, ckpt: Path, threads: int = 1) -> None:
         import torch
 
         from engines.trainer.checkpoint import load_checkpoint
@@ -71,7 +75,7 @@ class TorchModel:
 class LlamaModel:
     """llama.cpp (llama-cpp-python) on a GGUF file."""
 
-    def __init__(self, gguf: Path, *, n_ctx: int = 1024, threads: int = 2, vocab_only: bool = False,
+    def __init__(self, gguf: Path, *, n_ctx: int = 1024, threads: int = 1, vocab_only: bool = False,
                  logits_all: bool = True) -> None:
         import llama_cpp
 

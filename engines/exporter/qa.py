@@ -207,6 +207,7 @@ def _torch_decode(ckpt: Path, tok: Any, hp: layout.HParams, seed: int) -> Gate:
         return Gate(G_DECODE, SKIP, f"the torch engine is not importable: {exc}")
     try:
         torch.manual_seed(seed)
+        torch.set_num_threads(1)  # a few tiny forwards; extra threads only spin on a busy machine
         model = load_checkpoint(ckpt).model().eval()
         ids = list(tok.encode("def fibonacci(n):").ids)
         out: list[int] = []
@@ -228,7 +229,7 @@ def _llama_decode(path: Path, hp: layout.HParams) -> Gate:
     except ImportError:
         return Gate(G_DECODE, SKIP, "llama_cpp (llama-cpp-python) is not importable: no GGUF runtime to decode with")
     try:
-        llm = llama_cpp.Llama(str(path), n_ctx=256, n_threads=2, verbose=False)
+        llm = llama_cpp.Llama(str(path), n_ctx=256, n_threads=1, n_threads_batch=1, verbose=False)
         prompt = llm.tokenize(b"def fibonacci(n):", add_bos=False, special=False)
         out: list[int] = []
         for token in llm.generate(prompt, temp=0.0, top_k=1, reset=True):

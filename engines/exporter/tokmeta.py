@@ -160,6 +160,9 @@ def tokenizer_meta(ckpt_dir: Path, config: Mapping[str, Any] | None = None) -> T
         elif config is not None and isinstance(config.get(f"{key}_id"), int):
             special[role] = int(config[f"{key}_id"])
     chat = tok_config.get("chat_template")
+    jinja = ckpt_dir / "chat_template.jinja"  # newer transformers save the template beside the config
+    if not isinstance(chat, str) and jinja.is_file():
+        chat = jinja.read_text(encoding="utf-8")
     return TokenizerMeta(
         model="gpt2",
         pre=pre,

@@ -1,0 +1,1 @@
+"""Tokenizer engine: import-hf, encode-corpus, verify-shards; `load.load_tokenizer` for other engines."""

@@ -1,4 +1,7 @@
-"""Reading JSONL corpora: files or folders, one document per line, with exact resume positions.
+"""Reading corpora: JSONL (one document per line) or Parquet (one per row), with exact resume positions.
+
+Parquet needs the optional ``pyarrow`` package; there a position's ``offset`` is the
+row index (``line`` = row + 1) instead of a byte offset.
 
 Every document carries the position of its line (file index, byte offset, line
 number) so that encode-corpus can record where to resume after a shard. Malformed
@@ -15,7 +18,7 @@ from pathlib import Path
 
 from engines.errors import AprError
 
-CORPUS_SUFFIXES = (".jsonl", ".json", ".ndjson")
+CORPUS_SUFFIXES = (".jsonl", ".json", ".ndjson", ".parquet")
 MAX_BAD_LINES_LISTED = 20
 
 
@@ -87,6 +90,10 @@ def iter_documents(
     for file_index in range(start.file_index, len(files)):
         path = files[file_index]
         offset, line_no = (start.offset, start.line) if file_index == start.file_index else (0, 1)
+        if path.suffix == ".parquet":
+            yield from _iter_parquet(path, file_index, offset, text_field=text_field, on_bad_line=on_bad_line,
+                                     bad=bad)
+            continue
         with open(path, "rb") as handle:
             handle.seek(offset)
             for raw in handle:
@@ -124,3 +131,38 @@ def _parse(raw: bytes, text_field: str) -> tuple[str, str]:
     if not isinstance(text, str):
         return "", f"field {text_field!r} is a {type(text).__name__}, not a string"
     return text, ""
+
+
+def _iter_parquet(path: Path, file_index: int, first_row: int, *, text_field: str, on_bad_line: str,
+                  bad: BadLines) -> Iterator[Document]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise AprError(f"{path}: reading Parquet needs the optional pyarrow package",
+                       hint="pip install pyarrow (or convert the corpus to JSONL)") from exc
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid and friends
+        raise AprError(f"{path}: not a readable Parquet file ({exc})", hint="check the corpus file") from exc
+    if text_field not in parquet.schema_arrow.names:
+        raise AprError(f"{path}: no column {text_field!r} (columns: {', '.join(parquet.schema_arrow.names[:8])})",
+                       hint="pass --text-field with the column holding the text")
+    row = 0
+    for batch in parquet.iter_batches(columns=[text_field], batch_size=1024):
+        values = batch.column(0).to_pylist()
+        if row + len(values) <= first_row:
+            row += len(values)
+            continue
+        for value in values:
+            here = Position(file_index, row, row + 1)
+            row += 1
+            if here.offset < first_row:
+                continue
+            if not isinstance(value, str):
+                where = f"{path}:row {here.line}: field {text_field!r} is {type(value).__name__}, not a string"
+                if on_bad_line == "stop":
+                    raise AprError(f"malformed row at {where}", falsifier="FALSIFY-TOK-ENCODE-CORPUS-009",
+                                   hint="fix the row, or pass --on-bad-line skip to skip and count such rows")
+                bad.add(where)
+                continue
+            yield Document(value, here, Position(file_index, row, row + 1))

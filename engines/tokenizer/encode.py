@@ -77,7 +77,7 @@ def usable_cpus() -> int:
 class EncodeCorpus:
     """The encode-corpus algorithm (mixin for the engine; mutants override single steps)."""
 
-    def load(self, source: str | Path, *, background: bool = False) -> LoadedTokenizer:  # by the engine
+    def load(self, source: str | Path, *, lazy: bool = False) -> LoadedTokenizer:  # by the engine
         raise NotImplementedError
 
     def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
@@ -129,7 +129,7 @@ class EncodeCorpus:
         workers = opts.workers or usable_cpus()
         os.environ.setdefault("RAYON_NUM_THREADS", str(workers))  # HF threads; read when its pool starts
         files = corpus_mod.discover(opts.corpus)
-        tok = self.load(opts.tokenizer, background=True)  # `tokenizers` builds while we hash and plan
+        tok = self.load(opts.tokenizer, lazy=True)  # `tokenizers` is built once encoding has started
         vocab_size = self.tokenizer_vocab_size(tok)
         if opts.eos_policy != "none" and tok.eos_id is None:
             raise AprError(f"{tok.path}: --eos-policy {opts.eos_policy} needs an end-of-text token, and this "
@@ -178,6 +178,8 @@ class EncodeCorpus:
                         backend, reason, verify = self.start_backend(tok, opts.backend, workers, texts)
                         startup_s = time.monotonic() - started
                     ticket = (chunk, backend.submit(texts))
+                    # Building `tokenizers` holds the GIL: start it only now that encoding threads run.
+                    tok.prefetch()
                 if pending is not None and verify is not None:
                     # The fast path's start-up check runs while its first chunks encode, and
                     # always before anything is written; on failure everything is redone.
@@ -194,9 +196,10 @@ class EncodeCorpus:
                     self._check_ids(encoded, done_chunk, files, vocab_size)
                     for doc, ids in zip(done_chunk, encoded, strict=True):
                         unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
-                        eos_count += len(unit) - len(ids)
+                        size = sum(len(part) for part in unit)
+                        eos_count += size - len(ids)
                         documents += 1
-                        tokens += len(unit)
+                        tokens += size
                         for record in writer.add(unit):
                             state["shards"].append(record)
                             state.update(documents=documents, tokens=tokens, eos_count=eos_count,
@@ -244,14 +247,13 @@ class EncodeCorpus:
                            "no shard with it was written", falsifier="FALSIFY-TOK-ENCODE-CORPUS-003",
                            hint="the tokenizer.json is inconsistent (ids beyond vocab + added tokens)")
 
-    def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> Any:
-        import numpy as np
-
+    def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> list[Any]:
+        """The document's ids and its EOS, as parts (concatenated once per shard, not per document)."""
         if policy == "after":
-            return np.concatenate([ids, eos])
+            return [ids, eos]
         if policy == "between" and not first:
-            return np.concatenate([eos, ids])
-        return ids
+            return [eos, ids]
+        return [ids]
 
     def _prepare_output(self, out: Path, fingerprint: dict[str, Any], force: bool) -> dict[str, Any] | None:
         """Prior state to resume from, {"complete": True, ...} if already done, or None to start."""

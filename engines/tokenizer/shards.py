@@ -50,10 +50,10 @@ class ShardWriter:
         self.tokens = 0
         self.documents = 0
 
-    def add(self, ids: Any) -> list[dict[str, Any]]:
-        """Append one document's ids (EOS included); returns the records of shards completed by it."""
-        self.parts.append(ids)
-        self.tokens += len(ids)
+    def add(self, unit: list[Any]) -> list[dict[str, Any]]:
+        """Append one document (its id arrays, EOS included); returns the records of shards it completes."""
+        self.parts.extend(unit)
+        self.tokens += sum(len(part) for part in unit)
         self.documents += 1
         # Rotation only here, after a whole document: a document never spans two shards.
         return [self.flush()] if self.tokens >= self.shard_tokens else []

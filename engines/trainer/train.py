@@ -143,6 +143,8 @@ def _prepare_output(opts: PretrainOptions, rank: int) -> Path | None:
         if ckpts:
             return ckpts[-1]
         opts.log(f"note: --resume found no checkpoint under {out / CKPT_DIR}; starting from step 0")
+        if rank == 0:
+            (out / METRICS).unlink(missing_ok=True)  # records of the lost steps would be duplicated
     elif out.exists() and any(out.iterdir()):
         if not opts.force:
             what = "a finished checkpoint" if is_complete(out) else "files of another run"

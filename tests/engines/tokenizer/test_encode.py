@@ -189,3 +189,43 @@ def test_plugin_modules_import_light() -> None:
             "print(heavy); sys.exit(1 if heavy else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_parquet_corpus_with_resume_position(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    texts = [t for _r, t in fx.iter_stdlib_documents(30)]
+    pq.write_table(pa.table({"text": [*texts[:10], None, *texts[10:]]}), tmp_path / "c.parquet", row_group_size=7)
+    with pytest.raises(AprError, match=r"c\.parquet:row 11"):
+        encode(tok, [tmp_path / "c.parquet"], tmp_path / "stop")
+    m = encode(tok, [tmp_path / "c.parquet"], tmp_path / "out", on_bad_line="skip", eos_policy="none",
+               shard_tokens=20000)
+    ref = load_tokenizer(tok)
+    assert m["skipped_lines"] == 1 and m["documents"] == len(texts)
+    assert joined(tmp_path / "out") == [i for t in texts for i in ref.encode(t)]
+    from engines.tokenizer.corpus import BadLines, Position, iter_documents
+
+    rest = list(iter_documents([tmp_path / "c.parquet"], text_field="text", on_bad_line="skip", bad=BadLines(),
+                               start=Position(0, 12, 13)))
+    assert [d.text for d in rest] == texts[11:]
+
+
+def test_failed_startup_check_falls_back_to_tokenizers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fast path that disagrees on the sample is dropped before anything is written; --backend fast refuses."""
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    texts = [t for _r, t in fx.iter_stdlib_documents(40)]
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", texts)
+    real_one = backends.FastBackend.encode_one
+
+    def off_by_one(self: backends.FastBackend, text: str) -> object:
+        ids = real_one(self, text)
+        return ids + 1 if "import" in text else ids  # wrong ids on some documents only
+
+    monkeypatch.setattr(backends.FastBackend, "encode_one", off_by_one)
+    m = encode(tok, [corpus], tmp_path / "auto", eos_policy="none")
+    assert m["run"]["backend"] == "hf" and "start-up check failed" in m["run"]["backend_reason"]
+    ref = load_tokenizer(tok)
+    assert joined(tmp_path / "auto") == [i for t in texts for i in ref.encode(t)]
+    with pytest.raises(AprError, match="FALSIFY-TOK-ENCODE-CORPUS-008"):
+        encode(tok, [corpus], tmp_path / "fast", backend="fast")
