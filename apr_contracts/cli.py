@@ -12,7 +12,8 @@ import argparse
 import importlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -49,25 +50,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    return call_handler("pv", parser, args, UsageError, lambda exc: EXIT_USAGE)
+
+
+def call_handler(
+    prog: str,
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    user_error: type[Exception],
+    exit_code_of: Callable[[Any], int],
+) -> int:
+    """Run the chosen subcommand and map every way it can end to an exit code.
+
+    ``user_error`` is the exception a handler raises for the user's input (message, no
+    traceback); anything else unexpected is an internal error (exit 3, with the traceback).
+    Shared by `pv` and `apr`.
+    """
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help()
         return EXIT_USAGE
     try:
         return int(handler(args))
-    except UsageError as exc:
-        print(f"pv {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except user_error as exc:
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        return exit_code_of(exc)
     except KeyboardInterrupt:
-        print("pv: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
     except Exception:
         traceback.print_exc()
-        print(f"pv {args.command}: internal error (a bug in pv, please report it)", file=sys.stderr)
+        print(f"{prog} {args.command}: internal error (a bug in {prog}, please report it)", file=sys.stderr)
         return EXIT_INTERNAL
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,14 +17,13 @@ import functools
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from apr_contracts.cli import EXIT_USAGE, call_handler
 from engines.errors import AprError
 
 ENGINE_PACKAGES = ("engines.tokenizer.cli", "engines.trainer.cli", "engines.exporter.cli")
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 def engine_env_var(kind: str) -> str:
@@ -78,25 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"apr: --engine-impl expects KIND=NAME, got {choice!r}", file=sys.stderr)
             return EXIT_USAGE
         os.environ[engine_env_var(kind)] = name
-    handler = getattr(args, "func", None)
-    if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
-    try:
-        return int(handler(args))
-    except AprError as exc:
-        print(f"apr {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("apr: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except Exception:
-        traceback.print_exc()
-        print(f"apr {args.command}: internal error (a bug in apr, please report it)", file=sys.stderr)
-        return EXIT_INTERNAL
-
+    return call_handler("apr", parser, args, AprError, lambda exc: exc.exit_code)
 
 def _version() -> str:
     from apr_contracts import __version__
