@@ -111,6 +111,7 @@ class RunContext:
     level: Level
     params: Mapping[str, Any] = field(default_factory=dict)
     thresholds: Sequence[Mapping[str, Any]] = ()
+    contract_file: Path | None = None  # the contract declaring this falsifier (None when run ad hoc)
     _engines: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
     _instances: dict[str, Any] = field(default_factory=dict)
 

@@ -75,6 +75,7 @@ def execute(
     level: Level | None = None,
     params: Mapping[str, Any] | None = None,
     thresholds: Sequence[Mapping[str, Any]] = (),
+    contract_file: Path | None = None,
 ) -> Execution:
     """Run ``spec`` once. Live verdicts are decided here from ``thresholds``, not by the plugin."""
     random.seed(seed)
@@ -85,6 +86,7 @@ def execute(
         level=level or spec.level,
         params=dict(params or {}),
         thresholds=list(thresholds),
+        contract_file=contract_file,
         _engines=dict(engines),
     )
     try:

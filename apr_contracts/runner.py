@@ -158,6 +158,7 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path) -> Res
         "thresholds": list(job.entry.thresholds or []),
         "params": dict(getattr(job.entry, "raw", {}).get("params") or {}),
         "plugin_settings": plugins.settings.to_dict(),
+        "contract_file": str(Path(job.contract.path).resolve()),
         "result_file": str(workspace / "result.json"),
     }
     timeout = options.live_timeout_s if job.required_level is Level.LIVE else options.timeout_s

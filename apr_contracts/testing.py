@@ -57,6 +57,7 @@ def run_falsifier(
     params: Mapping[str, Any] | None = None,
     level: Level | None = None,
     plugins: Plugins | None = None,
+    contract_file: Path | None = None,
 ) -> Execution:
     """Run one falsifier in this process, the same way `pv run` does inside its worker."""
     plugins = plugins or cached_plugins()
@@ -74,6 +75,7 @@ def run_falsifier(
         level=level,
         params=params,
         thresholds=thresholds,
+        contract_file=contract_file,
     )
 
 

@@ -47,6 +47,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         level=Level(job["level"]) if job.get("level") else None,
         params=job.get("params") or {},
         thresholds=job.get("thresholds") or [],
+        contract_file=Path(job["contract_file"]) if job.get("contract_file") else None,
     )
     return {
         "outcome": execution.outcome.value,
