@@ -200,7 +200,8 @@ class GGUFExporter:
                     raise AprError(
                         f"the GGUF written for {ckpt} failed its read-back check; nothing was written to {out}:\n  - "
                         + "\n  - ".join(problems),
-                        hint="this is a bug in the exporter; the checkpoint itself may be fine",
+                        hint="a missing tokenizer key usually means the checkpoint lacks it (run `apr qa` on the "
+                        "checkpoint); a missing or mis-shaped tensor or hyper-parameter is a bug in the exporter",
                         falsifier=FALSIFIER_SELF_CHECK,
                     )
             os.replace(tmp, out)

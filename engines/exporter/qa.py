@@ -16,6 +16,7 @@ from typing import Any
 from engines.exporter import layout, readback
 from engines.exporter.fixtures import CODE_SAMPLE
 from engines.exporter.gguf_writer import CheckpointError, iter_checkpoint_arrays, read_config
+from engines.exporter.tokmeta import TokenizerMetaError, tokenizer_meta
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 
@@ -76,7 +77,24 @@ class Qa:
             tok = Tokenizer.from_file(str(path))
         except Exception as exc:
             return Gate(G_TOKENIZER, FAIL, f"{path} does not load with `tokenizers`: {exc}"), None
-        return Gate(G_TOKENIZER, PASS, f"{path.name} loads ({tok.get_vocab_size()} entries)"), tok
+        # The exported GGUF must say where generation stops; a tokenizer without a declared
+        # EOS loads fine here and only fails later, at export time (seen in the lifecycle contract).
+        try:
+            config = json.loads((ckpt / "config.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            config = None
+        try:
+            special = tokenizer_meta(ckpt, config).special_ids
+        except TokenizerMetaError as exc:
+            return Gate(G_TOKENIZER, FAIL, str(exc)), None
+        if "eos" not in special:
+            return Gate(
+                G_TOKENIZER,
+                FAIL,
+                f"{ckpt}: no EOS token declared (config.json eos_token_id / tokenizer_config.json eos_token); "
+                "an export could not tell llama.cpp where generation stops",
+            ), tok
+        return Gate(G_TOKENIZER, PASS, f"{path.name} loads ({tok.get_vocab_size()} entries), EOS id {special['eos']}"), tok
 
     def metadata_gate(self, ckpt: Path) -> tuple[Gate, layout.HParams | None]:
         try:

@@ -46,6 +46,22 @@ def test_missing_tokenizer_fails_and_dependent_gates_skip(qwen2_ckpt: Path) -> N
     assert not report.ok
 
 
+def test_checkpoint_without_eos_fails_the_tokenizer_gate(qwen2_ckpt: Path) -> None:
+    """A from-scratch checkpoint once carried no EOS: qa passed it and only export refused it."""
+    config = json.loads((qwen2_ckpt / "config.json").read_text())
+    config["eos_token_id"] = None
+    (qwen2_ckpt / "config.json").write_text(json.dumps(config))
+    tok_config_path = qwen2_ckpt / "tokenizer_config.json"
+    if tok_config_path.exists():
+        tok_config = json.loads(tok_config_path.read_text())
+        tok_config.pop("eos_token", None)
+        tok_config_path.write_text(json.dumps(tok_config))
+    report = GGUFExporter().qa(qwen2_ckpt)
+    gate = report.gate(qa.G_TOKENIZER)
+    assert gate.status == "FAIL" and "no EOS token declared" in gate.reason
+    assert not report.ok
+
+
 def test_incomplete_metadata_fails_and_nothing_is_passed_unchecked(qwen2_ckpt: Path) -> None:
     config = json.loads((qwen2_ckpt / "config.json").read_text())
     del config["num_hidden_layers"]
