@@ -8,14 +8,9 @@ failure mode of the worker (crash, exit, hang) ends as an ERROR result.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.api import FalsifierSpec
+from apr_contracts.isolation import WorkerPool, run_in_fresh_process
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.plugins import Plugins
 from apr_contracts.results import Result
@@ -59,7 +55,7 @@ class RunOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     live_timeout_s: float = DEFAULT_LIVE_TIMEOUT_S
     seed: int = 0
-    isolate: bool = True  # False runs in-process (debugging; a crash then ends pv)
+    isolation: str = "pool"  # "pool" | "process" | "none" (in-process: debugging; a crash ends pv)
     workspace_root: Path | None = None
 
 
@@ -126,16 +122,21 @@ def run_jobs(
             result = _result(job, Outcome.NOT_BOUND, "no plugin implements this falsifier id", level=None)
             results.append(result)
             on_result(result)
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        futures = [pool.submit(_run_one, job, plugins, options, root) for job in pending]
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            on_result(result)
+    workers = WorkerPool(options.jobs, root) if options.isolation == "pool" and pending else None
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as threads:
+            futures = [threads.submit(_run_one, job, plugins, options, root, workers) for job in pending]
+            for future in as_completed(futures):
+                result = future.result()
+                results.append(result)
+                on_result(result)
+    finally:
+        if workers is not None:
+            workers.close()
     return results
 
 
-def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path) -> Result:
+def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, workers: WorkerPool | None) -> Result:
     assert job.spec is not None
     if job.required_level is Level.LIVE and not job.entry.thresholds:
         # A live verdict is the runner's comparison of measurements with declared thresholds;
@@ -163,8 +164,12 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path) -> Res
     }
     timeout = options.live_timeout_s if job.required_level is Level.LIVE else options.timeout_s
     started = time.monotonic()
-    if options.isolate:
-        outcome_data = _run_in_worker(payload, workspace, timeout)
+    job_file, result_file = workspace / "job.json", workspace / "result.json"
+    job_file.write_text(json.dumps(payload), encoding="utf-8")
+    if workers is not None:
+        outcome_data = workers.run(job.falsifier_id, job_file, result_file, timeout)
+    elif options.isolation == "process":
+        outcome_data = run_in_fresh_process(job_file, result_file, workspace / "worker.log", timeout)
     else:
         from apr_contracts.worker import run_job
 
@@ -181,54 +186,6 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path) -> Res
         duration=duration,
         engines=outcome_data.get("engines") or {},
     )
-
-
-def _run_in_worker(payload: dict[str, Any], workspace: Path, timeout: float) -> dict[str, Any]:
-    job_file = workspace / "job.json"
-    job_file.write_text(json.dumps(payload), encoding="utf-8")
-    log_path = workspace / "worker.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "apr_contracts.worker", str(job_file)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a timeout kills its children too
-            env=env,
-        )
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return {
-                "outcome": "ERROR",
-                "message": f"timed out after {timeout:g} s (raise it with --timeout/--live-timeout); "
-                f"log tail: {_tail(log_path)}",
-            }
-    result_file = Path(payload["result_file"])
-    if result_file.exists():
-        data: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
-        return data
-    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-    return {
-        "outcome": "ERROR",
-        "message": f"the falsifier's worker {how} before reporting a result; log tail: {_tail(log_path)}",
-    }
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-
-def _tail(path: Path, lines: int = 8) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return " | ".join(text.strip().splitlines()[-lines:]) or "(empty)"
 
 
 def _result(

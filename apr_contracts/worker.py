@@ -1,10 +1,12 @@
-"""Subprocess entry point that runs exactly one falsifier: ``python -m apr_contracts.worker JOB.json``.
+"""Subprocess entry point that runs falsifiers: ``python -m apr_contracts.worker JOB.json``
+runs one; ``python -m apr_contracts.worker --serve`` runs the job files named on stdin
+(the runner's pool mode, see ``apr_contracts.isolation``).
 
-The runner starts one worker per falsifier so that a crash, ``sys.exit``, a
-segfault in a native library or a hang (killed at the timeout) only ever costs
-that falsifier: it becomes an ERROR result and the run goes on. The worker
-reloads the same plugin set as the parent and writes its outcome as JSON to the
-job's ``result_file`` (never to stdout, which belongs to the falsifier).
+Falsifiers run outside the `pv` process so that a crash, ``sys.exit``, a segfault
+in a native library or a hang (killed at the timeout) only ever costs that
+falsifier: it becomes an ERROR result and the run goes on. The worker loads the
+same plugin set as the parent (once per process) and writes each outcome as JSON
+to the job's ``result_file`` (never to stdout, which belongs to the falsifier).
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ from typing import Any
 
 from apr_contracts.execute import execute
 from apr_contracts.outcomes import Level
-from apr_contracts.plugins import PluginSettings, load_plugins
+from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
+
+
+_PLUGINS: dict[str, Plugins] = {}  # loaded once per worker process, by settings
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    plugins = load_plugins(PluginSettings.from_dict(job["plugin_settings"]))
+    key = json.dumps(job["plugin_settings"], sort_keys=True)
+    if key not in _PLUGINS:
+        _PLUGINS[key] = load_plugins(PluginSettings.from_dict(job["plugin_settings"]))
+    plugins = _PLUGINS[key]
     spec = plugins.falsifiers.get(job["falsifier_id"])
     if spec is None:
         failures = "; ".join(f"{f.plugin}: {f.error}" for f in plugins.failures)
@@ -83,10 +91,38 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
-    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+def run_job_file(job_file: Path) -> None:
+    job = json.loads(job_file.read_text(encoding="utf-8"))
     result = run_job(job)
     write_atomic(Path(job["result_file"]), json.dumps(result))
+
+
+def serve() -> int:
+    """Pool mode: run the job files named on stdin, one per line, until stdin closes.
+
+    Each falsifier gets the working directory and environment the worker started with,
+    so one cannot leave a changed cwd or variable behind for the next.
+    """
+    cwd, environ = os.getcwd(), dict(os.environ)
+    for line in sys.stdin:
+        job_file = line.strip()
+        if not job_file:
+            continue
+        try:
+            run_job_file(Path(job_file))
+        finally:
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(environ)
+            sys.stdout.flush()
+            sys.stderr.flush()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--serve"]:
+        return serve()
+    run_job_file(Path(argv[0]))
     return 0
 
 

@@ -81,7 +81,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--evidence", metavar="DB", help="evidence database (default .pv/evidence.sqlite of the project)")
     parser.add_argument("--collect-only", action="store_true", help="list what would run, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
-    parser.add_argument("--in-process", action="store_true", help="no worker processes (debugging: a crash ends pv)")
+    parser.add_argument(
+        "--isolation",
+        choices=["pool", "process", "none"],
+        default="pool",
+        help="pool: reused worker processes, replaced after a crash or hang (default); "
+        "process: a fresh process per falsifier; none: in-process (debugging)",
+    )
+    parser.add_argument("--in-process", action="store_true", help="same as --isolation none")
     parser.add_argument("--format", choices=["text", "json"], default="text")
     add_plugin_options(parser)
     parser.set_defaults(func=run_command)
@@ -117,7 +124,7 @@ def run_command(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         live_timeout_s=args.live_timeout,
         seed=args.seed,
-        isolate=not args.in_process,
+        isolation="none" if args.in_process else args.isolation,
     )
     plugins = load_plugins(plugin_settings(args))
     for kind, name in options.engines.items():

@@ -153,8 +153,11 @@ def _run(project: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tupl
     return code, json.loads(capsys.readouterr().out)
 
 
-def test_every_failure_mode_lands_as_the_right_outcome(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, report = _run(project, capsys, "--level", "all", "--jobs", "2")
+@pytest.mark.parametrize("isolation", ["pool", "process"])
+def test_every_failure_mode_lands_as_the_right_outcome(
+    project: Path, capsys: pytest.CaptureFixture[str], isolation: str
+) -> None:
+    code, report = _run(project, capsys, "--level", "all", "--jobs", "2", "--isolation", isolation)
     outcomes = {r["falsifier_id"]: r["outcome"] for r in report["results"]}
     assert outcomes == {
         "FALSIFY-FAKE-HOLD": "HELD",
