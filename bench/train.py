@@ -10,13 +10,14 @@ Each mode runs in a fresh process (so peak RSS is its own) with the same thread 
 
 * ``ours``          — our CausalLM (SDPA with enable_gqa), eager;
 * ``hf``            — Qwen2ForCausalLM, default attention (sdpa), eager (the baseline);
-* ``ours-compile``  — our model under ``torch.compile`` (compile warm-up reported separately).
+* ``ours-compile``  — our model and loss under ``torch.compile``, as ``apr pretrain --compile``
+  does (compile warm-up reported separately).
 
 Steady-state tokens/s is measured over ``--steps`` steps after ``--warmup`` untimed steps.
 Goals: ours eager >= 1.0x baseline tokens/s, best mode >= 1.2x, the same loss curve, peak
 RSS no higher.
 
-    python bench/train.py [--steps 20] [--warmup 3] [--threads 2] [--modes ours,hf,ours-compile]
+    python bench/train.py [--steps 20] [--warmup 3] [--threads 2] [--repeat 2] [--modes ours,hf,ours-compile]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SEQ, BATCH, VOCAB = 256, 8, 8192
 
@@ -93,11 +95,15 @@ def child(mode: str, shards: Path, steps: int, warmup: int, threads: int) -> dic
         model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**hf_cfg), attn_implementation="sdpa")
         model.load_state_dict(ours.state_dict())
 
-        def forward(x: torch.Tensor) -> torch.Tensor:
-            return model(input_ids=x).logits
+        def batch_loss(x: torch.Tensor) -> torch.Tensor:
+            return window_loss(model(input_ids=x[:, :-1]).logits, x[:, 1:])
     else:
         model = ours
-        forward = torch.compile(model) if mode == "ours-compile" else model
+
+        def batch_loss(x: torch.Tensor) -> torch.Tensor:
+            return window_loss(model(x[:, :-1]), x[:, 1:])
+    # What `apr pretrain --compile` does: model and loss compiled together.
+    loss_of = torch.compile(batch_loss) if mode == "ours-compile" else batch_loss
     del ours
     data = open_shards([shards])
     sampler = WindowSampler(data, whole(data), SEQ, seed=0)
@@ -111,7 +117,7 @@ def child(mode: str, shards: Path, steps: int, warmup: int, threads: int) -> dic
         x = torch.from_numpy(sampler.global_batch(step, BATCH))
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = window_loss(forward(x[:, :-1]), x[:, 1:])
+        loss = loss_of(x)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -124,12 +130,22 @@ def child(mode: str, shards: Path, steps: int, warmup: int, threads: int) -> dic
             "threads": threads, "steps": steps}
 
 
+def _median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median tokens/s, plus the spread and the worst peak RSS."""
+    ordered = sorted(runs, key=lambda r: r["tokens_per_s"])
+    median = dict(ordered[len(ordered) // 2])
+    median["all_tokens_per_s"] = [round(r["tokens_per_s"]) for r in runs]
+    median["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    return median
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--modes", default="ours,hf,ours-compile")
+    parser.add_argument("--repeat", type=int, default=2, help="interleaved rounds per mode (median shown)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--shards", help=argparse.SUPPRESS)
@@ -142,26 +158,30 @@ def main() -> int:
         t0 = time.perf_counter()
         _, shards = prepare(Path(tmp))
         print(f"data: stdlib encoded with an 8k BPE in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        results = {}
-        for mode in args.modes.split(","):
-            proc = subprocess.run([sys.executable, __file__, "--child", mode, "--shards", str(shards),
-                                   "--steps", str(args.steps), "--warmup", str(args.warmup),
-                                   "--threads", str(args.threads)], capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                print(f"{mode}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
-                continue
-            results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+        rounds: dict[str, list[dict[str, Any]]] = {}
+        # Interleaved rounds: other work on the machine then hurts every mode alike.
+        for _ in range(args.repeat):
+            for mode in args.modes.split(","):
+                proc = subprocess.run([sys.executable, __file__, "--child", mode, "--shards", str(shards),
+                                       "--steps", str(args.steps), "--warmup", str(args.warmup),
+                                       "--threads", str(args.threads)], capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    print(f"{mode}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
+                    continue
+                rounds.setdefault(mode, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        results = {mode: _median_round(runs) for mode, runs in rounds.items()}
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     base = results.get("hf", {}).get("tokens_per_s")
     print(f"tiny Qwen2-like (h128, 4L, 4/2 heads, FFN 384, vocab {VOCAB}), seq {SEQ} x batch {BATCH}, fp32, "
           f"{args.threads} threads, {args.steps} timed steps after {args.warmup} warm-up")
-    print(f"{'mode':<14}{'tok/s':>9}{'ms/step':>9}{'vs HF':>7}{'warm-up s':>11}{'loss 0':>8}{'loss N':>8}{'peak RSS MB':>13}")
+    print(f"{'mode':<14}{'tok/s':>9}{'ms/step':>9}{'vs HF':>7}{'warm-up s':>11}{'loss 0':>8}{'loss N':>8}"
+          f"{'peak RSS MB':>13}  rounds tok/s")
     for mode, r in results.items():
         ratio = f"{r['tokens_per_s'] / base:.2f}x" if base else "-"
         print(f"{mode:<14}{r['tokens_per_s']:>9.0f}{r['ms_per_step']:>9.1f}{ratio:>7}{r['warmup_s']:>11.1f}"
-              f"{r['loss_first']:>8.3f}{r['loss_last']:>8.3f}{r['peak_rss_mb']:>13.0f}")
+              f"{r['loss_first']:>8.3f}{r['loss_last']:>8.3f}{r['peak_rss_mb']:>13.0f}  {r['all_tokens_per_s']}")
     if "ours" in results and "hf" in results:
         diffs = [abs(a - b) for a, b in zip(results["ours"]["losses"], results["hf"]["losses"], strict=False)]
         print(f"loss curves ours vs hf: max |Δ| {max(diffs):.2e} over {len(diffs)} steps")

@@ -42,6 +42,7 @@ def test_arch_002(tmp_path: Path) -> None:
     _check(ARCH + "002", "broken-scratch-mha", tmp_path)
 
 
+@pytest.mark.slow  # seven `apr pretrain --preflight-only` runs per engine
 def test_arch_003(tmp_path: Path) -> None:
     _check(ARCH + "003", "broken-defaults-missing-field", tmp_path)
 

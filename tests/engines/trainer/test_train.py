@@ -21,7 +21,7 @@ def _train(corpus: dict[str, Path], out: Path, *extra: str, steps: int = 6, laun
            batch: int = 4) -> object:
     return run_apr("pretrain", "--dataset", str(corpus["train"]), "--val-shards", str(corpus["val"]),
                    "--tokenizer", str(corpus["tokenizer"]), *TINY, "--num-steps", str(steps), "--batch-size",
-                   str(batch), "--seq-length", "64", "--lr", "3e-3", "--val-tokens", "1024", "--output", str(out),
+                   str(batch), "--seq-length", "64", "--lr", "3e-3", "--val-tokens", "1024", "--eval-every", "100", "--output", str(out),
                    *extra, launcher=launcher)
 
 
@@ -127,3 +127,13 @@ def test_usage_and_input_errors(corpus: dict[str, Path], tmp_path: Path) -> None
     refused = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]),
                       "--arch", "tiny", "--vocab-size", "2001", *common)
     assert refused.returncode == 1 and "FALSIFY-APR-PRETRAIN-CHINCHILLA-004" in refused.stderr
+
+
+@pytest.mark.slow
+def test_compile_gives_the_same_losses(corpus: dict[str, Path], tmp_path: Path) -> None:
+    eager = _train(corpus, tmp_path / "eager", steps=3)
+    compiled = _train(corpus, tmp_path / "compiled", "--compile", steps=3)
+    assert eager.returncode == 0 and compiled.returncode == 0, compiled.stderr[-2000:]
+    a, b = _losses(tmp_path / "eager"), _losses(tmp_path / "compiled")
+    for step in range(3):
+        assert abs(a[step] - b[step]) <= 1e-4 * abs(a[step]), (step, a[step], b[step])
