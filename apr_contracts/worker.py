@@ -22,7 +22,6 @@ from apr_contracts.execute import execute
 from apr_contracts.outcomes import Level
 from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
 
-
 _PLUGINS: dict[str, Plugins] = {}  # loaded once per worker process, by settings
 
 

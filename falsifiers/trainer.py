@@ -247,10 +247,10 @@ def encoder_init_refused(ctx: RunContext) -> Verdict:
 
 @falsifier(ARCH + "008", level="algorithm", engines=[])
 def arch_contract_validates(ctx: RunContext) -> Verdict:
-    """`pv validate --strict` accepts the contract file (path from params.contract_path or ./contracts/)."""
-    path = Path(ctx.params.get("contract_path") or Path.cwd() / "contracts" / "apr-pretrain-arch-polymorphic-v1.yaml")
-    if not path.is_file():
-        ctx.skip(f"{path}: contract file not found (pass params.contract_path)")
+    """`pv validate --strict` accepts the contract file that declares this falsifier."""
+    path = ctx.contract_file or (Path(str(ctx.params["contract_path"])) if "contract_path" in ctx.params else None)
+    if path is None or not path.is_file():
+        ctx.skip(f"{path}: no contract file to validate (run it through `pv run CONTRACT`, or pass params.contract_path)")
     proc = subprocess.run([sys.executable, "-m", "apr_contracts.cli", "validate", "--strict", "--format", "json",
                            str(path)], capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode != 0:

@@ -115,6 +115,10 @@ def preflight(opts: PretrainOptions, engine: Any) -> Plan:
         opts.arch, opts.vocab_size)
     vocab = engine.check_vocab(tok.vocab_size, config.vocab_size, init=opts.init is not None,
                                tokenizer=str(tok.path))
+    if config.eos_token_id is None and tok.eos_id is not None:
+        # A from-scratch preset cannot know the tokenizer's EOS; without it the checkpoint says
+        # nowhere where generation stops and `apr export` refuses it (found by FALSIFY-LIFECYCLE-001).
+        config = config.replace(eos_token_id=tok.eos_id)
     world, rank = _dist_env()
     n_params = engine.count_parameters(config)
     per_step = engine.planned_tokens(1, opts.batch_size, opts.seq_length, grad_accum=opts.grad_accum,

@@ -70,8 +70,8 @@ def test_arch_008(tmp_path: Path) -> None:
     broken.parent.mkdir()
     shutil.copy(REPO / "pyproject.toml", broken.parent / "pyproject.toml")
     broken.write_text(contract.read_text(encoding="utf-8") + "\nstatus_typed_by_hand: DISCHARGED\n", encoding="utf-8")
-    bad = run_falsifier(ARCH + "008", params={"contract_path": str(broken)}, workspace=tmp_path / "w1")
-    good = run_falsifier(ARCH + "008", params={"contract_path": str(contract)}, workspace=tmp_path / "w2")
+    bad = run_falsifier(ARCH + "008", contract_file=broken, workspace=tmp_path / "w1")
+    good = run_falsifier(ARCH + "008", contract_file=contract, workspace=tmp_path / "w2")
     assert bad.outcome is Outcome.FALSIFIED, (bad.message, bad.traceback)
     assert good.outcome is Outcome.HELD, (good.message, good.measured, good.counterexample)
 

@@ -39,6 +39,9 @@ def test_end_to_end_checkpoint_metrics_and_hf_load(corpus: dict[str, Path], tmp_
     meta = json.loads((out / "apr_checkpoint.json").read_text())
     assert meta["step"] == 8 and meta["tokens_seen"] == 2048 and meta["seed"] == 0 and meta["final"]
     assert meta["dataset_manifest_sha256"] and meta["val_loss"] is not None
+    # A from-scratch preset cannot know the EOS; the checkpoint takes it from the tokenizer.
+    config = json.loads((out / "config.json").read_text())
+    assert config["eos_token_id"] == report["preflight"]["tokenizer"]["eos_id"] is not None
     pytest.importorskip("transformers")
     from transformers import AutoModelForCausalLM
 
