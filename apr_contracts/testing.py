@@ -10,6 +10,12 @@ Fixtures:
           assert run_falsifier("FALSIFY-X-001").outcome is Outcome.HELD
 
 * ``pv_plugins`` — the loaded :class:`apr_contracts.plugins.Plugins` (built-ins + entry points).
+* ``fake_engine`` — build a stand-in engine from keyword arguments, to exercise a falsifier
+  without a real engine::
+
+      def test_catches_an_empty_vocab(run_falsifier, fake_engine):
+          engine = fake_engine(import_hf=lambda src, out, **kw: {"vocab_count": 0})
+          assert run_falsifier("FALSIFY-X-002", engines={"tokenizer": engine}).outcome is Outcome.FALSIFIED
 """
 
 from __future__ import annotations
@@ -77,6 +83,23 @@ def run_falsifier(
         thresholds=thresholds,
         contract_file=contract_file,
     )
+
+
+class FakeEngine:
+    """An engine made of the attributes and callables it is given (``name`` defaults to "fake")."""
+
+    def __init__(self, name: str = "fake", **members: Any) -> None:
+        self.name = name
+        for key, value in members.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"FakeEngine({self.name!r})"
+
+
+@pytest.fixture
+def fake_engine() -> Callable[..., FakeEngine]:
+    return FakeEngine
 
 
 @pytest.fixture
