@@ -124,7 +124,11 @@ def run_jobs(
             on_result(result)
     workers = WorkerPool(options.jobs, root) if options.isolation == "pool" and pending else None
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as threads:
+        # In-process falsifiers share one process: fds, cwd, environment. Libraries that swap
+        # fd 1/2 around a call (llama.cpp's quiet mode) race across threads and can leave stdout
+        # pointing at /dev/null, so without worker isolation falsifiers run one at a time.
+        parallel = 1 if options.isolation == "none" else max(1, options.jobs)
+        with ThreadPoolExecutor(max_workers=parallel) as threads:
             futures = [threads.submit(_run_one, job, plugins, options, root, workers) for job in pending]
             for future in as_completed(futures):
                 result = future.result()
