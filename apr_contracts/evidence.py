@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.outcomes import Level, Outcome
+from apr_contracts.provenance import find_project_root
 from apr_contracts.results import Result
 
 SCHEMA_VERSION = 3
@@ -94,12 +95,9 @@ class EvidenceError(Exception):
 def default_evidence_path(start: Path) -> Path:
     """``<project root>/.pv/evidence.sqlite``: the nearest ancestor of ``start`` with
     ``pyproject.toml`` or ``.git``; without one, ``./.pv/evidence.sqlite`` in the cwd."""
-    here = Path(start).resolve()
-    if here.is_file():
-        here = here.parent
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
-            return folder / ".pv" / "evidence.sqlite"
+    root = find_project_root(start)
+    if root is not None:
+        return root / ".pv" / "evidence.sqlite"
     return Path.cwd() / ".pv" / "evidence.sqlite"
 
 

@@ -30,7 +30,6 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("falsifiers.trainer", "falsifiers.trainer"),
     ("falsifiers.exporter", "falsifiers.exporter"),
     ("falsifiers.lifecycle", "falsifiers.lifecycle"),
-    ("falsifiers.meta", "falsifiers.meta"),
 )
 
 BUILTIN_DIST = "apr-contracts"

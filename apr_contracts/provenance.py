@@ -61,11 +61,20 @@ def versions() -> dict[str, str]:
     return found
 
 
-def project_root(start: Path) -> Path:
-    """The nearest folder above ``start`` holding pyproject.toml or .git (else ``start``)."""
-    start = start.resolve()
+def find_project_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding pyproject.toml or .git, if any."""
+    start = Path(start).resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
-        if (candidate / "pyproject.toml").exists() or (candidate / ".git").exists():
+        if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
             return candidate
-    return folder
+    return None
+
+
+def project_root(start: Path) -> Path:
+    """The project holding ``start`` (see :func:`find_project_root`), else ``start``'s own folder."""
+    found = find_project_root(start)
+    if found is not None:
+        return found
+    start = Path(start).resolve()
+    return start if start.is_dir() else start.parent
