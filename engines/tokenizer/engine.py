@@ -1,4 +1,4 @@
-"""The default tokenizer engine ("hf"): Hugging Face `tokenizers`, numpy, and a verified tiktoken fast path."""
+"""The default tokenizer engine ("hf"): Hugging Face `tokenizers`, numpy, and verified fast backends."""
 
 from __future__ import annotations
 
@@ -23,13 +23,30 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
         return load_tokenizer(source, lazy=lazy)
 
     # -- backend choice ---------------------------------------------------------------------------
+    FAST_BACKENDS = ("gigatoken", "tiktoken")  # in order of preference for --backend auto
+
     def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
         return backends.fast_plan(tok.raw)
 
     def hf_backend(self, tok: LoadedTokenizer) -> Any:
         return backends.HFBackend(tok)
 
-    def verify_fast(self, fast: backends.FastBackend, tok: LoadedTokenizer, sample: list[str]) -> str:
+    def fast_backend(self, name: str, tok: LoadedTokenizer, workers: int) -> tuple[Any, str]:
+        """Fast backend ``name`` for this tokenizer and why it may serve it; BackendUnavailable if it cannot."""
+        if tok.model_type != "BPE":
+            raise backends.BackendUnavailable(f"model.type is {tok.model_type!r}, not BPE")
+        if name == "gigatoken":
+            try:
+                import gigatoken  # noqa: F401 - optional: part of the engines extra
+            except ImportError as exc:
+                raise backends.BackendUnavailable("gigatoken is not installed") from exc
+            return backends.GigatokenBackend(tok, workers), "gigatoken loads this tokenizer.json"
+        plan, reason = self.fast_plan(tok)
+        if plan is None:
+            raise backends.BackendUnavailable(reason)
+        return backends.TiktokenBackend(tok, plan, workers), reason
+
+    def verify_fast(self, fast: Any, tok: LoadedTokenizer, sample: list[str]) -> str:
         """"" when the fast backend gives `tokenizers`' ids on the probes and the corpus sample, else why not."""
         texts, size = list(backends.PROBES), 0
         for text in sample:
@@ -37,43 +54,51 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
                 break
             texts.append(text[: SAMPLE_BYTES - size])
             size += len(texts[-1])
-        # In this thread, not on the pool: the pool may already be busy with the first chunks.
-        ours = [fast.encode_one(text) for text in texts]
+        # Through the backend's own pool (gigatoken is not re-entrant), queued behind the chunks
+        # already submitted, while this thread computes the reference.
+        collect = fast.submit(texts)
         reference = backends.HFBackend(tok).encode_many(texts)
-        for text, a, b in zip(texts, ours, reference, strict=True):
+        for text, a, b in zip(texts, collect(), reference, strict=True):
             if a.tolist() != b.tolist():
                 at = backends.first_difference(a.tolist(), b.tolist())
-                return f"ids differ from tokenizers on {text[:40]!r} at position {at}"
+                return f"{fast.name}: ids differ from tokenizers on {text[:40]!r} at position {at}"
         return ""
 
     def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
                       sample: list[str]) -> tuple[Any, str, Callable[[], str] | None]:
         """The backend to start with, why, and the start-up check still to pass (None: nothing to check).
 
-        The fast path may start encoding before its check has run; encode-corpus runs the
-        check before it writes anything and falls back (see :meth:`fallback`) if it fails.
+        ``auto`` takes the first fast backend (:attr:`FAST_BACKENDS`) that can serve the
+        tokenizer, else `tokenizers`; a named fast backend that cannot is refused. The fast
+        path may start encoding before its check has run; encode-corpus runs the check
+        before it writes anything and falls back (see :meth:`fallback`) if it fails.
         """
         if requested == "hf":
             return self.hf_backend(tok), "requested with --backend hf", None
-        plan, reason = self.fast_plan(tok)
-        if plan is None:
-            if requested == "fast":
-                self.fallback(tok, requested, reason)
-            return self.hf_backend(tok), f"tokenizers: {reason}", None
-        fast = backends.FastBackend(tok, plan, workers)
-        return (fast, f"tiktoken fast path: {reason}; identical ids on the start-up sample",
-                lambda: self.verify_fast(fast, tok, sample))
+        names = self.FAST_BACKENDS if requested == "auto" else (requested,)
+        why_not: list[str] = []
+        for name in names:
+            try:
+                fast, reason = self.fast_backend(name, tok, workers)
+            except backends.BackendUnavailable as exc:
+                why_not.append(f"{name}: {exc}")
+                continue
+            return (fast, f"{name} fast path: {reason}; identical ids on the start-up sample",
+                    lambda fast=fast: self.verify_fast(fast, tok, sample))
+        if requested != "auto":
+            self.fallback(tok, requested, "; ".join(why_not))
+        return self.hf_backend(tok), f"tokenizers: no fast backend ({'; '.join(why_not)})", None
 
     def fallback(self, tok: LoadedTokenizer, requested: str, problem: str) -> tuple[Any, str]:
-        if requested == "fast":
-            raise AprError(f"{tok.path}: the tiktoken fast path is not equivalent for this tokenizer: {problem}",
+        if requested != "auto":
+            raise AprError(f"{tok.path}: --backend {requested} is not equivalent for this tokenizer: {problem}",
                            hint="use --backend auto (falls back to tokenizers) or --backend hf",
                            falsifier="FALSIFY-TOK-ENCODE-CORPUS-008")
         return self.hf_backend(tok), f"tokenizers: start-up check failed: {problem}"
 
     def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
                        sample: list[str]) -> tuple[Any, str]:
-        """tiktoken only when provably equivalent (structure + start-up check); otherwise `tokenizers`."""
+        """A fast backend only once its start-up check has passed; otherwise `tokenizers` (or a refusal)."""
         backend, reason, verify = self.start_backend(tok, requested, workers, sample)
         problem = verify() if verify is not None else ""
         if problem:

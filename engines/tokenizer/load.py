@@ -118,6 +118,10 @@ class LoadedTokenizer:
     _hf: Any = field(default=None, repr=False)
     _pending: Any = field(default=None, repr=False)  # concurrent.futures.Future building _hf
 
+    def text(self) -> str:
+        """The tokenizer.json exactly as read (what the sha256 covers)."""
+        return self._text or self.path.read_text(encoding="utf-8")
+
     def prefetch(self) -> None:
         """Start building the `tokenizers` object in a thread (it releases no GIL: start it late)."""
         if self._hf is None and self._pending is None:

@@ -36,12 +36,13 @@ def encode(tok: Path, corpus: list[Path], out: Path, **kw: object) -> dict:
     return result.manifest or {}
 
 
-def test_fast_path_equals_tokenizers_on_stdlib_sample(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", HFTokenizerEngine.FAST_BACKENDS)
+def test_fast_backends_equal_tokenizers_on_stdlib_sample(tmp_path: Path, name: str) -> None:
     texts = [t for _r, t in fx.iter_stdlib_documents(300)] + list(backends.PROBES)
+    texts += ["x <|endoftext|> y", "cafe\u0301 <|endoftext|>", "\ufeffBOM \x00 ctrl", " " * 3000 + "tail"]
     tok = load_tokenizer(fx.stdlib_bpe_tokenizer_json(tmp_path))
-    plan, reason = backends.fast_plan(json.loads(tok.path.read_text(encoding="utf-8")))
-    assert plan is not None, reason
-    fast = backends.FastBackend(tok, plan, 2)
+    fast, _reason = HFTokenizerEngine().fast_backend(name, tok, 2)
+    assert fast.name == name
     try:
         got = [a.tolist() for a in fast.encode_many(texts)]
     finally:
@@ -54,7 +55,7 @@ def test_fast_path_needs_nfc_and_routes_added_token_text(tmp_path: Path) -> None
     plan, _ = backends.fast_plan(json.loads(tok.path.read_text(encoding="utf-8")))
     assert plan is not None and plan.normalizer == "NFC"
     texts = ["cafe\u0301 A\u030a", "x <|endoftext|> y"]
-    fast = backends.FastBackend(tok, plan, 1)
+    fast = backends.TiktokenBackend(tok, plan, 1)
     assert [a.tolist() for a in fast.encode_many(texts)] == [tok.encode(t) for t in texts]
     assert fast.hf_documents == 1
     plan.normalizer = ""  # without the tokenizer's own normalizer the ids differ: the check has teeth
@@ -80,10 +81,25 @@ def test_backends_agree_and_policies(tmp_path: Path) -> None:
     texts = [t for _r, t in fx.iter_stdlib_documents(40)]
     corpus = fx.write_jsonl(tmp_path / "c.jsonl", texts)
     reference = load_tokenizer(tok)
-    fast = encode(tok, [corpus], tmp_path / "fast", backend="fast", eos_policy="none")
-    hf = encode(tok, [corpus], tmp_path / "hf", backend="hf", eos_policy="none")
-    assert (fast["run"]["backend"], hf["run"]["backend"]) == ("tiktoken", "hf")
-    assert joined(tmp_path / "fast") == joined(tmp_path / "hf") == [i for t in texts for i in reference.encode(t)]
+    expected = [i for t in texts for i in reference.encode(t)]
+    for backend in ("hf", "auto", *HFTokenizerEngine.FAST_BACKENDS):
+        m = encode(tok, [corpus], tmp_path / backend, backend=backend, eos_policy="none")
+        assert m["run"]["backend"] == (HFTokenizerEngine.FAST_BACKENDS[0] if backend == "auto" else backend)
+        assert joined(tmp_path / backend) == expected, backend
+
+
+def test_non_bpe_uses_tokenizers_and_named_fast_backends_refuse(tmp_path: Path) -> None:
+    tok = fx.wordpiece_tokenizer_json(tmp_path / "wp")
+    texts = [t for _r, t in fx.iter_stdlib_documents(10)]
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", texts)
+    m = encode(tok, [corpus], tmp_path / "auto", eos_policy="none")
+    assert m["run"]["backend"] == "hf" and "not BPE" in m["run"]["backend_reason"]
+    reference = load_tokenizer(tok)
+    assert joined(tmp_path / "auto") == [i for t in texts for i in reference.encode(t)]
+    for name in HFTokenizerEngine.FAST_BACKENDS:
+        with pytest.raises(AprError, match=f"--backend {name} is not equivalent.*not BPE"):
+            encode(tok, [corpus], tmp_path / name, backend=name, eos_policy="none")
+        assert not (tmp_path / name / "manifest.json").exists()
 
 
 def test_folders_text_field_max_docs_and_bad_lines(tmp_path: Path) -> None:
@@ -212,20 +228,21 @@ def test_parquet_corpus_with_resume_position(tmp_path: Path) -> None:
 
 
 def test_failed_startup_check_falls_back_to_tokenizers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fast path that disagrees on the sample is dropped before anything is written; --backend fast refuses."""
+    """A fast path that disagrees on the sample is dropped before anything is written; naming it refuses."""
     tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
     texts = [t for _r, t in fx.iter_stdlib_documents(40)]
     corpus = fx.write_jsonl(tmp_path / "c.jsonl", texts)
-    real_one = backends.FastBackend.encode_one
+    for cls in (backends.GigatokenBackend, backends.TiktokenBackend):
+        real_one = cls.encode_one
 
-    def off_by_one(self: backends.FastBackend, text: str) -> object:
-        ids = real_one(self, text)
-        return ids + 1 if "import" in text else ids  # wrong ids on some documents only
+        def off_by_one(self: backends.PooledBackend, text: str, real_one=real_one) -> object:
+            ids = real_one(self, text)
+            return ids + 1 if "import" in text else ids  # wrong ids on some documents only
 
-    monkeypatch.setattr(backends.FastBackend, "encode_one", off_by_one)
+        monkeypatch.setattr(cls, "encode_one", off_by_one)
     m = encode(tok, [corpus], tmp_path / "auto", eos_policy="none")
     assert m["run"]["backend"] == "hf" and "start-up check failed" in m["run"]["backend_reason"]
     ref = load_tokenizer(tok)
     assert joined(tmp_path / "auto") == [i for t in texts for i in ref.encode(t)]
     with pytest.raises(AprError, match="FALSIFY-TOK-ENCODE-CORPUS-008"):
-        encode(tok, [corpus], tmp_path / "fast", backend="fast")
+        encode(tok, [corpus], tmp_path / "fast", backend="gigatoken")
