@@ -197,7 +197,8 @@ class PooledBackend:
     name = ""
 
     def __init__(self, workers: int) -> None:
-        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix=f"apr-{self.name}")
+        self.workers = max(1, workers)
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"apr-{self.name}")
         self.hf_documents = 0  # documents routed to tokenizers
 
     def encode_one(self, text: str) -> Any:  # pragma: no cover - abstract
@@ -207,6 +208,9 @@ class PooledBackend:
         return self.submit(texts)()
 
     def submit(self, texts: Sequence[str]) -> Callable[[], list[Any]]:
+        if self.workers == 1:  # one task per chunk: per-document futures cost ~30 us each
+            whole = self.pool.submit(lambda: [self.encode_one(text) for text in texts])
+            return whole.result
         futures = [self.pool.submit(self.encode_one, text) for text in texts]
         return lambda: [f.result() for f in futures]
 

@@ -21,7 +21,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ ENCODE_SCHEMA = "apr.tokenize.encode-corpus/v1"
 DEFAULT_SHARD_TOKENS = 10_000_000
 EOS_POLICIES = ("none", "between", "after")
 CHUNK_BYTES = 2 << 20  # documents are read and encoded in ~2 MB chunks
+MAX_UNCHECKED_CHUNKS = 16  # chunks encoded ahead of a fast backend's start-up check, held in memory
 SAMPLE_BYTES = 128 << 10  # corpus text compared between backends at start-up
 
 
@@ -167,49 +170,58 @@ class EncodeCorpus:
         import numpy as np
 
         eos_array = np.asarray([eos if eos is not None else 0], dtype=np.uint32)
+        in_flight: deque[tuple[list[Any], Callable[[], list[Any]]]] = deque()  # (documents, collect ids)
+        check: Future[str] | None = None
+
+        def settle_check() -> None:
+            """Wait for the fast backend's start-up check; on failure redo in-flight chunks elsewhere."""
+            nonlocal backend, reason, check
+            assert check is not None
+            problem, check = check.result(), None
+            if problem:
+                backend.close()
+                backend, reason = self.fallback(tok, opts.backend, problem)
+                for i, (chunk_docs, _collect) in enumerate(in_flight):
+                    in_flight[i] = (chunk_docs, backend.submit([d.text for d in chunk_docs]))
+
+        def write_oldest() -> None:
+            nonlocal documents, tokens, eos_count
+            done_chunk, collect = in_flight.popleft()
+            encoded = collect()
+            self._check_ids(encoded, done_chunk, files, vocab_size)
+            for doc, ids in zip(done_chunk, encoded, strict=True):
+                unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
+                size = sum(len(part) for part in unit)
+                eos_count += size - len(ids)
+                documents += 1
+                tokens += size
+                for record in writer.add(unit):
+                    state["shards"].append(record)
+                    state.update(documents=documents, tokens=tokens, eos_count=eos_count,
+                                 next_position=doc.next_position.__dict__, bad=bad.__dict__)
+                    write_json_atomic(out / STATE, state)
+            if progress is not None:
+                last = done_chunk[-1].next_position
+                progress.update(documents=documents, tokens=tokens,
+                                done_bytes=before[last.file_index] + last.offset, total_bytes=total_bytes)
+
         try:
-            pending: tuple[list[Any], Any] | None = None
-            verify: Any = None
-            # One chunk is always in flight while the previous one is written (and the next one read).
-            for chunk in [*_chunks(docs, opts.max_docs, documents), None]:
-                if chunk is not None:
-                    texts = [d.text for d in chunk]
-                    if backend is None:
-                        backend, reason, verify = self.start_backend(tok, opts.backend, workers, texts)
-                        startup_s = time.monotonic() - started
-                    ticket = (chunk, backend.submit(texts))
-                    # Building `tokenizers` holds the GIL: start it only now that encoding threads run.
-                    tok.prefetch()
-                if pending is not None and verify is not None:
-                    # The fast path's start-up check runs while its first chunks encode, and
-                    # always before anything is written; on failure everything is redone.
-                    problem, verify = verify(), None
-                    if problem:
-                        backend.close()
-                        backend, reason = self.fallback(tok, opts.backend, problem)
-                        pending = (pending[0], backend.submit([d.text for d in pending[0]]))
-                        if chunk is not None:
-                            ticket = (chunk, backend.submit(texts))
-                if pending is not None:
-                    done_chunk, collect = pending
-                    encoded = collect()
-                    self._check_ids(encoded, done_chunk, files, vocab_size)
-                    for doc, ids in zip(done_chunk, encoded, strict=True):
-                        unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
-                        size = sum(len(part) for part in unit)
-                        eos_count += size - len(ids)
-                        documents += 1
-                        tokens += size
-                        for record in writer.add(unit):
-                            state["shards"].append(record)
-                            state.update(documents=documents, tokens=tokens, eos_count=eos_count,
-                                         next_position=doc.next_position.__dict__, bad=bad.__dict__)
-                            write_json_atomic(out / STATE, state)
-                    if progress is not None:
-                        last = done_chunk[-1].next_position
-                        progress.update(documents=documents, tokens=tokens,
-                                        done_bytes=before[last.file_index] + last.offset, total_bytes=total_bytes)
-                pending = ticket if chunk is not None else None
+            for chunk in _chunks(docs, opts.max_docs, documents):
+                texts = [d.text for d in chunk]
+                if backend is None:
+                    backend, reason, check = self.start_backend(tok, opts.backend, workers, texts)
+                    startup_s = time.monotonic() - started
+                in_flight.append((chunk, backend.submit(texts)))
+                # A fast backend's start-up check runs while its first chunks encode; nothing is
+                # written before it has passed (up to MAX_UNCHECKED_CHUNKS wait for it in memory).
+                if check is not None and (check.done() or len(in_flight) > MAX_UNCHECKED_CHUNKS):
+                    settle_check()
+                while check is None and len(in_flight) > 1:  # one chunk stays in flight while writing
+                    write_oldest()
+            if check is not None:
+                settle_check()
+            while in_flight:
+                write_oldest()
             if writer.documents or not state["shards"]:
                 state["shards"].append(writer.flush())
         finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from engines.tokenizer import backends
 from engines.tokenizer.encode import SAMPLE_BYTES, EncodeCorpus
 from engines.tokenizer.importer import ImportHF
 from engines.tokenizer.load import LoadedTokenizer, load_tokenizer
+from engines.tokenizer.reference import reference_ids
 from engines.tokenizer.shards import VerifyShards
 
 
@@ -47,7 +48,11 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
         return backends.TiktokenBackend(tok, plan, workers), reason
 
     def verify_fast(self, fast: Any, tok: LoadedTokenizer, sample: list[str]) -> str:
-        """"" when the fast backend gives `tokenizers`' ids on the probes and the corpus sample, else why not."""
+        """"" when the fast backend gives `tokenizers`' ids on the probes and the corpus sample, else why not.
+
+        The reference ids come from a child process (:mod:`engines.tokenizer.reference`) so that
+        building `tokenizers` does not hold this process's GIL; in-process if the child fails.
+        """
         texts, size = list(backends.PROBES), 0
         for text in sample:
             if size >= SAMPLE_BYTES:
@@ -55,18 +60,23 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
             texts.append(text[: SAMPLE_BYTES - size])
             size += len(texts[-1])
         # Through the backend's own pool (gigatoken is not re-entrant), queued behind the chunks
-        # already submitted, while this thread computes the reference.
+        # already submitted, while the reference is computed.
         collect = fast.submit(texts)
-        reference = backends.HFBackend(tok).encode_many(texts)
-        for text, a, b in zip(texts, collect(), reference, strict=True):
-            if a.tolist() != b.tolist():
-                at = backends.first_difference(a.tolist(), b.tolist())
-                return f"{fast.name}: ids differ from tokenizers on {text[:40]!r} at position {at}"
+        expected = reference_ids(tok.path, tok.sha256, texts)
+        if expected is None:
+            expected = [a.tolist() for a in backends.HFBackend(tok).encode_many(texts)]
+        for text, a, b in zip(texts, collect(), expected, strict=True):
+            ours = a.tolist()
+            if ours != b:
+                return f"{fast.name}: ids differ from tokenizers on {text[:40]!r} at position " \
+                       f"{backends.first_difference(ours, b)}"
         return ""
 
     def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
-                      sample: list[str]) -> tuple[Any, str, Callable[[], str] | None]:
-        """The backend to start with, why, and the start-up check still to pass (None: nothing to check).
+                      sample: list[str]) -> tuple[Any, str, Future[str] | None]:
+        """The backend to start with, why, and its start-up check, already running (None: nothing to check).
+
+        The check is :meth:`verify_fast` in a thread; its result is "" or the problem found.
 
         ``auto`` takes the first fast backend (:attr:`FAST_BACKENDS`) that can serve the
         tokenizer, else `tokenizers`; a named fast backend that cannot is refused. The fast
@@ -83,8 +93,10 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
             except backends.BackendUnavailable as exc:
                 why_not.append(f"{name}: {exc}")
                 continue
-            return (fast, f"{name} fast path: {reason}; identical ids on the start-up sample",
-                    lambda fast=fast: self.verify_fast(fast, tok, sample))
+            checker = ThreadPoolExecutor(1, thread_name_prefix="apr-check")
+            check = checker.submit(self.verify_fast, fast, tok, sample)
+            checker.shutdown(wait=False)  # the submitted check still runs
+            return fast, f"{name} fast path: {reason}; identical ids on the start-up sample", check
         if requested != "auto":
             self.fallback(tok, requested, "; ".join(why_not))
         return self.hf_backend(tok), f"tokenizers: no fast backend ({'; '.join(why_not)})", None
@@ -99,8 +111,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
     def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
                        sample: list[str]) -> tuple[Any, str]:
         """A fast backend only once its start-up check has passed; otherwise `tokenizers` (or a refusal)."""
-        backend, reason, verify = self.start_backend(tok, requested, workers, sample)
-        problem = verify() if verify is not None else ""
+        backend, reason, check = self.start_backend(tok, requested, workers, sample)
+        problem = check.result() if check is not None else ""
         if problem:
             backend.close()
             return self.fallback(tok, requested, problem)

@@ -246,3 +246,21 @@ def test_failed_startup_check_falls_back_to_tokenizers(tmp_path: Path, monkeypat
     assert joined(tmp_path / "auto") == [i for t in texts for i in ref.encode(t)]
     with pytest.raises(AprError, match="FALSIFY-TOK-ENCODE-CORPUS-008"):
         encode(tok, [corpus], tmp_path / "fast", backend="gigatoken")
+
+
+def test_reference_ids_come_from_a_child_process_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engines.tokenizer import reference
+
+    tok = load_tokenizer(fx.stdlib_bpe_tokenizer_json(tmp_path))
+    texts = ["def f(x):\n    return x", "cafe\u0301", "x <|endoftext|> y", ""]
+    assert reference.reference_ids(tok.path, tok.sha256, texts) == [tok.encode(t) for t in texts]
+    assert reference.reference_ids(tok.path, "0" * 64, texts) is None  # not the bytes the parent loaded
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    assert reference.reference_ids(tok.path, tok.sha256, texts) is None
+    # ... and the start-up check then computes the reference in-process: same verdict.
+    engine = HFTokenizerEngine()
+    fast, _ = engine.fast_backend(HFTokenizerEngine.FAST_BACKENDS[0], tok, 1)
+    try:
+        assert engine.verify_fast(fast, tok, texts) == ""
+    finally:
+        fast.close()
