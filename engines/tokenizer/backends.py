@@ -44,6 +44,15 @@ class BackendUnavailable(Exception):
     """A fast backend cannot serve this tokenizer (not installed, or refuses to load it); the message says why."""
 
 
+def added_token_probes(added: dict[str, int], limit: int = 64) -> list[str]:
+    """Strings that exercise each added token's matching rules (lstrip/rstrip, single_word,
+    normalized): alone, glued to text, between spaces and newlines, and twice in a row."""
+    probes = []
+    for content in sorted(added, key=lambda c: added[c])[:limit]:
+        probes += [content, f"x{content}y", f" {content} \n", f"a {content}{content}\tb"]
+    return probes
+
+
 @dataclass
 class FastPlan:
     """What the fast path needs, derived from tokenizer.json alone."""

@@ -53,7 +53,7 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
         The reference ids come from a child process (:mod:`engines.tokenizer.reference`) so that
         building `tokenizers` does not hold this process's GIL; in-process if the child fails.
         """
-        texts, size = list(backends.PROBES), 0
+        texts, size = [*backends.PROBES, *backends.added_token_probes(tok.added_tokens)], 0
         for text in sample:
             if size >= SAMPLE_BYTES:
                 break
