@@ -350,6 +350,28 @@ def bench_receipt_is_auditable(ctx: RunContext) -> Verdict:
                               "decode_tok_s": receipt["decode"]["median_tokens_per_s"]})
 
 
+@falsifier("FALSIFY-EXPORT-GGUF-014", level="integration", engines=["exporter"])
+def model_card_reaches_gguf(ctx: RunContext) -> Verdict:
+    """A checkpoint's licence and links (ours, or an HF README's front matter) are written as general.*."""
+    ours = sup.checkpoint(ctx, "qwen2", name="ckpt-card")
+    meta_path = ours / "apr_checkpoint.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    card = {"general.license": "apache-2.0", "general.author": "pv falsifier", "general.url": "https://example.org/m"}
+    meta_path.write_text(json.dumps({**meta, "general": card}), encoding="utf-8")
+    plain = sup.checkpoint(ctx, "llama", name="ckpt-readme")
+    (plain / "apr_checkpoint.json").unlink(missing_ok=True)  # a plain HF directory: its card is README.md
+    (plain / "README.md").write_text("---\nlicense: mit\ntags: [test]\n---\n# tiny\n", encoding="utf-8")
+    for ckpt, expected in ((ours, card), (plain, {"general.license": "mit"})):
+        out, proc = sup.export(ctx, ckpt, f"{ckpt.name}.gguf")
+        if out is None:
+            return ctx.falsified(f"apr export of {ckpt.name} failed (exit {proc.returncode}): {sup.tail(proc)}")
+        values, _ = sup.read_gguf(out)
+        found = {key: values.get(key) for key in expected}
+        if found != expected:
+            return ctx.falsified(f"{ckpt.name}: GGUF has {found}, the checkpoint carries {expected}", counterexample=found)
+    return ctx.held(measured={"keys": len(card) + 1})
+
+
 @hookimpl
 def apr_register_falsifiers(registry: object) -> None:
     from falsifiers import exporter_oracle

@@ -90,6 +90,9 @@ class GGUFExporter:
     def metadata(self, arch: str, hp: HParams, dtype: str, model_name: str) -> list[KV]:
         return hparam_kvs(arch, hp, dtype, model_name)
 
+    def model_card(self, ckpt: Path) -> list[KV]:
+        return model_card_kvs(ckpt)
+
     def pad_tokens(self, tok: TokenizerMeta, n_rows: int) -> tuple[list[str], list[int]]:
         return pad_vocab(tok.by_id, n_rows)
 
@@ -175,7 +178,8 @@ class GGUFExporter:
             raise AprError(str(exc), hint="the checkpoint must embed tokenizer.json and a complete config.json") from exc
         arch = self.arch_name(config, hp)
         model_name = _model_name(ckpt)
-        kvs = self.metadata(arch, hp, dtype, model_name) + self.tokenizer_metadata(tok, tokens, types)
+        kvs = [*self.metadata(arch, hp, dtype, model_name), *self.model_card(ckpt),
+               *self.tokenizer_metadata(tok, tokens, types)]
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         os.close(fd)
@@ -243,6 +247,13 @@ def _check_tokenizer_values(info: readback.GGUFInfo, tok: TokenizerMeta) -> list
     if isinstance(merges, list) and len(merges) != len(tok.merges):
         problems.append(readback.Problem("tokenizer.ggml.merges", f"{len(merges)} merges, the tokenizer has {len(tok.merges)}"))
     return problems
+
+
+def model_card_kvs(ckpt: Path) -> list[KV]:
+    """The licence, author and links the checkpoint carries (general.name is written by metadata)."""
+    from engines import model_card
+
+    return [KV(key, value, "str") for key, value in model_card.from_directory(ckpt).items() if key != "general.name"]
 
 
 def _model_name(ckpt: Path) -> str:

@@ -67,6 +67,15 @@ class DropsRopeBase(GGUFExporter):
         return [kv for kv in super().metadata(arch, hp, dtype, model_name) if not kv.key.endswith(".rope.freq_base")]
 
 
+class DropsModelCard(GGUFExporter):
+    """Writes no licence, author or links: the GGUF no longer says under which terms the model ships."""
+
+    name = "broken-drops-model-card"
+
+    def model_card(self, ckpt: Path) -> list[KV]:
+        return []
+
+
 class DropsQkvBias(GGUFExporter):
     """Leaves the q/k/v biases out (llama.cpp loads the file and skips the bias add)."""
 
@@ -164,5 +173,5 @@ class BenchMeanAsMedian(GGUFExporter):
 MUTANTS: tuple[type[GGUFExporter], ...] = (
     HFClassArch, DropsPre, SkipsPermutation, PadsAfterBPE, DropsRopeBase, DropsQkvBias,
     MhaKvHeads, SelfCheckLoadableOnly, OverwritesWithoutForce, QaTrustsTokenizerConfig, QaArchOnlyMetadata,
-    BenchMeanAsMedian,
+    BenchMeanAsMedian, DropsModelCard,
 )

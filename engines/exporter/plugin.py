@@ -22,6 +22,7 @@ MUTANT_NAMES = (
     "broken-qa-trusts-tokenizer-config",
     "broken-qa-arch-only-metadata",
     "broken-bench-mean-as-median",
+    "broken-drops-model-card",
 )
 
 

@@ -184,6 +184,7 @@ def import_model(
 ) -> ImportResult:
     import tempfile
 
+    from engines import model_card
     from engines.trainer.checkpoint import load_checkpoint, save_checkpoint, sha256_file
     from engines.trainer.params import count_parameters
 
@@ -196,7 +197,8 @@ def import_model(
         with tempfile.TemporaryDirectory(prefix=".apr-import-tok-", dir=output.parent if output.parent.exists() else None) as tmp:
             gguf_tokenizer(model.values, source, Path(tmp))
             meta = {"source": str(source), "source_kind": "gguf", "source_sha256": sha256_file(source),
-                    "qk_unpermuted": bool(unpermute_qk and config.family == "llama"), "step": 0}
+                    "qk_unpermuted": bool(unpermute_qk and config.family == "llama"), "step": 0,
+                    "general": model_card.from_gguf_values(model.values)}
             if output.exists():
                 shutil.rmtree(output)
             save_checkpoint(output, config, model.state_dict, Path(tmp), meta)
@@ -205,7 +207,7 @@ def import_model(
         ckpt = load_checkpoint(source)  # strict: config fields, tensors, shapes, tokenizer
         config = config_from_hf(json.loads((source / "config.json").read_text(encoding="utf-8")),
                                 source=str(source / "config.json"))
-        meta = {"source": str(source), "source_kind": "hf", "step": 0}
+        meta = {"source": str(source), "source_kind": "hf", "step": 0, "general": model_card.from_directory(source)}
         if output.exists():
             shutil.rmtree(output)
         save_checkpoint(output, config, ckpt.state_dict, source, meta)

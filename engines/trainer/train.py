@@ -289,7 +289,8 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
                     "dataset_manifest_sha256": plan.shards.manifest_sha256, "validation": plan.split.description,
                     "init": str(opts.init) if opts.init else None, "lr": opts.lr, "batch_size": opts.batch_size,
                     "grad_accum": opts.grad_accum, "world_size": world, "seq_length": opts.seq_length,
-                    "num_steps": opts.num_steps, "parameters": plan.n_params, "final": final}
+                    "num_steps": opts.num_steps, "parameters": plan.n_params, "final": final,
+                    "general": _model_card_of(opts.init)}
             extra = None if final else {"step": step, "tokens_seen": tokens_seen, "optimizer": optimizer.state_dict()}
             save_checkpoint(directory, plan.config, model.state_dict(), plan.tokenizer.path, meta)
             if extra is not None:
@@ -370,6 +371,19 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
     return {"output": str(opts.output), "steps": opts.num_steps, "tokens_seen": tokens_seen, "val_loss": last_val,
             "init": init_facts, "resumed_from": str(resume_from) if resume_from else None,
             "validation": plan.split.description, "tokens_per_s": round(tok_rate, 1)}
+
+
+def _model_card_of(init: Path | None) -> dict[str, str]:
+    """A fine-tuned model keeps its base model's licence and links (see engines.model_card)."""
+    from engines import model_card
+
+    if init is None:
+        return {}
+    if init.is_file() and init.suffix == ".gguf":
+        from engines.trainer.importer import gguf_hf_config
+
+        return model_card.from_gguf_values(gguf_hf_config(init)[1])
+    return model_card.from_directory(init if init.is_dir() else init.parent)
 
 
 def _prune(directory: Path, keep: int) -> None:

@@ -91,6 +91,10 @@ def test_export_gguf_013(tmp_path: Path) -> None:
     _both("FALSIFY-EXPORT-GGUF-013", "broken-bench-mean-as-median", tmp_path)
 
 
+def test_export_gguf_014(tmp_path: Path) -> None:
+    _both("FALSIFY-EXPORT-GGUF-014", "broken-drops-model-card", tmp_path)
+
+
 @pytest.mark.llama
 def test_export_llama_001(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")

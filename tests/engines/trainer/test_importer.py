@@ -45,6 +45,8 @@ def _write_llama_gguf(path: Path, tokenizer_json: Path, *, seed: int = 4) -> tor
     w.add_token_merges(merges)
     w.add_eos_token_id(vocab["<|endoftext|>"])
     w.add_chat_template("{{ messages }}")
+    w.add_license("apache-2.0")
+    w.add_author("apr-contracts tests")
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}
     block = {"input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
              "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
@@ -99,6 +101,16 @@ def test_gguf_import_unpermutes_and_keeps_tokenizer(tmp_path: Path, corpus: dict
                     "--force-under-provisioned", "--no-progress", "--val-tokens", "64", "--output", str(tmp_path / "ft"))
     assert tuned.returncode == 0, tuned.stderr
     assert json.loads((tmp_path / "ft" / "apr_checkpoint.json").read_text())["init"] == str(gguf_path)
+    # the licence and author travel GGUF -> import -> fine-tune -> export
+    card = {"general.license": "apache-2.0", "general.author": "apr-contracts tests"}
+    for ckpt_dir in (out, tmp_path / "ft"):
+        assert json.loads((ckpt_dir / "apr_checkpoint.json").read_text())["general"] == card
+    exported = run_apr("export", str(tmp_path / "ft"), "-o", str(tmp_path / "ft.gguf"), "--dtype", "f32")
+    assert exported.returncode == 0, exported.stderr
+    from engines.exporter.readback import read_gguf
+
+    values = read_gguf(tmp_path / "ft.gguf").values
+    assert {k: values.get(k) for k in card} == card
     info = run_apr("inspect", str(gguf_path), "--format", "json")
     assert info.returncode == 0 and json.loads(info.stdout)["architecture"]["family"] == "llama"
 
@@ -120,8 +132,11 @@ def test_hf_dir_import_and_inspect(tmp_path: Path, corpus: dict[str, Path]) -> N
     cfg = tiny().replace(vocab_size=2001, hidden_size=64, num_hidden_layers=2, intermediate_size=96)
     src = save_checkpoint(tmp_path / "hf", cfg, build_model(cfg, seed=1).state_dict(), corpus["tokenizer"], {})
     (src / "apr_checkpoint.json").unlink()  # a plain HF dir has no metadata of ours
+    (src / "README.md").write_text("---\nlicense: other\nlicense_name: tiny-test-licence\n---\n# tiny\n")
     proc = run_apr("import", str(src), "--output", str(tmp_path / "ck"))
     assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "ck" / "apr_checkpoint.json").read_text())["general"] == {
+        "general.license": "other", "general.license.name": "tiny-test-licence"}
     assert load_checkpoint(tmp_path / "ck").config == cfg
     info = run_apr("inspect", str(tmp_path / "ck"), "--format", "json")
     assert info.returncode == 0, info.stderr
@@ -149,6 +164,7 @@ def test_smollm2_import_keeps_chat_template_and_specials(tmp_path: Path) -> None
     assert "<|im_start|>" in tok_cfg["chat_template"] and tok_cfg["eos_token"] == "<|im_end|>"
     added = {t["content"]: t["id"] for t in json.loads((out / "tokenizer.json").read_text())["added_tokens"]}
     assert added["<|endoftext|>"] == 0 and added["<|im_start|>"] == 1 and added["<|im_end|>"] == 2 and len(added) == 17
+    assert ckpt.meta["general"]["general.license"] == "apache-2.0"  # what the published GGUF declares
     pytest.importorskip("transformers")
     from transformers import AutoTokenizer
 
