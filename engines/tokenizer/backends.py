@@ -209,6 +209,7 @@ class PooledBackend:
         self.workers = max(1, workers)
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix=f"apr-{self.name}")
         self.hf_documents = 0  # documents routed to tokenizers
+        self.reference: Any = None  # the ReferenceProcess checking this backend, set by the engine
 
     def encode_one(self, text: str) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -225,6 +226,8 @@ class PooledBackend:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.reference is not None:
+            self.reference.kill()
 
 
 class GigatokenBackend(PooledBackend):

@@ -56,6 +56,9 @@ def add_commands(subparsers: Any) -> None:
                      help="auto (default): the first fast backend (gigatoken, then tiktoken) whose ids equal "
                           "tokenizers' on a start-up sample, else tokenizers (hf); naming a fast backend "
                           "refuses instead of falling back")
+    enc.add_argument("--audit-every", type=int, default=128, metavar="N",
+                     help="with a fast backend, re-encode one document in N (and the first of every shard) with "
+                          "tokenizers in a child process and fail on any difference (default 128; 0: off)")
     enc.add_argument("--force", action="store_true", help="start over in an --output holding another run")
     enc.add_argument("--no-progress", action="store_true", help="no progress bar")
     enc.add_argument("--format", choices=("text", "json"), default="text")
@@ -107,7 +110,8 @@ def _encode_corpus(args: argparse.Namespace) -> int:
     opts = EncodeOptions(corpus=args.corpus, tokenizer=args.tokenizer, output=args.output,
                          shard_tokens=args.shard_tokens, text_field=args.text_field, eos_policy=args.eos_policy,
                          workers=args.workers, on_bad_line=args.on_bad_line, max_docs=args.max_docs,
-                         estimate_only=args.estimate_only, force=args.force, backend=args.backend)
+                         estimate_only=args.estimate_only, force=args.force, backend=args.backend,
+                         audit_every=args.audit_every)
     engine = _engine()
     with _progress(enabled=not args.no_progress) as progress:
         result = engine.encode_corpus(opts, progress=progress)

@@ -11,10 +11,14 @@ lines are never silently lost: they stop the run with file and line
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engines.errors import AprError
 
@@ -166,3 +170,47 @@ def _iter_parquet(path: Path, file_index: int, first_row: int, *, text_field: st
                 bad.add(where)
                 continue
             yield Document(value, here, Position(file_index, row, row + 1))
+
+
+def read_chunks(docs: Iterator[Document], max_docs: int | None, done: int,
+                chunk_chars: int) -> Iterator[list[Document]]:
+    """Lists of documents of ~``chunk_chars`` characters, read ahead by a background thread
+    (JSON parsing overlaps encoding); at most ``max_docs - done`` documents in all."""
+    budget = None if max_docs is None else max(0, max_docs - done)
+    channel: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            chunk: list[Document] = []
+            size, left = 0, budget
+            for doc in docs:
+                if left is not None:
+                    if left <= 0:
+                        break
+                    left -= 1
+                chunk.append(doc)
+                size += len(doc.text)
+                if size >= chunk_chars:
+                    channel.put(chunk)
+                    chunk, size = [], 0
+                if stop.is_set():
+                    return
+            if chunk:
+                channel.put(chunk)
+            channel.put(None)
+        except BaseException as exc:
+            channel.put(exc)
+
+    thread = threading.Thread(target=produce, name="apr-read", daemon=True)
+    thread.start()
+    try:
+        while (item := channel.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                channel.get(timeout=0.05)

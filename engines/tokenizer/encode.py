@@ -5,7 +5,8 @@ Order of work: discover corpus files, load the tokenizer, fingerprint both
 "already complete" (same fingerprint and a manifest) or refuse (different
 fingerprint, unless ``--force``). Documents are read by a background thread in
 chunks (memory stays flat) and encoded by the chosen backend (see
-:mod:`engines.tokenizer.backends`). After each completed shard the state file
+:mod:`engines.tokenizer.backends`); a fast backend writes nothing before its
+start-up check passes and is audited while it runs (:mod:`engines.tokenizer.audit`). After each completed shard the state file
 ``.encode-state.json`` is replaced atomically with the corpus position of the
 next document, so a killed run resumes from its last completed shard and ends
 with byte-identical shards. EOS placement (one "unit" per document, shards only
@@ -15,14 +16,11 @@ every document but the first; ``none`` = ids.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any
 
 from engines.errors import AprError
 from engines.tokenizer import corpus as corpus_mod
+from engines.tokenizer.audit import Audit, AuditMismatch
 from engines.tokenizer.load import LoadedTokenizer, sha256_file
 from engines.tokenizer.shards import MANIFEST, STATE, ShardWriter, write_json_atomic
 
@@ -55,6 +54,7 @@ class EncodeOptions:
     estimate_only: bool = False
     force: bool = False
     backend: str = "auto"  # auto | hf | gigatoken | tiktoken
+    audit_every: int = 128  # fast backends: re-encode one document in N with tokenizers (0: no audit)
 
 
 @dataclass
@@ -80,6 +80,7 @@ def usable_cpus() -> int:
 class EncodeCorpus:
     """The encode-corpus algorithm (mixin for the engine; mutants override single steps)."""
 
+
     def load(self, source: str | Path, *, lazy: bool = False) -> LoadedTokenizer:  # by the engine
         raise NotImplementedError
 
@@ -96,6 +97,16 @@ class EncodeCorpus:
 
     def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
         return ShardWriter(output, shard_tokens, index)
+
+    def new_audit(self, backend: Any, tok: LoadedTokenizer, output: Path, every: int) -> Audit | None:
+        """The audit of a fast backend that passed its start-up check (None for `tokenizers` itself)."""
+        if getattr(backend, "reference", None) is None or every <= 0:
+            return None
+
+        def in_process(texts: list[str]) -> list[list[int]]:
+            return tok.encode_batch(texts)
+
+        return Audit(backend.reference, in_process, backend.name, output, every=every)
 
     def tokenizer_vocab_size(self, tok: LoadedTokenizer) -> int:
         return tok.vocab_size
@@ -129,6 +140,8 @@ class EncodeCorpus:
             raise AprError(f"--eos-policy {opts.eos_policy!r} is not one of {', '.join(EOS_POLICIES)}", exit_code=2)
         if opts.shard_tokens < 1:
             raise AprError(f"--shard-tokens must be >= 1, got {opts.shard_tokens}", exit_code=2)
+        if opts.audit_every < 0:
+            raise AprError(f"--audit-every must be >= 0 (0 turns the audit off), got {opts.audit_every}", exit_code=2)
         workers = opts.workers or usable_cpus()
         os.environ.setdefault("RAYON_NUM_THREADS", str(workers))  # HF threads; read when its pool starts
         files = corpus_mod.discover(opts.corpus)
@@ -172,10 +185,12 @@ class EncodeCorpus:
         eos_array = np.asarray([eos if eos is not None else 0], dtype=np.uint32)
         in_flight: deque[tuple[list[Any], Callable[[], list[Any]]]] = deque()  # (documents, collect ids)
         check: Future[str] | None = None
+        audit: Audit | None = None
+        audited: dict[str, Any] | None = None
 
         def settle_check() -> None:
             """Wait for the fast backend's start-up check; on failure redo in-flight chunks elsewhere."""
-            nonlocal backend, reason, check
+            nonlocal backend, reason, check, audit
             assert check is not None
             problem, check = check.result(), None
             if problem:
@@ -183,6 +198,8 @@ class EncodeCorpus:
                 backend, reason = self.fallback(tok, opts.backend, problem)
                 for i, (chunk_docs, _collect) in enumerate(in_flight):
                     in_flight[i] = (chunk_docs, backend.submit([d.text for d in chunk_docs]))
+            else:
+                audit = self.new_audit(backend, tok, out, opts.audit_every)
 
         def write_oldest() -> None:
             nonlocal documents, tokens, eos_count
@@ -190,6 +207,8 @@ class EncodeCorpus:
             encoded = collect()
             self._check_ids(encoded, done_chunk, files, vocab_size)
             for doc, ids in zip(done_chunk, encoded, strict=True):
+                if audit is not None and audit.wants(documents, doc.text, first_in_shard=writer.documents == 0):
+                    audit.offer(f"{files[doc.position.file_index]}:{doc.position.line}", doc.text, ids)
                 unit = self.document_unit(ids, eos_array, opts.eos_policy, first=documents == 0)
                 size = sum(len(part) for part in unit)
                 eos_count += size - len(ids)
@@ -206,7 +225,7 @@ class EncodeCorpus:
                                 done_bytes=before[last.file_index] + last.offset, total_bytes=total_bytes)
 
         try:
-            for chunk in _chunks(docs, opts.max_docs, documents):
+            for chunk in corpus_mod.read_chunks(docs, opts.max_docs, documents, CHUNK_BYTES):
                 texts = [d.text for d in chunk]
                 if backend is None:
                     backend, reason, check = self.start_backend(tok, opts.backend, workers, texts)
@@ -222,8 +241,13 @@ class EncodeCorpus:
                 settle_check()
             while in_flight:
                 write_oldest()
+            if audit is not None:
+                audited = audit.finish()
             if writer.documents or not state["shards"]:
                 state["shards"].append(writer.flush())
+        except AuditMismatch:
+            (out / STATE).unlink(missing_ok=True)  # shards written with a wrong backend: not resumable
+            raise
         finally:
             if backend is not None:
                 backend.close()
@@ -243,7 +267,8 @@ class EncodeCorpus:
                     "resumes": state["resumes"],
                     "resumed_from_shard": resumed_from, "backend": getattr(backend, "name", "none"),
                     "backend_reason": reason, "workers": workers,
-                    "hf_documents": getattr(backend, "hf_documents", None), "tool_version": _tool_version()},
+                    "hf_documents": getattr(backend, "hf_documents", None), "audit": audited,
+                    "tool_version": _tool_version()},
         }
         write_json_atomic(out / MANIFEST, manifest)
         (out / STATE).unlink(missing_ok=True)
@@ -314,7 +339,7 @@ class EncodeCorpus:
     def _estimate(self, opts: EncodeOptions, tok: LoadedTokenizer, files: list[Path], workers: int) -> EncodeResult:
         bad = corpus_mod.BadLines()
         docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line="skip", bad=bad)
-        chunk = next(_chunks(docs, None, 0), [])
+        chunk = next(corpus_mod.read_chunks(docs, None, 0, CHUNK_BYTES), [])
         total = sum(p.stat().st_size for p in files)
         t0 = time.monotonic()
         backend, reason = self.choose_backend(tok, opts.backend, workers, [d.text for d in chunk])
@@ -331,48 +356,6 @@ class EncodeCorpus:
                     "estimated_seconds": round(est_tokens / (n / seconds), 1) if n else None,
                     "backend": backend.name, "backend_reason": reason, "vocab_size": tok.vocab_size}
         return EncodeResult(opts.output, estimate=estimate)
-
-
-def _chunks(docs: Iterator[corpus_mod.Document], max_docs: int | None, done: int) -> Iterator[list[Any]]:
-    """Chunks of ~CHUNK_BYTES of documents, read ahead by a background thread (JSON parsing overlaps encoding)."""
-    budget = None if max_docs is None else max(0, max_docs - done)
-    channel: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            chunk: list[Any] = []
-            size, left = 0, budget
-            for doc in docs:
-                if left is not None:
-                    if left <= 0:
-                        break
-                    left -= 1
-                chunk.append(doc)
-                size += len(doc.text)
-                if size >= CHUNK_BYTES:
-                    channel.put(chunk)
-                    chunk, size = [], 0
-                if stop.is_set():
-                    return
-            if chunk:
-                channel.put(chunk)
-            channel.put(None)
-        except BaseException as exc:
-            channel.put(exc)
-
-    thread = threading.Thread(target=produce, name="apr-read", daemon=True)
-    thread.start()
-    try:
-        while (item := channel.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                channel.get(timeout=0.05)
 
 
 def _fingerprint_of(manifest: dict[str, Any]) -> dict[str, Any]:

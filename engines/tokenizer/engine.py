@@ -11,7 +11,7 @@ from engines.tokenizer import backends
 from engines.tokenizer.encode import SAMPLE_BYTES, EncodeCorpus
 from engines.tokenizer.importer import ImportHF
 from engines.tokenizer.load import LoadedTokenizer, load_tokenizer
-from engines.tokenizer.reference import reference_ids
+from engines.tokenizer.reference import ReferenceProcess
 from engines.tokenizer.shards import VerifyShards
 
 
@@ -50,8 +50,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
     def verify_fast(self, fast: Any, tok: LoadedTokenizer, sample: list[str]) -> str:
         """"" when the fast backend gives `tokenizers`' ids on the probes and the corpus sample, else why not.
 
-        The reference ids come from a child process (:mod:`engines.tokenizer.reference`) so that
-        building `tokenizers` does not hold this process's GIL; in-process if the child fails.
+        The reference ids come from the backend's child process (:mod:`engines.tokenizer.reference`)
+        so that building `tokenizers` does not hold this process's GIL; in-process if it fails.
         """
         texts, size = [*backends.PROBES, *backends.added_token_probes(tok.added_tokens)], 0
         for text in sample:
@@ -62,7 +62,7 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
         # Through the backend's own pool (gigatoken is not re-entrant), queued behind the chunks
         # already submitted, while the reference is computed.
         collect = fast.submit(texts)
-        expected = reference_ids(tok.path, tok.sha256, texts)
+        expected = fast.reference.ask(texts).result() if fast.reference is not None else None
         if expected is None:
             expected = [a.tolist() for a in backends.HFBackend(tok).encode_many(texts)]
         for text, a, b in zip(texts, collect(), expected, strict=True):
@@ -93,6 +93,7 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
             except backends.BackendUnavailable as exc:
                 why_not.append(f"{name}: {exc}")
                 continue
+            fast.reference = ReferenceProcess(tok.path, tok.sha256)  # serves the check, then the audit
             checker = ThreadPoolExecutor(1, thread_name_prefix="apr-check")
             check = checker.submit(self.verify_fast, fast, tok, sample)
             checker.shutdown(wait=False)  # the submitted check still runs

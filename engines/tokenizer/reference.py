@@ -1,62 +1,125 @@
-"""`tokenizers`' own ids for a few texts, computed in a process of its own.
+"""`tokenizers`' own ids, computed in a child process that serves a run from start to end.
 
-encode-corpus checks a fast backend against Hugging Face `tokenizers` before it
-writes anything. Building a large `tokenizers` object (Qwen2: ~0.3 s) holds the
-GIL, which would stall reading and writing in the encoding process; run here, it
-takes the other core while the first chunks encode.
+encode-corpus checks a fast backend against Hugging Face `tokenizers` before it writes
+anything (the start-up check) and re-encodes a spread of documents while it runs (the
+audit, :mod:`engines.tokenizer.audit`). Building a large `tokenizers` object (Qwen2:
+~0.3 s) holds the GIL, which would stall reading and writing in the encoding process;
+in a child it takes the other core while the first chunks encode, and it is built once.
 
-Protocol (``python -m engines.tokenizer.reference``): stdin is JSON
-``{"tokenizer": path, "sha256": hex, "texts": [...]}``; stdout is JSON
-``{"ids": [[...], ...]}``, or ``{"error": "..."}`` with exit code 1. The sha256
-makes sure the child reads the very bytes the parent loaded.
+Protocol (``python -m engines.tokenizer.reference TOKENIZER_JSON SHA256``): one JSON line
+per request on stdin (a list of texts), one JSON line per answer on stdout, in order:
+``{"ids": [[...], ...]}`` or ``{"error": "..."}``. The sha256 makes sure the child reads
+the very bytes the parent loaded. Any failure of the child resolves the pending answers
+to None; callers then compute the ids in-process (same answer, slower start-up).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections import deque
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-TIMEOUT_S = 600
+Answer = list[list[int]] | None
 
 
-def _compute(request: dict[str, Any]) -> list[list[int]]:
-    from tokenizers import Tokenizer
+class ReferenceProcess:
+    """Client of one child process; :meth:`ask` returns a future of the ids (None if the child failed)."""
 
-    data = Path(request["tokenizer"]).read_bytes()
-    if hashlib.sha256(data).hexdigest() != request["sha256"]:
-        raise ValueError(f"{request['tokenizer']} changed since it was loaded (sha256 differs)")
-    tok = Tokenizer.from_str(data.decode("utf-8"))
-    return [list(e.ids) for e in tok.encode_batch_fast(list(request["texts"]), add_special_tokens=False)]
+    def __init__(self, tokenizer: Path, sha256: str) -> None:
+        env = {**os.environ, "RAYON_NUM_THREADS": "1"}  # the parent's threads already use the cores
+        self._pending: deque[tuple[Future[Answer], int]] = deque()
+        self._lock = threading.Lock()  # guards _pending and _failed
+        self._write_lock = threading.Lock()  # keeps requests in the order of _pending
+        self._failed = False
+        try:
+            self._proc: subprocess.Popen[str] | None = subprocess.Popen(
+                [sys.executable, "-m", "engines.tokenizer.reference", str(tokenizer), sha256],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                encoding="utf-8", env=env)
+        except OSError:
+            self._proc, self._failed = None, True
+            return
+        self._reader = threading.Thread(target=self._read_answers, name="apr-reference", daemon=True)
+        self._reader.start()
+
+    def ask(self, texts: list[str]) -> Future[Answer]:
+        future: Future[Answer] = Future()
+        # Two locks: the answer reader must never wait for a writer blocked on a full pipe
+        # (the child stops reading requests while its own answers are not read).
+        with self._write_lock:
+            with self._lock:
+                if self._failed or self._proc is None or self._proc.stdin is None:
+                    future.set_result(None)
+                    return future
+                self._pending.append((future, len(texts)))
+            try:
+                self._proc.stdin.write(json.dumps(texts) + "\n")
+                self._proc.stdin.flush()
+            except (OSError, ValueError):
+                with self._lock:
+                    self._fail_all()
+        return future
+
+    def close(self) -> None:
+        """No more requests; answers already asked for still arrive."""
+        if self._proc is not None and self._proc.stdin is not None:
+            with self._write_lock, contextlib.suppress(OSError, ValueError):
+                self._proc.stdin.close()
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        with self._lock:
+            self._fail_all()
+
+    def _fail_all(self) -> None:  # with the lock held
+        self._failed = True
+        while self._pending:
+            future, _ = self._pending.popleft()
+            future.set_result(None)
+
+    def _read_answers(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        for line in self._proc.stdout:
+            with self._lock:
+                if not self._pending:
+                    break
+                future, count = self._pending.popleft()
+            try:
+                ids = json.loads(line).get("ids")
+            except (ValueError, AttributeError):
+                ids = None
+            future.set_result(ids if isinstance(ids, list) and len(ids) == count else None)
+        self._proc.wait()
+        with self._lock:
+            self._fail_all()  # the child ended: whatever is still pending gets no answer
 
 
-def reference_ids(tokenizer: Path, sha256: str, texts: list[str]) -> list[list[int]] | None:
-    """The ids from a child process, or None if it could not answer (the caller computes them itself)."""
-    request = json.dumps({"tokenizer": str(tokenizer), "sha256": sha256, "texts": texts})
-    env = {**os.environ, "RAYON_NUM_THREADS": "1"}  # the parent's threads already use the cores
+def _serve(tokenizer: str, sha256: str) -> int:
     try:
-        proc = subprocess.run([sys.executable, "-m", "engines.tokenizer.reference"], input=request,
-                              capture_output=True, text=True, encoding="utf-8", env=env, timeout=TIMEOUT_S)
-        answer = json.loads(proc.stdout) if proc.returncode == 0 else {}
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
-    ids = answer.get("ids") if isinstance(answer, dict) else None
-    return ids if isinstance(ids, list) and len(ids) == len(texts) else None
+        data = Path(tokenizer).read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError(f"{tokenizer} changed since it was loaded (sha256 differs)")
+        from tokenizers import Tokenizer
 
-
-def main() -> int:
-    try:
-        ids = _compute(json.loads(sys.stdin.read()))
+        tok = Tokenizer.from_str(data.decode("utf-8"))
     except Exception as exc:  # the parent falls back to computing in-process and reports from there
-        json.dump({"error": f"{type(exc).__name__}: {exc}"}, sys.stdout)
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return 1
-    json.dump({"ids": ids}, sys.stdout, separators=(",", ":"))
+    for line in sys.stdin:
+        texts: list[Any] = json.loads(line)
+        encodings = tok.encode_batch_fast([str(t) for t in texts], add_special_tokens=False)
+        print(json.dumps({"ids": [e.ids for e in encodings]}, separators=(",", ":")), flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_serve(*sys.argv[1:3]))

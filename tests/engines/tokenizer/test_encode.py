@@ -248,15 +248,19 @@ def test_failed_startup_check_falls_back_to_tokenizers(tmp_path: Path, monkeypat
         encode(tok, [corpus], tmp_path / "fast", backend="gigatoken")
 
 
-def test_reference_ids_come_from_a_child_process_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engines.tokenizer import reference
+def test_reference_process_answers_in_order_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engines.tokenizer.reference import ReferenceProcess
 
     tok = load_tokenizer(fx.stdlib_bpe_tokenizer_json(tmp_path))
     texts = ["def f(x):\n    return x", "cafe\u0301", "x <|endoftext|> y", ""]
-    assert reference.reference_ids(tok.path, tok.sha256, texts) == [tok.encode(t) for t in texts]
-    assert reference.reference_ids(tok.path, "0" * 64, texts) is None  # not the bytes the parent loaded
+    ref = ReferenceProcess(tok.path, tok.sha256)
+    answers = [ref.ask(texts[i:] * 50) for i in range(len(texts))]  # several large requests in flight
+    ref.close()
+    assert [a.result(timeout=60) for a in answers] == [[tok.encode(t) for t in texts[i:] * 50] for i in range(4)]
+    wrong = ReferenceProcess(tok.path, "0" * 64)  # not the bytes the parent loaded: no answers
+    assert wrong.ask(texts).result(timeout=60) is None
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
-    assert reference.reference_ids(tok.path, tok.sha256, texts) is None
+    assert ReferenceProcess(tok.path, tok.sha256).ask(texts).result(timeout=60) is None
     # ... and the start-up check then computes the reference in-process: same verdict.
     engine = HFTokenizerEngine()
     fast, _ = engine.fast_backend(HFTokenizerEngine.FAST_BACKENDS[0], tok, 1)
@@ -264,3 +268,33 @@ def test_reference_ids_come_from_a_child_process_or_none(tmp_path: Path, monkeyp
         assert engine.verify_fast(fast, tok, texts) == ""
     finally:
         fast.close()
+
+
+@pytest.mark.parametrize("name", HFTokenizerEngine.FAST_BACKENDS)
+def test_audit_catches_a_backend_that_diverges_after_the_startup_sample(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    from engines.tokenizer.audit import AuditMismatch
+
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    texts = [t for _r, t in fx.iter_stdlib_documents(60)] + ["late = 'MARKER'\n"] + ["x = 1\n"] * 3
+    from engines.tokenizer.encode import SAMPLE_BYTES
+
+    assert sum(map(len, texts[:60])) > SAMPLE_BYTES  # the marker is beyond the start-up sample
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", texts)
+    cls = backends.GigatokenBackend if name == "gigatoken" else backends.TiktokenBackend
+    real_one = cls.encode_one
+
+    def wrong_late(self: backends.PooledBackend, text: str) -> object:
+        ids = real_one(self, text)
+        return ids[::-1].copy() if "MARKER" in text else ids  # beyond the start-up sample only
+
+    monkeypatch.setattr(cls, "encode_one", wrong_late)
+    ok = encode(tok, [corpus], tmp_path / "ok", backend=name, eos_policy="none", max_docs=60)
+    assert ok["run"]["audit"]["documents"] >= 1 and ok["run"]["audit"]["mismatches"] == 0
+    with pytest.raises(AuditMismatch, match=r"c\.jsonl:61") as caught:
+        encode(tok, [corpus], tmp_path / "bad", backend=name, shard_tokens=500, audit_every=1)
+    assert caught.value.falsifier == "FALSIFY-TOK-ENCODE-CORPUS-008"
+    assert not (tmp_path / "bad" / "manifest.json").exists() and not (tmp_path / "bad" / ".encode-state.json").exists()
+    # without the audit the same defect goes through unnoticed: the audit is what catches it
+    blind = encode(tok, [corpus], tmp_path / "blind", backend=name, audit_every=0)
+    assert blind["run"]["audit"] is None and blind["documents"] == len(texts)
