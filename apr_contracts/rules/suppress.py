@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from apr_contracts.schema.yamlsrc import span_starting_at
 
@@ -39,10 +39,11 @@ def parse(text: str, root: Node | None) -> list[Suppression]:
         return []
     out: list[Suppression] = []
     lines = text.splitlines()
+    in_text = _scalar_spans(root)
     for n, line in enumerate(lines, start=1):
         m = _COMMENT.search(line)
-        if not m:
-            continue
+        if not m or _inside(in_text, n - 1, m.start()):
+            continue  # no comment, or the words are part of a string (e.g. a description explaining the syntax)
         codes = frozenset(c.strip().upper() for c in m.group(2).split(",") if c.strip())
         if m.group(1) == "ignore-file":
             out.append(Suppression(1, max(len(lines), 1), codes, n, m.start() + 1))
@@ -54,6 +55,29 @@ def parse(text: str, root: Node | None) -> list[Suppression]:
         span = span_starting_at(root, target)
         out.append(Suppression(target, span[1] if span else target, codes, n, m.start() + 1))
     return out
+
+
+def _scalar_spans(root: Node | None) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) marks, 0-based (line, column), of every scalar: quoted, plain and block."""
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    stack: list[Node] = [root] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            spans.append(((node.start_mark.line, node.start_mark.column), (node.end_mark.line, node.end_mark.column)))
+        elif isinstance(node, MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return spans
+
+
+def _inside(spans: list[tuple[tuple[int, int], tuple[int, int]]], line: int, column: int) -> bool:
+    return any(start <= (line, column) < end for start, end in spans)
 
 
 def matched_selectors(sup: Suppression, code: str, line: int) -> list[str]:

@@ -214,3 +214,18 @@ def test_unused_and_unknown_suppressions_are_reported(tmp_path):
     strict = validate_paths([p], ValidateConfig(strict=True))
     assert [i.code for i in strict.suppressed] == ["PV-STATUS-003"]
     assert validate_paths([p], ValidateConfig(ignore=("PV-SUPPRESS",))).issues == []
+
+
+def test_suppression_syntax_inside_a_string_is_text_not_a_comment(tmp_path):
+    p = tmp_path / "doc-v1.yaml"
+    p.write_text(
+        "metadata:\n  id: doc-v1\n  version: 1.0.0\n  description: >\n"
+        "    To silence a finding, write # pv: ignore[PV-TEST-003] after the key.\n"
+        "falsification_tests:\n- id: FALSIFY-DOC-001\n  rule: r\n  prediction: p\n"
+        "  test: 'prose # pv: ignore[PV-TEST-003]'\n  if_fails: f\n"
+    )
+    report = validate_paths([p])
+    assert [(i.code, i.line) for i in report.issues] == [("PV-TEST-003", 10)]
+    assert report.suppressed == []
+    p.write_text(p.read_text().replace("- id: FALSIFY-DOC-001\n", "- id: FALSIFY-DOC-001  # pv: ignore[PV-TEST-003]\n"))
+    assert validate_paths([p]).issues == []  # a real comment still works
