@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((work / f"apr-out-{args.repeat - 1}" / "manifest.json").read_text(encoding="utf-8"))
     text_tokens = manifest["tokens"] - manifest["eos_count"]
     print(f"tokens (without EOS): {text_tokens:,}; our backend: {manifest['run']['backend']} "
-          f"({manifest['run']['backend_reason']})\n")
+          f"({manifest['run']['backend_reason']}); audit: {manifest['run'].get('audit')}\n")
     print(f"{'row':<20} {'best s':>8} {'median s':>9} {'M tok/s (best)':>15} {'peak RSS MB':>12} "
           f"{'CPU s (med)':>12}   all runs (s)")
     best: dict[str, float] = {}
