@@ -18,28 +18,8 @@ from engines.tokenizer.encode import EncodeOptions, EncodeResult
 from engines.tokenizer.engine import HFTokenizerEngine
 from engines.tokenizer.importer import ParsedBPE
 from engines.tokenizer.load import LoadedTokenizer
+from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.shards import ShardWriter
-
-# registered name -> class name (the plugin resolves classes lazily)
-MUTANTS: dict[str, str] = {
-    "broken-forgets-manifest": "ForgetsManifest",
-    "broken-empty-merges": "EmptyMerges",
-    "broken-ignores-added-tokens": "IgnoresAddedTokens",
-    "broken-drops-last-merge": "DropsLastMerge",
-    "broken-validates-after-writing": "ValidatesAfterWriting",
-    "broken-renumbers-added-tokens": "RenumbersAddedTokens",
-    "broken-hashes-parsed-json": "HashesParsedJson",
-    "broken-eos-between-as-after": "EosBetweenAsAfter",
-    "broken-splits-documents": "SplitsDocuments",
-    "broken-vocab-size-ignores-added": "VocabSizeIgnoresAdded",
-    "broken-hashes-int64": "HashesInt64",
-    "broken-adds-special-tokens": "AddsSpecialTokens",
-    "broken-resume-skips-a-document": "ResumeSkipsADocument",
-    "broken-resume-ignores-tokenizer": "ResumeIgnoresTokenizer",
-    "broken-fastpath-unverified": "FastPathUnverified",
-    "broken-drops-bad-lines": "DropsBadLines",
-    "broken-verify-counts-only": "VerifyCountsOnly",
-}
 
 
 def _named(cls: type) -> type:

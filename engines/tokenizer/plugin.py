@@ -10,6 +10,29 @@ from typing import Any
 
 from apr_contracts import hookimpl
 
+# registered name -> class name in engines.tokenizer.mutants (resolved when first asked for)
+MUTANTS: dict[str, str] = {
+    "broken-forgets-manifest": "ForgetsManifest",
+    "broken-empty-merges": "EmptyMerges",
+    "broken-ignores-added-tokens": "IgnoresAddedTokens",
+    "broken-drops-last-merge": "DropsLastMerge",
+    "broken-validates-after-writing": "ValidatesAfterWriting",
+    "broken-renumbers-added-tokens": "RenumbersAddedTokens",
+    "broken-hashes-parsed-json": "HashesParsedJson",
+    "broken-eos-between-as-after": "EosBetweenAsAfter",
+    "broken-splits-documents": "SplitsDocuments",
+    "broken-vocab-size-ignores-added": "VocabSizeIgnoresAdded",
+    "broken-hashes-int64": "HashesInt64",
+    "broken-adds-special-tokens": "AddsSpecialTokens",
+    "broken-resume-skips-a-document": "ResumeSkipsADocument",
+    "broken-resume-ignores-tokenizer": "ResumeIgnoresTokenizer",
+    "broken-fastpath-unverified": "FastPathUnverified",
+    "broken-drops-bad-lines": "DropsBadLines",
+    "broken-verify-counts-only": "VerifyCountsOnly",
+}
+
+
+
 
 def _factory(class_name: str) -> Any:
     def make() -> Any:
@@ -27,9 +50,6 @@ def _factory(class_name: str) -> Any:
 
 @hookimpl
 def apr_register_engines(registry: Any) -> None:
-    from engines.tokenizer.mutants import (
-        MUTANTS,  # light: a table of names, classes resolved lazily
-    )
     from engines.tokenizer.protocol import TokenizerEngine
 
     registry.add_kind("tokenizer", TokenizerEngine)

@@ -1,0 +1,43 @@
+"""The built-in engine plugins: every mutant registered by name exists, and registering stays light."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_trainer_and_exporter_name_tables_match_their_mutant_classes() -> None:
+    from engines.exporter import mutants as exporter_mutants
+    from engines.exporter import plugin as exporter_plugin
+    from engines.trainer import mutants as trainer_mutants
+    from engines.trainer import plugin as trainer_plugin
+
+    assert list(trainer_plugin.MUTANT_NAMES) == [cls.name for cls in trainer_mutants.MUTANTS]
+    assert list(exporter_plugin.MUTANT_NAMES) == [cls.name for cls in exporter_mutants.MUTANTS]
+
+
+@pytest.mark.parametrize("kind", ["tokenizer", "trainer", "exporter"])
+def test_every_registered_engine_builds_under_its_name(kind: str) -> None:
+    from apr_contracts.plugins import load_plugins
+
+    plugins = load_plugins()
+    for name in plugins.engines.names(kind):
+        assert plugins.engines.choose(kind, name).create().name == name
+
+
+def test_loading_the_plugins_imports_no_engine_implementation() -> None:
+    """`apr` and `pv` load every plugin on each start: registration must not import the engines."""
+    code = (
+        "import sys\n"
+        "from apr_contracts.plugins import load_plugins\n"
+        "p = load_plugins()\n"
+        "assert {'tokenizer', 'trainer', 'exporter'} <= set(p.engines.kinds)\n"
+        "loaded = sorted(m for m in ('engines.trainer.engine', 'engines.trainer.config', 'engines.exporter.engine',"
+        " 'engines.tokenizer.engine', 'torch', 'numpy') if m in sys.modules)\n"
+        "print(','.join(loaded))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"imported while registering: {proc.stdout}"
