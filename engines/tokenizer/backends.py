@@ -246,8 +246,10 @@ class GigatokenBackend(PooledBackend):
     name = "gigatoken"
 
     def __init__(self, tok: LoadedTokenizer, workers: int) -> None:  # workers: see the class docstring
-        import gigatoken
-
+        try:
+            import gigatoken  # optional: part of the engines extra
+        except ImportError as exc:
+            raise BackendUnavailable("gigatoken is not installed") from exc
         self.tok = tok
         try:
             self.tokenizer = gigatoken.Tokenizer.from_json(tok.text())

@@ -37,10 +37,6 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
         if tok.model_type != "BPE":
             raise backends.BackendUnavailable(f"model.type is {tok.model_type!r}, not BPE")
         if name == "gigatoken":
-            try:
-                import gigatoken  # noqa: F401 - optional: part of the engines extra
-            except ImportError as exc:
-                raise backends.BackendUnavailable("gigatoken is not installed") from exc
             return backends.GigatokenBackend(tok, workers), "gigatoken loads this tokenizer.json"
         plan, reason = self.fast_plan(tok)
         if plan is None:

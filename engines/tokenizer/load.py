@@ -102,8 +102,7 @@ class LoadedTokenizer:
 
     The facts (sizes, EOS, added tokens) come from the JSON itself; the `tokenizers`
     object is built by :func:`load_tokenizer` (or, with ``lazy=True``, on first use of
-    :attr:`hf`, or in a thread started by :meth:`prefetch`, so a caller can overlap it
-    with other work).
+    :attr:`hf`: encode-corpus with a fast backend never builds it in-process).
     """
 
     path: Path
@@ -116,27 +115,16 @@ class LoadedTokenizer:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)  # the parsed tokenizer.json
     _text: str = field(default="", repr=False)
     _hf: Any = field(default=None, repr=False)
-    _pending: Any = field(default=None, repr=False)  # concurrent.futures.Future building _hf
 
     def text(self) -> str:
         """The tokenizer.json exactly as read (what the sha256 covers)."""
         return self._text or self.path.read_text(encoding="utf-8")
 
-    def prefetch(self) -> None:
-        """Start building the `tokenizers` object in a thread (it releases no GIL: start it late)."""
-        if self._hf is None and self._pending is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = ThreadPoolExecutor(1, thread_name_prefix="apr-load")
-            self._pending = pool.submit(_build_hf, self.path, self._text)
-            pool.shutdown(wait=False)  # the submitted build still runs; no further work is accepted
-
     @property
     def hf(self) -> Any:
-        """The `tokenizers.Tokenizer` (built now, or awaited from the background build)."""
+        """The `tokenizers.Tokenizer` (built on first use)."""
         if self._hf is None:
-            self._hf = self._pending.result() if self._pending is not None else _build_hf(self.path, self._text)
-            self._pending = None
+            self._hf = _build_hf(self.path, self._text)
         return self._hf
 
     def encode(self, text: str) -> list[int]:
@@ -200,9 +188,8 @@ def load_tokenizer(source: str | Path, *, eos: str | None = None, lazy: bool = F
     """Load the tokenizer designated by ``source`` (see the module docstring).
 
     ``eos`` forces the end-of-text token by its string; it must exist in the tokenizer.
-    ``lazy=True`` defers building the `tokenizers` object to the first use of ``.hf`` (or
-    to :meth:`LoadedTokenizer.prefetch`); errors then surface there. By default it is
-    built here, so a broken file fails now.
+    ``lazy=True`` defers building the `tokenizers` object to the first use of ``.hf``;
+    errors then surface there. By default it is built here, so a broken file fails now.
     """
     path = resolve_tokenizer_json(source)
     try:

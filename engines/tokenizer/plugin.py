@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from apr_contracts import hookimpl
+from engines.plugin_support import register_engines
 
 # registered name -> class name in engines.tokenizer.mutants (resolved when first asked for)
 MUTANTS: dict[str, str] = {
@@ -34,25 +35,9 @@ MUTANTS: dict[str, str] = {
 
 
 
-def _factory(class_name: str) -> Any:
-    def make() -> Any:
-        if class_name == "HFTokenizerEngine":
-            from engines.tokenizer.engine import HFTokenizerEngine
-
-            return HFTokenizerEngine()
-        from engines.tokenizer import mutants
-
-        return getattr(mutants, class_name)()
-
-    make.__qualname__ = f"make_{class_name}"
-    return make
-
-
 @hookimpl
 def apr_register_engines(registry: Any) -> None:
     from engines.tokenizer.protocol import TokenizerEngine
 
-    registry.add_kind("tokenizer", TokenizerEngine)
-    registry.add("tokenizer", "hf", _factory("HFTokenizerEngine"), default=True)
-    for name, class_name in MUTANTS.items():
-        registry.add("tokenizer", name, _factory(class_name))
+    register_engines(registry, "tokenizer", TokenizerEngine, ("hf", "engines.tokenizer.engine", "HFTokenizerEngine"),
+                     "engines.tokenizer.mutants", MUTANTS)

@@ -1,57 +1,36 @@
-"""Registers the trainer engine kind, the real engine ``torch`` (default) and its broken mutants.
-
-Light on purpose (every `apr` and `pv` command loads it): engines are named here and
-their modules (pydantic models, and torch inside functions) are imported by the
-factories, when a command or a falsifier first asks for one.
-"""
+"""Registers the trainer engine kind, the real engine ``torch`` (default) and its broken mutants (by name:
+see engines.plugin_support)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from apr_contracts import hookimpl
+from engines.plugin_support import register_engines
 
-MUTANT_NAMES = (  # the `name` of each class in engines.trainer.mutants.MUTANTS (a test keeps them equal)
-    "broken-qwen-preset-rope",
-    "broken-scratch-mha",
-    "broken-defaults-missing-field",
-    "broken-gqa-tiles-kv",
-    "broken-strict-vocab-under-init",
-    "broken-relaxed-without-init",
-    "broken-bound-off-by-one",
-    "broken-accepts-encoder",
-    "broken-init-cpu-only",
-    "broken-count-tied-twice",
-    "broken-tokens-ignore-accum",
-    "broken-suggest-floor",
-    "broken-refuse-below-5n",
-    "broken-severe-unworded",
-    "broken-import-no-unpermute",
-    "broken-warmup-int-div",
-)
-
-
-def _real() -> Any:
-    from engines.trainer.engine import TorchTrainer
-
-    return TorchTrainer()
-
-
-def _mutant(name: str) -> Any:
-    def factory() -> Any:
-        from engines.trainer.mutants import MUTANTS
-
-        return {cls.name: cls for cls in MUTANTS}[name]()
-
-    factory.__qualname__ = f"make_{name}"
-    return factory
+MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a test keeps them equal)
+    "broken-qwen-preset-rope": "QwenPresetRope",
+    "broken-scratch-mha": "ScratchMHA",
+    "broken-defaults-missing-field": "DefaultsMissingField",
+    "broken-gqa-tiles-kv": "GQATilesKV",
+    "broken-strict-vocab-under-init": "StrictVocabUnderInit",
+    "broken-relaxed-without-init": "RelaxedWithoutInit",
+    "broken-bound-off-by-one": "BoundOffByOne",
+    "broken-accepts-encoder": "AcceptsEncoder",
+    "broken-init-cpu-only": "InitCpuOnly",
+    "broken-count-tied-twice": "CountTiedTwice",
+    "broken-tokens-ignore-accum": "TokensIgnoreAccum",
+    "broken-suggest-floor": "SuggestFloor",
+    "broken-refuse-below-5n": "RefuseBelow5N",
+    "broken-severe-unworded": "SevereUnworded",
+    "broken-import-no-unpermute": "ImportKeepsPermutation",
+    "broken-warmup-int-div": "WarmupIntDiv",
+}
 
 
 @hookimpl
 def apr_register_engines(registry: Any) -> None:
     from engines.trainer.protocol import TrainerEngine
 
-    registry.add_kind("trainer", TrainerEngine)
-    registry.add("trainer", "torch", _real, default=True)
-    for name in MUTANT_NAMES:
-        registry.add("trainer", name, _mutant(name))
+    register_engines(registry, "trainer", TrainerEngine, ("torch", "engines.trainer.engine", "TorchTrainer"),
+                     "engines.trainer.mutants", MUTANTS)

@@ -1,4 +1,4 @@
-"""The built-in engine plugins: every mutant registered by name exists, and registering stays light."""
+"""The built-in engine plugins: every mutant registered by name exists, and loading stays light."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def test_trainer_and_exporter_name_tables_match_their_mutant_classes() -> None:
     from engines.trainer import mutants as trainer_mutants
     from engines.trainer import plugin as trainer_plugin
 
-    assert list(trainer_plugin.MUTANT_NAMES) == [cls.name for cls in trainer_mutants.MUTANTS]
-    assert list(exporter_plugin.MUTANT_NAMES) == [cls.name for cls in exporter_mutants.MUTANTS]
+    assert {cls.name: cls.__name__ for cls in trainer_mutants.MUTANTS} == trainer_plugin.MUTANTS
+    assert {cls.name: cls.__name__ for cls in exporter_mutants.MUTANTS} == exporter_plugin.MUTANTS
 
 
 @pytest.mark.parametrize("kind", ["tokenizer", "trainer", "exporter"])
@@ -27,17 +27,22 @@ def test_every_registered_engine_builds_under_its_name(kind: str) -> None:
         assert plugins.engines.choose(kind, name).create().name == name
 
 
-def test_loading_the_plugins_imports_no_engine_implementation() -> None:
-    """`apr` and `pv` load every plugin on each start: registration must not import the engines."""
+def test_loading_plugins_and_commands_imports_no_engine_and_no_heavy_library() -> None:
+    """`apr` and `pv` load every plugin on each start (pv validate must stay light): registering
+    the engines, the falsifier modules and the `apr` subcommands imports no engine implementation."""
     code = (
         "import sys\n"
+        "import falsifiers.exporter, falsifiers.exporter_oracle, falsifiers.tokenizer, falsifiers.trainer\n"
+        "import engines.tokenizer.cli, engines.trainer.cli, engines.exporter.cli\n"
         "from apr_contracts.plugins import load_plugins\n"
         "p = load_plugins()\n"
         "assert {'tokenizer', 'trainer', 'exporter'} <= set(p.engines.kinds)\n"
+        "assert 'gguf' in p.engines.names('exporter') and 'broken-drops-pre' in p.engines.names('exporter')\n"
         "loaded = sorted(m for m in ('engines.trainer.engine', 'engines.trainer.config', 'engines.exporter.engine',"
-        " 'engines.tokenizer.engine', 'torch', 'numpy') if m in sys.modules)\n"
+        " 'engines.tokenizer.engine', 'numpy', 'torch', 'gguf', 'tokenizers', 'safetensors', 'llama_cpp',"
+        " 'gigatoken', 'tiktoken') if m in sys.modules)\n"
         "print(','.join(loaded))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "", f"imported while registering: {proc.stdout}"
+    assert proc.stdout.strip() == "", f"imported while loading: {proc.stdout}"
