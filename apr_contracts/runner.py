@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -56,6 +57,8 @@ class RunOptions:
     live_timeout_s: float = DEFAULT_LIVE_TIMEOUT_S
     seed: int = 0
     isolation: str = "pool"  # "pool" | "process" | "none" (in-process: debugging; a crash ends pv)
+    # Falsifier workspaces go under this folder, which is kept; None: a temporary folder that
+    # is removed when the run ends (a full run writes gigabytes of checkpoints and GGUF files).
     workspace_root: Path | None = None
 
 
@@ -115,6 +118,21 @@ def run_jobs(
 ) -> list[Result]:
     """Run every job (``options.jobs`` at a time) and call ``on_result`` as each finishes."""
     root = options.workspace_root or Path(tempfile.mkdtemp(prefix="pv-run-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_all(jobs, plugins, options, on_result, root)
+    finally:
+        if options.workspace_root is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_all(
+    jobs: Sequence[Job],
+    plugins: Plugins,
+    options: RunOptions,
+    on_result: Callable[[Result], None],
+    root: Path,
+) -> list[Result]:
     results: list[Result] = []
     pending = [job for job in jobs if job.spec is not None]
     for job in jobs:
@@ -153,6 +171,9 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
             level=job.spec.level,
         )
     workspace = root / job.falsifier_id
+    if (workspace / "job.json").exists():
+        # A kept workspace from an earlier `pv run --workspace`: falsifiers start from empty.
+        shutil.rmtree(workspace)
     workspace.mkdir(parents=True, exist_ok=True)
     payload = {
         "falsifier_id": job.falsifier_id,

@@ -72,7 +72,19 @@ def run_falsifier(
         raise LookupError(f"no implementation is registered for {falsifier_id}")
     factories = engine_factories(plugins, spec.engines, engines)
     if workspace is None:
-        workspace = Path(tempfile.mkdtemp(prefix=f"pv-{falsifier_id}-"))
+        # No workspace asked for: a temporary one, removed afterwards like `pv run`'s.
+        with tempfile.TemporaryDirectory(prefix=f"pv-{falsifier_id}-") as temporary:
+            return run_falsifier(
+                falsifier_id,
+                engines=engines,
+                workspace=Path(temporary),
+                seed=seed,
+                thresholds=thresholds,
+                params=params,
+                level=level,
+                plugins=plugins,
+                contract_file=contract_file,
+            )
     return execute(
         spec,
         engines=factories,

@@ -89,6 +89,12 @@ def register(subparsers: Any) -> None:
         "process: a fresh process per falsifier; none: in-process (debugging)",
     )
     parser.add_argument("--in-process", action="store_true", help="same as --isolation none")
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="keep each falsifier's workspace under DIR/<falsifier id> (default: a temporary "
+        "folder removed when the run ends)",
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text")
     add_plugin_options(parser)
     parser.set_defaults(func=run_command)
@@ -125,6 +131,7 @@ def run_command(args: argparse.Namespace) -> int:
         live_timeout_s=args.live_timeout,
         seed=args.seed,
         isolation="none" if args.in_process else args.isolation,
+        workspace_root=Path(args.workspace).resolve() if args.workspace else None,
     )
     plugins = load_plugins(plugin_settings(args))
     for kind, name in options.engines.items():

@@ -75,6 +75,14 @@ def live_bad(ctx):
 def live_unjudged(ctx):
     return ctx.held("a plugin may not decide a live verdict alone")
 
+@falsifier("FALSIFY-FAKE-FRESH-WORKSPACE")
+def fresh_workspace(ctx):
+    mark = ctx.workspace / "mark"
+    if mark.exists():
+        return ctx.falsified("the workspace still holds an earlier run's file")
+    mark.write_text("written")
+    return ctx.held()
+
 @falsifier("FALSIFY-FAKE-SHALLOW", level="algorithm")
 def shallow(ctx):
     return ctx.held()
@@ -124,6 +132,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             _entry("FALSIFY-FAKE-LIVE-BAD", "live", live),
             _entry("FALSIFY-FAKE-LIVE-UNJUDGED", "live"),
             _entry("FALSIFY-FAKE-SHALLOW", "integration"),
+            _entry("FALSIFY-FAKE-FRESH-WORKSPACE"),
         ]
     )
     contracts = tmp_path / "contracts"
@@ -172,6 +181,7 @@ def test_every_failure_mode_lands_as_the_right_outcome(
         "FALSIFY-FAKE-LIVE-BAD": "FALSIFIED",
         "FALSIFY-FAKE-LIVE-UNJUDGED": "ERROR",
         "FALSIFY-FAKE-SHALLOW": "HELD",
+        "FALSIFY-FAKE-FRESH-WORKSPACE": "HELD",
     }
     assert code == 1
     by_id = {r["falsifier_id"]: r for r in report["results"]}
@@ -235,3 +245,22 @@ def test_collect_only_runs_nothing(project: Path, capsys: pytest.CaptureFixture[
     assert code == 0
     assert {row["falsifier"] for row in listing if not row["bound"]} == {"FALSIFY-FAKE-UNBOUND"}
     assert not (project / "ev.sqlite").exists()
+
+
+@pytest.mark.parametrize("isolation", ["pool", "none"])
+def test_temporary_workspaces_are_removed_and_kept_ones_restart_empty(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, isolation: str
+) -> None:
+    scratch = project / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(scratch))
+    code, _ = _run(project, capsys, "-k", "hold or fresh or falsified", "--isolation", isolation)
+    assert code == 1
+    # A full run writes gigabytes (checkpoints, GGUF files): nothing may stay behind in the temp folder.
+    assert not [p.name for p in scratch.iterdir() if p.name.startswith("pv-run-")]
+
+    kept = project / "kept"
+    for _ in range(2):  # the second run must find each falsifier's workspace empty again
+        code, report = _run(project, capsys, "-k", "fresh", "--isolation", isolation, "--workspace", str(kept))
+        assert [r["outcome"] for r in report["results"]] == ["HELD"]
+    assert (kept / "FALSIFY-FAKE-FRESH-WORKSPACE" / "work" / "mark").read_text() == "written"

@@ -18,11 +18,11 @@ def _losses(out: Path) -> dict[int, float]:
 
 
 def _train(corpus: dict[str, Path], out: Path, *extra: str, steps: int = 6, launcher: list[str] | None = None,
-           batch: int = 4) -> object:
+           batch: int = 4, env: dict[str, str] | None = None) -> object:
     return run_apr("pretrain", "--dataset", str(corpus["train"]), "--val-shards", str(corpus["val"]),
                    "--tokenizer", str(corpus["tokenizer"]), *TINY, "--num-steps", str(steps), "--batch-size",
                    str(batch), "--seq-length", "64", "--lr", "3e-3", "--val-tokens", "1024", "--eval-every", "100", "--output", str(out),
-                   *extra, launcher=launcher)
+                   *extra, launcher=launcher, env=env)
 
 
 @pytest.mark.slow
@@ -88,7 +88,8 @@ def test_grad_accum_and_ddp_match_one_process(corpus: dict[str, Path], tmp_path:
     if not torchrun.exists():
         pytest.skip("torchrun is not installed next to the interpreter")
     ddp = _train(corpus, tmp_path / "ddp", "--threads", "1", steps=5, batch=2,
-                 launcher=[str(torchrun), "--standalone", "--nproc-per-node", "2"])
+                 launcher=[str(torchrun), "--standalone", "--nproc-per-node", "2"],
+                 env={"TMPDIR": str(tmp_path)})  # torchrun leaves a torchelastic_* folder in TMPDIR
     for proc in (one, accum, ddp):
         assert proc.returncode == 0, proc.stderr[-3000:]
     base = _losses(tmp_path / "one")
@@ -135,7 +136,9 @@ def test_usage_and_input_errors(corpus: dict[str, Path], tmp_path: Path) -> None
 @pytest.mark.slow
 def test_compile_gives_the_same_losses(corpus: dict[str, Path], tmp_path: Path) -> None:
     eager = _train(corpus, tmp_path / "eager", steps=3)
-    compiled = _train(corpus, tmp_path / "compiled", "--compile", steps=3)
+    # Inductor's cache (~150 MB) goes with the test, not into the machine's /tmp.
+    compiled = _train(corpus, tmp_path / "compiled", "--compile", steps=3,
+                      env={"TORCHINDUCTOR_CACHE_DIR": str(tmp_path / "inductor"), "TMPDIR": str(tmp_path)})
     assert eager.returncode == 0 and compiled.returncode == 0, compiled.stderr[-2000:]
     a, b = _losses(tmp_path / "eager"), _losses(tmp_path / "compiled")
     for step in range(3):
