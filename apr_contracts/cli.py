@@ -2,20 +2,33 @@
 
 Each subcommand lives in ``apr_contracts.commands.<name>`` and exposes
 ``register(subparsers)``; its handler returns the exit code:
-0 ok, 1 findings, 2 usage error, 3 internal error of pv itself.
+0 ok, 1 findings, 2 usage error, 3 internal error of pv itself, 4 the machine refused
+(disk full, file too large, read-only or permission denied).
 This module must not import torch (nor anything heavy): `pv validate` runs in pre-commit.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
+
+# OS errors that are the machine's answer, not a bug: reported in one line with what to do.
+ENVIRONMENT_ERRORS = {
+    errno.ENOSPC: "free space on that file system, or write somewhere else",
+    errno.EDQUOT: "free space within your quota, or write somewhere else",
+    errno.EFBIG: "the file-size limit (ulimit -f) is too small for this output; raise it",
+    errno.EROFS: "that file system is read-only; write somewhere else",
+    errno.EACCES: "you may not write or read there; fix its permissions or choose another path",
+    errno.EPERM: "you may not write or read there; fix its permissions or choose another path",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
+}
 
 COMMANDS = ("validate", "run", "scoreboard", "status", "plugins", "schema", "explain", "new", "diff")
 
@@ -80,10 +93,26 @@ def call_handler(
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRORS:
+            return _internal_error(prog, args)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"{prog} {args.command}: error: {exc.strerror}{where}: {ENVIRONMENT_ERRORS[exc.errno]}. "
+            "Outputs are written atomically, so nothing half-written is left in their place; "
+            "run the same command again once this is fixed.",
+            file=sys.stderr,
+        )
+        return EXIT_ENVIRONMENT
     except Exception:
-        traceback.print_exc()
-        print(f"{prog} {args.command}: internal error (a bug in {prog}, please report it)", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal_error(prog, args)
+
+
+def _internal_error(prog: str, args: argparse.Namespace) -> int:
+    traceback.print_exc()
+    print(f"{prog} {args.command}: internal error (a bug in {prog}, please report it)", file=sys.stderr)
+    return EXIT_INTERNAL
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import write_text_atomic
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.provenance import find_project_root
 from apr_contracts.results import Result
@@ -387,6 +388,4 @@ def _ignore_folder(folder: Path) -> None:
     marker = folder / ".gitignore"
     if marker.exists():
         return
-    tmp = folder / f".gitignore.{os.getpid()}.tmp"
-    tmp.write_text("# created by pv: evidence is produced by `pv run`, never committed\n*\n", encoding="utf-8")
-    os.replace(tmp, marker)
+    write_text_atomic(marker, "# created by pv: evidence is produced by `pv run`, never committed\n*\n")

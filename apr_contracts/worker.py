@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import write_text_atomic
 from apr_contracts.execute import execute
 from apr_contracts.outcomes import Level
 from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
@@ -83,17 +83,10 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def run_job_file(job_file: Path) -> None:
     job = json.loads(job_file.read_text(encoding="utf-8"))
     result = run_job(job)
-    write_atomic(Path(job["result_file"]), json.dumps(result))
+    write_text_atomic(Path(job["result_file"]), json.dumps(result))
 
 
 def serve() -> int:

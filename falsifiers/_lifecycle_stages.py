@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict
+from apr_contracts.atomic import atomic_path
 
 KINDS = ("tokenizer", "trainer", "exporter")
 APR_TIMEOUT_S = 600.0
@@ -117,11 +118,9 @@ def stdlib_sources(start: int, count: int, max_chars: int) -> list[tuple[str, st
 
 
 def write_jsonl(path: Path, docs: Sequence[tuple[str, str]]) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         for rel, text in docs:
             handle.write(json.dumps({"text": text, "path": rel}, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
     return path
 
 

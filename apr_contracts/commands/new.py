@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import write_text_atomic
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
 
 PLUGIN_TEMPLATE = '''"""Falsifiers of {contract_id} ({contract_file}).
@@ -120,11 +119,7 @@ def _slug(text: str) -> str:
 def _write(path: Path, text: str, force: bool) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
     print(f"wrote {path}")
 
 

@@ -17,8 +17,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-    import tempfile
     from pathlib import Path
 
     from apr_contracts.schema import contract_json_schema
@@ -27,13 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         print(text, end="")
         return 0
-    target = Path(args.output)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from apr_contracts.atomic import write_text_atomic
+
+    write_text_atomic(Path(args.output), text)
     return 0

@@ -131,9 +131,9 @@ def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: boo
 
 def emit(text: str, output: Path | None) -> None:
     if output is not None:
-        from apr_contracts.report import write_atomic
+        from apr_contracts.atomic import write_text_atomic
 
-        write_atomic(output, text)
+        write_text_atomic(output, text)
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

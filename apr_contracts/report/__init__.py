@@ -7,10 +7,7 @@ through the ``apr_register_reporters`` hook (``registry.add(name, render)``).
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 Renderer = Callable[[Any], str]
@@ -38,15 +35,3 @@ def renderer(fmt: str, extra: Mapping[str, Renderer] | None = None) -> Renderer:
     raise KeyError(f"unknown format {fmt!r}; choose one of: {', '.join(known)}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

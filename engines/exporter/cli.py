@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import write_text_atomic
 from engines.errors import AprError, UsageError
 
 
@@ -131,9 +132,7 @@ def run_bench(args: argparse.Namespace) -> int:
     data = receipt.to_json()
     text = json.dumps(data, indent=2)
     if args.output is not None:
-        tmp = args.output.with_name(f".{args.output.name}.tmp{os.getpid()}")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, args.output)
+        write_text_atomic(args.output, text + "\n")
     if args.report_format == "json":
         print(text)
     else:

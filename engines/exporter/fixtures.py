@@ -9,10 +9,10 @@ a dropped bias shows up in any comparison. Nothing is downloaded.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
+
+from apr_contracts.atomic import write_json_atomic
 
 ARCH_MODEL_TYPE = {"qwen2": ("qwen2", "Qwen2ForCausalLM"), "llama": ("llama", "LlamaForCausalLM")}
 
@@ -95,13 +95,13 @@ def write_checkpoint(
     from safetensors.numpy import save_file
 
     dest.mkdir(parents=True, exist_ok=True)
-    _write_json(dest / "config.json", config)
+    write_json_atomic(dest / "config.json", config, sort_keys=True)
     save_file(state, str(dest / "model.safetensors"), metadata={"format": "pt"})
     if tokenizer_json is not None:
         text = tokenizer_json.read_text(encoding="utf-8")
         (dest / "tokenizer.json").write_text(text, encoding="utf-8")
-        _write_json(dest / "tokenizer_config.json", tokenizer_config or default_tokenizer_config())
-    _write_json(dest / "apr_checkpoint.json", {"name": dest.name, "format": "hf", "source": "exporter-fixture"})
+        write_json_atomic(dest / "tokenizer_config.json", tokenizer_config or default_tokenizer_config(), sort_keys=True)
+    write_json_atomic(dest / "apr_checkpoint.json", {"name": dest.name, "format": "hf", "source": "exporter-fixture"}, sort_keys=True)
     return dest
 
 
@@ -134,7 +134,3 @@ def tiny_checkpoint(
     return dest
 
 
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

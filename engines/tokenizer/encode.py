@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import is_leftover, write_json_atomic
 from engines.errors import AprError
 from engines.tokenizer import corpus as corpus_mod
 from engines.tokenizer.audit import Audit, AuditMismatch
 from engines.tokenizer.load import LoadedTokenizer, sha256_file
-from engines.tokenizer.shards import MANIFEST, STATE, ShardWriter, write_json_atomic
+from engines.tokenizer.shards import MANIFEST, STATE, ShardWriter
 
 ENCODE_SCHEMA = "apr.tokenize.encode-corpus/v1"
 DEFAULT_SHARD_TOKENS = 10_000_000
@@ -167,6 +168,9 @@ class EncodeCorpus:
                           "documents": 0, "tokens": 0, "eos_count": 0, "resumes": -1,
                           "bad": {"count": 0, "listed": [], "blank": 0}}
         state["resumes"] += 1
+        # Recorded before the first shard, so a run killed (or out of disk) before any shard
+        # completes is recognised as this run's and resumes, rather than being refused.
+        write_json_atomic(out / STATE, state)
         resumed_from = len(state["shards"])
         bad = corpus_mod.BadLines(**state["bad"])
         docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line=opts.on_bad_line,
@@ -306,7 +310,7 @@ class EncodeCorpus:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             prior, kind = {"fingerprint": _fingerprint_of(manifest), "complete": True, "manifest": manifest}, \
                 "a completed run"
-        elif any(out.iterdir()) and not force:
+        elif any(not _own_leftover(p.name) for p in out.iterdir()) and not force:
             raise AprError(f"{out}: not empty and not an encode-corpus output; refusing to write shards into it",
                            hint="choose an empty or new --output, or pass --force")
         if prior is not None and not force:
@@ -315,8 +319,9 @@ class EncodeCorpus:
             raise AprError(f"{out}: holds {kind} with a different tokenizer, corpus or options; mixing them "
                            "would corrupt the dataset", falsifier="FALSIFY-TOK-ENCODE-CORPUS-007",
                            hint="pass --force to start over in this directory, or choose another --output")
-        for stale in [*out.glob("shard-*.bin"), *out.glob(".shard-*.tmp"), state_path, manifest_path]:
-            stale.unlink(missing_ok=True)
+        for stale in [*out.glob("shard-*.bin"), *out.glob(".*.tmp"), state_path, manifest_path]:
+            if stale.name.startswith("shard-") or _own_leftover(stale.name) or stale in (state_path, manifest_path):
+                stale.unlink(missing_ok=True)
         return None
 
     def _check_resumable(self, out: Path, state: dict[str, Any]) -> dict[str, Any]:
@@ -331,8 +336,8 @@ class EncodeCorpus:
                 raise AprError(f"{path}: completed shard is missing or changed since the interrupted run",
                                hint="pass --force to start over", falsifier="FALSIFY-TOK-ENCODE-CORPUS-006")
         done = {r["file"] for r in state["shards"]}
-        for stray in [*out.glob("shard-*.bin"), *out.glob(".shard-*.tmp")]:
-            if stray.name not in done:
+        for stray in [*out.glob("shard-*.bin"), *out.glob(".*.tmp")]:
+            if stray.name not in done and (stray.name.startswith("shard-") or _own_leftover(stray.name)):
                 stray.unlink()  # written after the last state update: it will be rewritten identically
         return state
 
@@ -368,3 +373,9 @@ def _tool_version() -> str:
     from apr_contracts import __version__
 
     return str(__version__)
+
+
+def _own_leftover(name: str) -> bool:
+    """A temporary file an interrupted encode-corpus run can leave: a shard, the state or the manifest."""
+    return (name.startswith(".shard-") and name.endswith(".tmp")) or any(
+        is_leftover(name, of) for of in (STATE, MANIFEST))

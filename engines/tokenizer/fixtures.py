@@ -31,6 +31,8 @@ import sysconfig
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from apr_contracts.atomic import write_text_atomic
+
 QWEN_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -84,10 +86,7 @@ def _cached(name: str, build: Callable[[], str]) -> str:
     else:
         text = build()
         if disk is not None:
-            disk.parent.mkdir(parents=True, exist_ok=True)
-            tmp = disk.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, disk)
+            write_text_atomic(disk, text)
     _MEMORY[name] = text
     return text
 

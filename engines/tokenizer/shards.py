@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import write_bytes_atomic
 from engines.errors import AprError
 
 SHARD_PATTERN = "shard-{index:05d}.bin"
@@ -31,12 +31,6 @@ def read_shard(path: Path) -> Any:
     if path.stat().st_size == 0:
         return np.zeros(0, dtype="<u4")
     return np.memmap(path, dtype="<u4", mode="r")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class ShardWriter:
@@ -67,10 +61,7 @@ class ShardWriter:
         array = np.concatenate(self.parts).astype("<u4", copy=False) if self.parts else np.zeros(0, "<u4")
         name = shard_name(self.index)
         path = self.output / name
-        tmp = self.output / f".{name}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(array.data)
-        os.replace(tmp, path)
+        write_bytes_atomic(path, array.data)
         record = {"file": name, "tokens": int(array.size), "documents": self.documents,
                   "bytes": int(array.size) * 4, "sha256": self.digest(array)}
         self.index += 1

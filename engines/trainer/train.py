@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import atomic_path, write_text_atomic
 from engines.errors import AprError, UsageError
 from engines.trainer import data as data_mod
 from engines.trainer.checkpoint import is_complete, save_checkpoint
@@ -168,9 +169,7 @@ def _rewind_metrics(path: Path, step: int) -> None:
     kept = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
             and (json.loads(line).get("step", 0) < step or ("val_loss" in json.loads(line)
                                                             and json.loads(line)["step"] <= step))]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(k + "\n" for k in kept))
 
 
 def _evaluate(model: Any, windows: Any, batch: int, device: Any) -> float:
@@ -294,9 +293,8 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
             extra = None if final else {"step": step, "tokens_seen": tokens_seen, "optimizer": optimizer.state_dict()}
             save_checkpoint(directory, plan.config, model.state_dict(), plan.tokenizer.path, meta)
             if extra is not None:
-                tmp = directory / (STATE_FILE + ".tmp")
-                torch.save(extra, tmp)
-                os.replace(tmp, directory / STATE_FILE)
+                with atomic_path(directory / STATE_FILE) as tmp:
+                    torch.save(extra, tmp)
                 _prune(opts.output / CKPT_DIR, opts.keep_checkpoints)
             last_ckpt = directory
         if world > 1:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from apr_contracts.atomic import write_text_atomic
 from apr_contracts.evidence import EvidenceStore
 from apr_contracts.outcomes import Outcome
-from apr_contracts.report import write_atomic
 from apr_contracts.report.html import render
 from apr_contracts.scoreboard import build_scoreboard
 from tests.core.pv_fixtures import all_held, demo_yaml, record_run, result, write_contract
@@ -40,7 +40,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     record_run(store, [*all_held(bad)[:2], result(bad, "FALSIFY-DEMO-003", Outcome.FALSIFIED,
                                                    measured={"seconds": 7.5}, message="seconds=7.5 > 2.0")])
     target = tmp / "scoreboard.html"
-    write_atomic(target, render(build_scoreboard([good, bad], store, None)))
+    write_text_atomic(target, render(build_scoreboard([good, bad], store, None)))
     return target
 
 

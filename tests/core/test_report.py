@@ -11,7 +11,7 @@ import pytest
 
 from apr_contracts.evidence import EvidenceStore
 from apr_contracts.outcomes import Outcome
-from apr_contracts.report import BUILTIN_FORMATS, renderer, write_atomic
+from apr_contracts.report import BUILTIN_FORMATS, renderer
 from apr_contracts.report import html as html_report
 from apr_contracts.scoreboard import Scoreboard, build_scoreboard
 from tests.core.pv_fixtures import all_held, demo_yaml, record_run, result, write_contract
@@ -118,14 +118,6 @@ def test_text_report(board: Scoreboard) -> None:
     text = renderer("text")(board)
     assert "FALSIFIED" in text and "DISCHARGED" in text and "RuntimeError: boom" in text
     assert "\x1b[" not in text.replace("\x1b[31mred", "")  # no colour codes unless asked
-
-
-def test_write_atomic_replaces_and_cleans_up(tmp_path: Path) -> None:
-    target = tmp_path / "sub" / "report.html"
-    write_atomic(target, "one")
-    write_atomic(target, "two")
-    assert target.read_text() == "two"
-    assert [p.name for p in target.parent.iterdir()] == ["report.html"]
 
 
 def test_github_annotations(board: Scoreboard) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -179,6 +181,48 @@ def test_sigkill_at_random_times_resumes_byte_identical(tmp_path: Path) -> None:
     for shard in clean_m["shards"]:
         assert (out / shard["file"]).read_bytes() == (tmp_path / "clean" / shard["file"]).read_bytes()
     assert {k: v for k, v in out_m.items() if k != "run"} == {k: v for k, v in clean_m.items() if k != "run"}
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:  # in the child: writes past `limit` bytes fail with EFBIG (Python ignores SIGXFSZ)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.parametrize("limit", [4_000, 150_000], ids=["before-the-first-shard", "mid-run"])
+def test_out_of_space_fails_loudly_then_resumes_byte_identical(tmp_path: Path, limit: int) -> None:
+    """A write the machine refuses (here: the file-size limit) ends with exit 4 naming the file; rerun resumes."""
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", [t for _r, t in fx.iter_stdlib_documents(120)])
+    common = ["--corpus", corpus, "--tokenizer", tok, "--shard-tokens", "20000", "--no-progress"]
+    subprocess.run(_cli("encode-corpus", *common, "--output", tmp_path / "clean"), check=True, capture_output=True)
+    out = tmp_path / "out"
+    failed = subprocess.run(_cli("encode-corpus", *common, "--output", out), capture_output=True, text=True,
+                            preexec_fn=_file_size_limit(limit), check=False)
+    assert failed.returncode == 4, failed.stderr
+    assert "File too large (" + str(out) in failed.stderr and "ulimit -f" in failed.stderr
+    assert "internal error" not in failed.stderr and "Traceback" not in failed.stderr
+    left = sorted(p.name for p in out.iterdir())
+    assert not [name for name in left if name.endswith(".tmp")], left  # the failed write's temp file is gone
+    assert "manifest.json" not in left
+    assert (len([n for n in left if n.startswith("shard-")]) > 0) == (limit > 100_000), left
+    subprocess.run(_cli("encode-corpus", *common, "--output", out), check=True, capture_output=True)
+    clean = tmp_path / "clean"
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in clean.iterdir())
+    for shard in clean.glob("shard-*.bin"):
+        assert (out / shard.name).read_bytes() == shard.read_bytes()
+
+
+def test_a_leftover_temp_file_alone_still_resumes(tmp_path: Path) -> None:
+    """Killed while writing the very first state: only our temp file is there; it is ours, not foreign."""
+    tok = fx.stdlib_bpe_tokenizer_json(tmp_path / "tok")
+    corpus = fx.write_jsonl(tmp_path / "c.jsonl", ["a b c", "d e f"])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "..encode-state.json.k2j4x.tmp").write_text("{", encoding="utf-8")
+    (out / ".shard-00000.bin.z81q.tmp").write_bytes(b"\0\0")
+    encode(tok, [corpus], out)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "shard-00000.bin"]
 
 
 def test_verify_shards_reports_truncation(tmp_path: Path) -> None:
