@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -28,6 +29,8 @@ from apr_contracts.results import Result
 
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_LIVE_TIMEOUT_S = 900.0
+TEMP_PREFIX = "pv-run-"  # temporary workspace folders, removed at the end of their run
+OWNER_FILE = ".pv-run-owner"  # the pid of the `pv run` that owns a temporary workspace folder
 
 
 @dataclass
@@ -117,13 +120,47 @@ def run_jobs(
     on_result: Callable[[Result], None] = lambda result: None,
 ) -> list[Result]:
     """Run every job (``options.jobs`` at a time) and call ``on_result`` as each finishes."""
-    root = options.workspace_root or Path(tempfile.mkdtemp(prefix="pv-run-"))
-    root.mkdir(parents=True, exist_ok=True)
+    if options.workspace_root is None:
+        remove_abandoned_workspaces(Path(tempfile.gettempdir()))
+        root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        (root / OWNER_FILE).write_text(str(os.getpid()), encoding="utf-8")
+    else:
+        root = options.workspace_root
+        root.mkdir(parents=True, exist_ok=True)
     try:
         return _run_all(jobs, plugins, options, on_result, root)
     finally:
         if options.workspace_root is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def remove_abandoned_workspaces(temp_dir: Path) -> list[Path]:
+    """Remove the temporary workspaces of `pv run`s that were killed (their owner process is gone).
+
+    A run removes its own folder when it ends, but SIGKILL or a power cut leaves it behind, and a
+    full run's folder holds gigabytes. A folder whose owner is alive, or whose owner file cannot be
+    read, is left alone.
+    """
+    removed = []
+    for folder in temp_dir.glob(f"{TEMP_PREFIX}*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if owner != os.getpid() and not _alive(owner):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _run_all(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -264,3 +265,22 @@ def test_temporary_workspaces_are_removed_and_kept_ones_restart_empty(
         code, report = _run(project, capsys, "-k", "fresh", "--isolation", isolation, "--workspace", str(kept))
         assert [r["outcome"] for r in report["results"]] == ["HELD"]
     assert (kept / "FALSIFY-FAKE-FRESH-WORKSPACE" / "work" / "mark").read_text() == "written"
+
+
+def test_workspaces_of_killed_runs_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from apr_contracts.runner import OWNER_FILE, remove_abandoned_workspaces
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    folders = {}
+    for name, owner in [("killed", dead.stdout.strip()), ("running", str(os.getppid())), ("unowned", None)]:
+        folder = tmp_path / f"pv-run-{name}"
+        (folder / "FALSIFY-X" / "work").mkdir(parents=True)
+        if owner is not None:
+            (folder / OWNER_FILE).write_text(owner)
+        folders[name] = folder
+    assert remove_abandoned_workspaces(tmp_path) == [folders["killed"]]
+    assert not folders["killed"].exists() and folders["running"].exists() and folders["unowned"].exists()
