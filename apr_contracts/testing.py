@@ -65,8 +65,14 @@ def run_falsifier(
     plugins: Plugins | None = None,
     contract_file: Path | None = None,
 ) -> Execution:
-    """Run one falsifier in this process, the same way `pv run` does inside its worker."""
+    """Run one falsifier in this process, the same way `pv run` does inside its worker.
+
+    With ``contract_file`` and no ``thresholds``, a live falsifier is judged against the
+    thresholds that contract declares for it (so a test never holds a stale copy of them).
+    """
     plugins = plugins or cached_plugins()
+    if contract_file is not None and not thresholds:
+        thresholds = declared_thresholds(contract_file, falsifier_id)
     spec = plugins.falsifiers.get(falsifier_id)
     if spec is None:
         raise LookupError(f"no implementation is registered for {falsifier_id}")
@@ -95,6 +101,17 @@ def run_falsifier(
         thresholds=thresholds,
         contract_file=contract_file,
     )
+
+
+def declared_thresholds(contract_file: Path, falsifier_id: str) -> list[dict[str, Any]]:
+    """The thresholds ``contract_file`` declares for ``falsifier_id`` (LookupError if it has no such entry)."""
+    from apr_contracts.loader import load_contracts
+
+    for contract in load_contracts([contract_file]).contracts:
+        for entry in contract.falsifiers:
+            if entry.id == falsifier_id:
+                return list(entry.thresholds)
+    raise LookupError(f"{contract_file}: declares no falsifier {falsifier_id}")
 
 
 class FakeEngine:

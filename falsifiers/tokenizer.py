@@ -224,6 +224,7 @@ def import_hf_source_digest(ctx: RunContext) -> Verdict:
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
     registry.add_module(sys.modules[__name__])
-    from falsifiers import _tokenizer_encode
+    from falsifiers import _tokenizer_encode, _tokenizer_live
 
     registry.add_module(_tokenizer_encode)
+    registry.add_module(_tokenizer_live)

@@ -68,8 +68,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
                        f"{backends.first_difference(ours, b)}"
         return ""
 
-    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
-                      sample: list[str]) -> tuple[Any, str, Future[str] | None]:
+    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str],
+                      reference: ReferenceProcess | None = None) -> tuple[Any, str, Future[str] | None]:
         """The backend to start with, why, and its start-up check, already running (None: nothing to check).
 
         The check is :meth:`verify_fast` in a thread; its result is "" or the problem found.
@@ -78,6 +78,8 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
         tokenizer, else `tokenizers`; a named fast backend that cannot is refused. The fast
         path may start encoding before its check has run; encode-corpus runs the check
         before it writes anything and falls back (see :meth:`fallback`) if it fails.
+        ``reference``: a child already started for this very file (see encode-corpus); the
+        fast backend takes it over, otherwise one is started here.
         """
         if requested == "hf":
             return self.hf_backend(tok), "requested with --backend hf", None
@@ -89,7 +91,9 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
             except backends.BackendUnavailable as exc:
                 why_not.append(f"{name}: {exc}")
                 continue
-            fast.reference = ReferenceProcess(tok.path, tok.sha256)  # serves the check, then the audit
+            if reference is None or reference.sha256 != tok.sha256:
+                reference = ReferenceProcess(tok.path, tok.sha256)
+            fast.reference = reference  # serves the check, then the audit
             checker = ThreadPoolExecutor(1, thread_name_prefix="apr-check")
             check = checker.submit(self.verify_fast, fast, tok, sample)
             checker.shutdown(wait=False)  # the submitted check still runs
@@ -105,10 +109,10 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
                            falsifier="FALSIFY-TOK-ENCODE-CORPUS-008")
         return self.hf_backend(tok), f"tokenizers: start-up check failed: {problem}"
 
-    def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int,
-                       sample: list[str]) -> tuple[Any, str]:
+    def choose_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str],
+                       reference: ReferenceProcess | None = None) -> tuple[Any, str]:
         """A fast backend only once its start-up check has passed; otherwise `tokenizers` (or a refusal)."""
-        backend, reason, check = self.start_backend(tok, requested, workers, sample)
+        backend, reason, check = self.start_backend(tok, requested, workers, sample, reference)
         problem = check.result() if check is not None else ""
         if problem:
             backend.close()

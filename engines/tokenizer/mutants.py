@@ -92,6 +92,14 @@ class HashesParsedJson(HFTokenizerEngine):
         return hashlib.sha256(json.dumps(parsed.data, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+@_named
+class SortsMerges(HFTokenizerEngine):
+    """De-duplicates merges through a sorted set: every merge is there once, but their priority is lost."""
+
+    def output_merges(self, parsed: ParsedBPE) -> list[tuple[str, str]]:
+        return sorted(set(parsed.merges))
+
+
 # -- encode-corpus ------------------------------------------------------------------------------
 @_named
 class EosBetweenAsAfter(HFTokenizerEngine):
@@ -157,7 +165,8 @@ class AddsSpecialTokens(HFTokenizerEngine):
     def hf_backend(self, tok: LoadedTokenizer) -> Any:
         return backends.HFBackend(tok, add_special_tokens=True)
 
-    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str]) -> Any:
+    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str],
+                      reference: Any = None) -> Any:
         return self.hf_backend(tok), "tokenizers", None
 
 
@@ -225,3 +234,46 @@ class VerifyCountsOnly(HFTokenizerEngine):
 
     def verify_digest(self, ids: Any, record: dict[str, Any], name: str, problems: list[str]) -> None:
         return None
+
+
+@_named
+class SkipsNfc(HFTokenizerEngine):
+    """The tiktoken fast path without the tokenizer's NFC normalizer, unchecked and unaudited
+    (decomposed accents then split differently: 4 standard-library files get other ids)."""
+
+    FAST_BACKENDS = ("tiktoken",)
+
+    def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
+        plan, reason = backends.fast_plan(tok.raw)
+        if plan is not None:
+            plan.normalizer = ""
+        return plan, reason
+
+    def verify_fast(self, fast: Any, tok: LoadedTokenizer, sample: list[str]) -> str:
+        return ""
+
+    def new_audit(self, backend: Any, tok: LoadedTokenizer, output: Path, every: int) -> Any:
+        return None
+
+
+class _OneByOneBackend(backends.HFBackend):
+    def encode_many(self, texts: Any) -> list[Any]:
+        import numpy as np
+
+        return [np.asarray(self.tok.hf.encode(t, add_special_tokens=False).ids, dtype=np.uint32) for t in texts]
+
+    def submit(self, texts: Any) -> Any:
+        ids = self.encode_many(texts)
+        return lambda: ids
+
+
+@_named
+class EncodesOneByOne(HFTokenizerEngine):
+    """Correct ids, the seed tool's speed: `tokenizers` on one document at a time, in the reading thread."""
+
+    def hf_backend(self, tok: LoadedTokenizer) -> Any:
+        return _OneByOneBackend(tok)
+
+    def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str],
+                      reference: Any = None) -> Any:
+        return self.hf_backend(tok), "tokenizers, one document at a time", None

@@ -30,9 +30,10 @@ MUTANTS: dict[str, str] = {
     "broken-fastpath-unverified": "FastPathUnverified",
     "broken-drops-bad-lines": "DropsBadLines",
     "broken-verify-counts-only": "VerifyCountsOnly",
+    "broken-sorts-merges": "SortsMerges",
+    "broken-skips-nfc": "SkipsNfc",
+    "broken-encodes-one-by-one": "EncodesOneByOne",
 }
-
-
 
 
 @hookimpl

@@ -81,3 +81,45 @@ def test_fake_engine_fixture_drives_a_falsifier(run_falsifier, fake_engine, tmp_
     assert run_falsifier("FALSIFY-WIDGET-001", engines={"widget": stuck}, plugins=plugins).outcome is Outcome.FALSIFIED
     good = fake_engine(spin=lambda: True)
     assert run_falsifier("FALSIFY-WIDGET-001", engines={"widget": good}, plugins=plugins).outcome is Outcome.HELD
+
+
+def test_run_falsifier_judges_a_live_falsifier_by_the_contracts_thresholds(
+        run_falsifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """With contract_file and no thresholds, the thresholds come from the contract, not a copy in the test."""
+    from apr_contracts.plugins import PluginSettings, load_plugins
+    from apr_contracts.testing import declared_thresholds
+
+    (tmp_path / "speedplug.py").write_text(textwrap.dedent(
+        """\
+        import sys
+        from apr_contracts import falsifier, hookimpl
+
+        @falsifier("FALSIFY-WIDGET-LIVE-001", level="live")
+        def spins_fast(ctx):
+            return ctx.measured(rpm=ctx.params.get("rpm", 1200))
+
+        @hookimpl
+        def apr_register_falsifiers(registry):
+            registry.add_module(sys.modules[__name__])
+        """
+    ))
+    contract = tmp_path / "widget.yaml"
+    contract.write_text(CONTRACT + textwrap.indent(textwrap.dedent(
+        """\
+        - id: FALSIFY-WIDGET-LIVE-001
+          rule: Widgets spin fast.
+          prediction: at least 1000 rpm.
+          level: live
+          thresholds:
+          - {metric: rpm, op: ">=", value: 1000}
+          if_fails: slow widgets
+        """), ""))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = load_plugins(PluginSettings(autoload=False, extra_modules=("speedplug",)))
+    assert declared_thresholds(contract, "FALSIFY-WIDGET-LIVE-001") == [{"metric": "rpm", "op": ">=", "value": 1000}]
+    fast = run_falsifier("FALSIFY-WIDGET-LIVE-001", plugins=plugins, contract_file=contract)
+    slow = run_falsifier("FALSIFY-WIDGET-LIVE-001", plugins=plugins, contract_file=contract, params={"rpm": 900})
+    assert (fast.outcome, slow.outcome) == (Outcome.HELD, Outcome.FALSIFIED), (fast.message, slow.message)
+    assert "rpm=900 violates rpm >= 1000" in slow.message
+    with pytest.raises(LookupError, match="declares no falsifier FALSIFY-WIDGET-LIVE-404"):
+        declared_thresholds(contract, "FALSIFY-WIDGET-LIVE-404")

