@@ -131,7 +131,7 @@ def real_corpus_exact_and_fast(ctx: RunContext) -> Verdict:
     ctx.require("tiktoken", why="the peer pipeline our command is timed against")
     from engines.tokenizer import peers
 
-    workers, rounds = str(ctx.params.get("workers", 2)), int(ctx.params.get("rounds", 2))
+    workers, rounds = str(ctx.params.get("workers", 2)), int(ctx.params.get("rounds", 3))
     corpus = fx.stdlib_corpus_jsonl(ctx.workspace / "corpus.jsonl", repeat=int(ctx.params.get("repeat", 1)))
     try:
         tokenizer = fx.qwen2_tokenizer_json(ctx.workspace / "qwen2")
