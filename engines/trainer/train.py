@@ -208,6 +208,38 @@ class _Progress:
             self.bar.stop()
 
 
+def adamw(param_groups: list[dict[str, Any]], *, compiled: bool, **options: Any) -> Any:
+    """``torch.optim.AdamW(param_groups, **options)``; for an eager run, the same optimizer minus a 2 s import.
+
+    torch wraps ``Adam.step`` in ``_use_grad_for_differentiable``, which imports torch._dynamo on
+    every call for a graph break that only matters under torch.compile, and marks some
+    Optimizer methods with ``_disable_dynamo``, whose first call imports it too: 2-3 s of every
+    `apr pretrain` start on 2 cores, for nothing in an eager run. There, ``step`` runs the very
+    same unwrapped ``Adam.step`` under ``torch.no_grad()`` (what the wrapper does when
+    ``differentiable`` is False) and the marks are pre-set as the wrapper would cache them, so
+    the numbers, the state dict and the hooks are AdamW's own (tests/engines/trainer/test_train.py
+    checks bit-identical parameters). If a torch release changes these internals, plain AdamW is used.
+    """
+    import inspect
+
+    import torch
+
+    raw_step = inspect.unwrap(torch.optim.Adam.step)
+    if compiled or raw_step is torch.optim.Adam.step or options.get("differentiable"):
+        return torch.optim.AdamW(param_groups, **options)
+    for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"):
+        inner = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if inner is not None and getattr(inner, "__dynamo_disable", None) is None:
+            setattr(inner, "__dynamo_disable", inner)  # the cache `_disable_dynamo` fills on first call
+
+    class EagerAdamW(torch.optim.AdamW):
+        def step(self, closure: Any = None) -> Any:
+            with torch.no_grad():
+                return raw_step(self, closure)
+
+    return EagerAdamW(param_groups, **options)
+
+
 def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
     import torch
     import torch.distributed as dist
@@ -248,8 +280,9 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
     model.to(device)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": opts.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=opts.lr, betas=(0.9, 0.95), eps=1e-8)
+    optimizer = adamw([{"params": decay, "weight_decay": opts.weight_decay},
+                       {"params": no_decay, "weight_decay": 0.0}], compiled=opts.compile, lr=opts.lr,
+                      betas=(0.9, 0.95), eps=1e-8)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     wrapped: Any = model
