@@ -68,16 +68,37 @@ def validate_paths(
     paths: Sequence[str | Path],
     config: ValidateConfig | None = None,
     registry: RuleRegistry | None = None,
+    context: Sequence[str | Path] = (),
 ) -> ValidationReport:
+    """Validate the contracts under ``paths``.
+
+    ``context``: more contracts that cross-contract rules (duplicate ids, references) compare
+    ``paths`` with, without reporting anything about them. Under pre-commit ``paths`` are the
+    changed files only, so a new contract that reuses an id of an unchanged one would
+    otherwise pass.
+    """
     config = config or ValidateConfig()
     registry = registry or builtin_registry()
     with gc_paused():  # see loader.gc_paused: rules also allocate while everything stays alive
-        return _validate(paths, config, registry)
+        return _validate(paths, config, registry, context)
 
 
-def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: RuleRegistry) -> ValidationReport:
+def _context_contracts(context: Sequence[str | Path], loaded: list[LoadedContract],
+                       config: ValidateConfig) -> list[LoadedContract]:
+    if not context:
+        return []
+    mine = {c.path.resolve() for c in loaded}
+    others = load_contracts(context, max_file_bytes=config.max_file_bytes).contracts
+    return [c for c in others if c.path.resolve() not in mine]
+
+
+def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: RuleRegistry,
+              context: Sequence[str | Path] = ()) -> ValidationReport:
     loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes)
-    ctx = CheckContext(config=config, contracts=loaded.contracts)
+    # Context first: rules that report "every occurrence after the first" then point at ``paths``.
+    corpus = [*_context_contracts(context, loaded.contracts, config), *loaded.contracts]
+    reported = {id(c) for c in loaded.contracts}
+    ctx = CheckContext(config=config, contracts=corpus)
     raw_issues = list(loaded.issues)
     by_path = {str(c.path): c for c in loaded.contracts}
     active = [r for r in registry if r.active(config)]
@@ -90,8 +111,9 @@ def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: Rul
         if rule.corpus_check is None:
             continue
         try:
-            for contract, finding in rule.corpus_check(loaded.contracts, ctx):
-                raw_issues.append(_to_issue(rule, contract, finding))
+            for contract, finding in rule.corpus_check(corpus, ctx):
+                if id(contract) in reported:
+                    raw_issues.append(_to_issue(rule, contract, finding))
         except Exception as exc:
             raw_issues.append(_internal(rule, Path(paths[0]) if paths else Path("."), exc))
 

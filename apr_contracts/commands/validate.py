@@ -35,6 +35,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-file-bytes", type=int, metavar="N", help="refuse larger files (default 10 MB)")
     p.add_argument("--check-test-nodes", action="store_true", default=None,
                    help="check that pytest nodes named in `test:` exist (implied by --strict)")
+    p.add_argument("--no-context", action="store_true",
+                   help="compare PATHs only with each other, not with the other contracts of [tool.pv] paths")
     p.add_argument("--no-plugins", action="store_true", help="only the built-in rules")
     p.set_defaults(func=run)
 
@@ -49,9 +51,14 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config, start=paths[0] if paths else ".")
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    if not paths:
-        base = Path(config.source).parent if config.source else Path(".")
-        paths = [str(base / p) for p in config.paths]
+    base = Path(config.source).parent if config.source else Path(".")
+    project = [str(base / p) for p in config.paths if (base / p).exists()]
+    # Given PATHs (pre-commit passes the changed files) are checked against the project's other
+    # contracts too, so a duplicate id in an unchanged file is still found; only PATHs are reported.
+    given = [Path(p).resolve() for p in paths]
+    context = [] if not paths or args.no_context else [
+        p for p in project if not any(Path(p).resolve().is_relative_to(g) for g in given)]  # not loaded twice
+    paths = paths or [str(base / p) for p in config.paths]
     if not paths:
         raise UsageError("no PATH given and no `paths` in [tool.pv]")
     missing = [p for p in paths if not Path(p).exists()]
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     bad = unknown_selectors(registry, [*config.select, *config.ignore])
     if bad:
         raise UsageError(f"unknown rule code(s): {', '.join(bad)} (see `pv explain --list`)")
-    report = validate_paths(paths, config, registry)
+    report = validate_paths(paths, config, registry, context=context)
     if not report.contracts:  # exit 0 is right (nothing is wrong), but a typo'd folder should not pass unnoticed
         print(f"pv validate: warning: no contracts found in {', '.join(paths)}", file=sys.stderr)
     if args.format == "json":

@@ -129,3 +129,33 @@ def test_config_file_with_plain_keys(tmp_path, capsys):
     cfg.write_text("max_file_bytes = 10\n")  # too small for the file: PV-YAML-002, an error
     assert main(["validate", "--config", str(cfg), str(FIXTURES / "invalid-schema.yaml")]) == 1
     assert "PV-YAML-002" in capsys.readouterr().out
+
+
+def test_changed_files_are_checked_against_the_projects_other_contracts(tmp_path):
+    """pre-commit passes only the changed files: an id they reuse from an unchanged contract is still an
+    error (reported on the changed file only); --no-context compares the given files only with each other."""
+    def contract(cid: str, fid: str, extra: str = "") -> str:
+        return textwrap.dedent(f"""\
+            metadata:
+              id: {cid}
+              version: 1.0.0
+              description: d
+            falsification_tests:
+            - id: {fid}
+              rule: r
+              prediction: p
+              if_fails: f
+            {extra}""")
+
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.pv]\npaths = ["contracts"]\n')
+    (tmp_path / "contracts" / "old.yaml").write_text(contract("old-v1", "FALSIFY-OLD-001", "unknown_key: 1\n"))
+    (tmp_path / "contracts" / "new.yaml").write_text(contract("old-v1", "FALSIFY-OLD-001"))
+    r = _pv("validate", "--format", "json", "contracts/new.yaml", cwd=tmp_path)
+    issues = json.loads(r.stdout)["issues"]
+    assert r.returncode == 1, r.stdout
+    assert sorted(i["code"] for i in issues if i["severity"] == "error") == ["PV-ID-004", "PV-ID-007"]
+    assert {Path(i["file"]).name for i in issues} == {"new.yaml"}  # old.yaml's own warnings are not reported
+    assert all("old.yaml" in i["message"] for i in issues if i["code"] in ("PV-ID-004", "PV-ID-007"))
+    r = _pv("validate", "--format", "json", "--no-context", "contracts/new.yaml", cwd=tmp_path)
+    assert r.returncode == 0 and not [i for i in json.loads(r.stdout)["issues"] if i["severity"] == "error"], r.stdout
