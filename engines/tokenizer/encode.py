@@ -272,7 +272,11 @@ class EncodeCorpus:
             if writer.documents or not state["shards"]:
                 state["shards"].append(writer.flush())
         except AuditMismatch:
+            writer.abort()
             (out / STATE).unlink(missing_ok=True)  # shards written with a wrong backend: not resumable
+            raise
+        except BaseException:
+            writer.abort()
             raise
         finally:
             if backend is not None:

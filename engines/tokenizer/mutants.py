@@ -117,14 +117,12 @@ class _SplittingWriter(ShardWriter):
         records = []
         while self.tokens + len(ids) >= self.shard_tokens:  # cuts at exactly N ids, inside the document
             take = self.shard_tokens - self.tokens
-            self.parts.append(ids[:take])
-            self.tokens += take
+            self.append(ids[:take])
             self.documents += 1
             records.append(self.flush())
             ids = ids[take:]
         if len(ids):
-            self.parts.append(ids)
-            self.tokens += len(ids)
+            self.append(ids)
             self.documents += 1
         return records
 
@@ -146,8 +144,8 @@ class VocabSizeIgnoresAdded(HFTokenizerEngine):
 
 
 class _Int64HashWriter(ShardWriter):
-    def digest(self, array: Any) -> str:
-        return hashlib.sha256(array.astype("int64").tobytes()).hexdigest()
+    def hash_part(self, data: Any) -> None:
+        self._hash.update(data.astype("int64").tobytes())
 
 
 @_named

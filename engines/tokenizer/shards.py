@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.atomic import write_bytes_atomic
+from apr_contracts.atomic import atomic_path
 from engines.errors import AprError
 
 SHARD_PATTERN = "shard-{index:05d}.bin"
@@ -34,38 +35,74 @@ def read_shard(path: Path) -> Any:
 
 
 class ShardWriter:
-    """Accumulates whole documents and writes a shard once it holds at least ``shard_tokens`` ids."""
+    """Writes whole documents to the current shard as they come; completes it at >= ``shard_tokens`` ids.
+
+    Ids stream into a temporary file beside the shard while the sha256 is updated, so memory
+    stays flat and the last shard costs nothing extra at the end; the shard appears under its
+    name (atomic rename) only when it is complete. A run killed mid-shard leaves the temporary
+    file, which encode-corpus recognises and removes when it resumes.
+    """
 
     def __init__(self, output: Path, shard_tokens: int, index: int = 0) -> None:
         self.output = output
         self.shard_tokens = shard_tokens
         self.index = index
-        self.parts: list[Any] = []
         self.tokens = 0
         self.documents = 0
+        self._shard: ExitStack | None = None  # the open temporary file, renamed into place by flush()
+        self._file: Any = None
+        self._hash = hashlib.sha256()
 
     def add(self, unit: list[Any]) -> list[dict[str, Any]]:
         """Append one document (its id arrays, EOS included); returns the records of shards it completes."""
-        self.parts.extend(unit)
-        self.tokens += sum(len(part) for part in unit)
+        for part in unit:
+            self.append(part)
         self.documents += 1
         # Rotation only here, after a whole document: a document never spans two shards.
         return [self.flush()] if self.tokens >= self.shard_tokens else []
 
-    def digest(self, array: Any) -> str:
-        return hashlib.sha256(memoryview(array)).hexdigest()
-
-    def flush(self) -> dict[str, Any]:
+    def append(self, ids: Any) -> None:
+        """Write ``ids`` (any integer array) to the current shard as little-endian uint32."""
         import numpy as np
 
-        array = np.concatenate(self.parts).astype("<u4", copy=False) if self.parts else np.zeros(0, "<u4")
-        name = shard_name(self.index)
-        path = self.output / name
-        write_bytes_atomic(path, array.data)
-        record = {"file": name, "tokens": int(array.size), "documents": self.documents,
-                  "bytes": int(array.size) * 4, "sha256": self.digest(array)}
+        data = np.ascontiguousarray(ids, dtype="<u4")
+        if self._file is None:
+            self._open()
+        try:
+            self._file.write(memoryview(data).cast("B"))
+        except OSError as exc:  # disk full, file-size limit...: atomic_path removes the file and names it
+            stack, self._shard, self._file = self._shard, None, None
+            assert stack is not None
+            if not stack.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+        self.hash_part(data)
+        self.tokens += int(data.size)
+
+    def hash_part(self, data: Any) -> None:
+        self._hash.update(memoryview(data).cast("B"))
+
+    def _open(self) -> None:
+        self._shard = ExitStack()
+        tmp = self._shard.enter_context(atomic_path(self.output / shard_name(self.index)))
+        self._file = self._shard.enter_context(open(tmp, "wb"))  # noqa: SIM115 - the ExitStack closes it
+
+    def abort(self) -> None:
+        """Remove the shard being written (the run failed; a resumed run writes it again)."""
+        if self._shard is not None:
+            stack, self._shard, self._file = self._shard, None, None
+            stack.__exit__(RuntimeError, RuntimeError("encode-corpus failed"), None)  # atomic_path removes it
+        self.tokens, self.documents, self._hash = 0, 0, hashlib.sha256()
+
+    def flush(self) -> dict[str, Any]:
+        """Complete the current shard (an empty one if nothing was added) and return its record."""
+        if self._file is None:
+            self._open()
+        assert self._shard is not None
+        self._shard.close()  # closes the file, then renames it to its shard name
+        record = {"file": shard_name(self.index), "tokens": self.tokens, "documents": self.documents,
+                  "bytes": self.tokens * 4, "sha256": self._hash.hexdigest()}
         self.index += 1
-        self.parts, self.tokens, self.documents = [], 0, 0
+        self.tokens, self.documents, self._shard, self._file, self._hash = 0, 0, None, None, hashlib.sha256()
         return record
 
 
