@@ -34,7 +34,7 @@ class ReferenceProcess:
     """Client of one child process; :meth:`ask` returns a future of the ids (None if the child failed)."""
 
     def __init__(self, tokenizer: Path, sha256: str) -> None:
-        self.tokenizer, self.sha256 = tokenizer, sha256
+        self.sha256 = sha256  # of the bytes the child must find (compared by start_backend)
         env = {**os.environ, "RAYON_NUM_THREADS": "1"}  # the parent's threads already use the cores
         self._pending: deque[tuple[Future[Answer], int]] = deque()
         self._lock = threading.Lock()  # guards _pending and _failed
