@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -142,3 +143,59 @@ def test_markdown_stays_within_a_job_summary_budget(board: Scoreboard) -> None:
     assert "<details>" in full and "<details>" not in small
     assert "| `demo-broken-v1` |" in small and "details omitted" in small
     assert len(small) < len(full)
+
+
+LONG_IDS = ["FALSIFY-TOK-ENCODE-CORPUS-LIVE-001", "FALSIFY-PRETRAIN-ARCH-POLY-LIVE-002", "FALSIFY-PRETRAIN-ARCH-003"]
+
+
+@pytest.fixture
+def long_board(tmp_path: Path) -> Scoreboard:
+    """Real-length ids and statuses: the words a 13-column table used to fold mid-word."""
+    text = demo_yaml(status="PARTIAL_ALGORITHM_LEVEL").replace("id: demo-adder-v1", "id: apr-pretrain-arch-polymorphic-v1")
+    for short, long in zip(IDS, LONG_IDS, strict=True):
+        text = text.replace(short, long)
+    contract = write_contract(tmp_path, text, name="apr-pretrain-arch-polymorphic-v1.yaml")
+    store = EvidenceStore(tmp_path / "e.sqlite")
+    record_run(store, [
+        result(contract, LONG_IDS[0], Outcome.HELD, measured={"documents_per_second_integration": 123456.5}),
+        result(contract, LONG_IDS[1], Outcome.ERROR, message="integration " * 12 + "RuntimeError: checkpoint"),
+    ])
+    return build_scoreboard([contract], store, None)
+
+
+@pytest.mark.parametrize("width", [100, 60])
+def test_text_report_never_breaks_a_word(long_board: Scoreboard, width: int) -> None:
+    from apr_contracts.report import text as text_report
+
+    out = text_report.render(long_board, width=width)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= width, out
+    words = ["apr-pretrain-arch-polymorphic-v1", "PARTIAL_ALGORITHM_LEVEL", "integration", "algorithm",
+             "version", *LONG_IDS, "ERROR", "RuntimeError:", "checkpoint"]
+    tokens = set(out.split())
+    for word in words[:2] + LONG_IDS + ["integration", "ERROR", "RuntimeError:", "checkpoint"]:
+        assert word in tokens, (word, out)
+    # no word starts at the end of one line and continues on the next
+    for a, b in itertools.pairwise(lines):
+        tail, head = (a.split() or [""])[-1], (b.split() or [""])[0]
+        for word in words:
+            for cut in range(1, len(word)):
+                assert not (tail.endswith(word[:cut]) and head.startswith(word[cut:])), (word, a, b)
+    assert "…" not in "".join(w for w in tokens if w.startswith(("FALSIFY", "apr-", "PARTIAL")))
+    # stacked when narrow: the id and derived status lead one block, the counts follow
+    if width == 60:
+        first = next(i for i, line in enumerate(lines) if line.startswith("apr-pretrain-arch-polymorphic-v1 "))
+        assert lines[first].split() == ["apr-pretrain-arch-polymorphic-v1", "PARTIAL_ALGORITHM_LEVEL"]
+        assert "held 1" in lines[first + 1] and "error 1" in out and "declared PARTIAL_ALGORITHM_LEVEL" in out
+
+
+def test_text_report_uses_the_compact_table_when_it_fits(board: Scoreboard) -> None:
+    from apr_contracts.report import text as text_report
+
+    out = text_report.render(board, width=100)
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if line.startswith("contract "))
+    assert header.split() == ["contract", "derived", "declared", "H/F/E/S/P", "lvl", "run"]
+    row = next(line for line in lines if line.startswith("demo-broken-v1 "))
+    assert row.split()[1:4] == ["FALSIFIED", "—", "0/1/1/1/0"]
