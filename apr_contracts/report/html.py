@@ -1,15 +1,17 @@
 """`--format html`: one self-contained page (inline CSS, JS and SVG; nothing fetched from the network).
 
-The board's JSON is embedded in a ``<script type="application/json">`` block; the
-inline script renders the contract table (filterable, rows expand to their
-falsifiers) and the status-history grid from it. The chart — derived statuses
-per run, stacked — is inline SVG computed here, so it shows even without JS.
+Everything is rendered here, so the page reads the same with JavaScript disabled: each contract
+row is marked ▸ and followed by a ``<details>`` holding its falsifiers, the status-history grid and
+the chart (inline SVG, derived statuses per run, stacked) are plain markup. The inline script only
+enhances: a click on a contract row opens its details, and a filter box. The board's JSON is
+embedded too (``<script type="application/json">``) for tools that scrape the page.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from apr_contracts.report.json_report import jsonable
@@ -30,7 +32,9 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.contract-row td:first-child,tr.history-row td:first-child{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 .badge{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
 tr.contract-row{cursor:pointer}tr.contract-row:hover{background:#f1f8ff}
-tr.detail td{background:#fafbfc;padding:8px 8px 14px 28px}tr.detail table{font-size:13px}
+.marker{display:inline-block;width:1em;color:#0366d6}
+tr.detail td{background:#fafbfc;padding:2px 8px 6px 28px}tr.detail table{font-size:13px}
+tr.detail summary{cursor:pointer;color:#0366d6}details[open]>summary{margin-bottom:6px}
 .drift{color:#b08800;font-weight:600}.muted{color:#6a737d}
 .o-HELD{color:#22863a;font-weight:600}.o-FALSIFIED{color:#cb2431;font-weight:700}.o-ERROR{color:#6f42c1;font-weight:600}
 .o-SKIPPED,.o-NOT_BOUND,.o-PENDING{color:#6a737d}.o-STALE{color:#b08800}
@@ -43,53 +47,100 @@ tr.detail td{background:#fafbfc;padding:8px 8px 14px 28px}tr.detail table{font-s
 
 JS = """
 (function(){
-  var board = JSON.parse(document.getElementById('board-data').textContent);
-  var colors = JSON.parse(document.getElementById('status-colors').textContent);
-  function el(tag, attrs, text){var e=document.createElement(tag);for(var k in (attrs||{})){e.setAttribute(k,attrs[k]);}
-    if(text!==undefined&&text!==null){e.textContent=String(text);}return e;}
-  function badge(status){var b=el('span',{'class':'badge'},status);b.style.background=colors[status]||'#586069';return b;}
-  function mvt(f){var parts=[];(f.thresholds||[]).forEach(function(t){var got=(f.measured||{})[t.metric];
-    parts.push(t.metric+'='+(got===undefined?'\\u2014':got)+' (need '+t.op+' '+t.value+')');});
-    Object.keys(f.measured||{}).forEach(function(k){if(!(f.thresholds||[]).some(function(t){return t.metric===k;})){
-      parts.push(k+'='+JSON.stringify(f.measured[k]));}});return parts.join('; ');}
-  var tbody = document.querySelector('#contracts tbody');
-  board.contracts.forEach(function(c, i){
-    var n=c.counts, tr=el('tr',{'class':'contract-row','data-contract':c.id,'data-status':c.derived_status});
-    var cells=[c.id,c.version||'\\u2014',c.declared_status||'\\u2014',null,n.held,n.falsified,n.error,n.unbound,
-      n.skipped,n.pending+'/'+n.stale,(c.levels_reached||[]).join(', ')||'\\u2014',c.last_run?('#'+c.last_run):'\\u2014',
-      c.drift.length?'drift':''];
-    cells.forEach(function(v, j){var td=el('td',{},v);if(j===3){td.appendChild(badge(c.derived_status));}
-      if(j>=4&&j<=8){td.className='num';}if(j===12&&v){td.className='drift';td.title=c.drift.join('\\n');}tr.appendChild(td);});
-    var detail=el('tr',{'class':'detail','data-contract':c.id}); detail.hidden=true;
-    var td=el('td',{'colspan':'13'}); td.appendChild(el('div',{'class':'muted'},c.reason+' \\u2014 '+c.file));
-    c.drift.forEach(function(d){td.appendChild(el('div',{'class':'drift'},'drift: '+d));});
-    var ft=el('table',{'class':'falsifiers'}), head=el('tr');
-    ['falsifier','level','outcome','impl. level','flags','measured vs thresholds','message'].forEach(function(h){
-      head.appendChild(el('th',{},h));}); ft.appendChild(head);
-    c.falsifiers.forEach(function(f){var r=el('tr',{'class':'falsifier-row','data-falsifier':f.id});
-      var flags=[f.stale?'stale':'',f.flaky?'flaky':''].filter(Boolean).join(', ');
-      [f.id,f.level,f.label,f.implementation_level||'\\u2014',flags||'\\u2014',mvt(f)||'\\u2014',f.message||''].forEach(
-        function(v,j){var cell=el('td',{},v);if(j===2){cell.className='o-'+f.label;}r.appendChild(cell);});
-      ft.appendChild(r);});
-    td.appendChild(ft); detail.appendChild(td);
-    tr.addEventListener('click',function(){detail.hidden=!detail.hidden;});
-    tbody.appendChild(tr); tbody.appendChild(detail);
+  // Enhancement only: the page is complete without it (rows, <details>, history are server-rendered).
+  document.querySelectorAll('#contracts tr.contract-row').forEach(function(row){
+    var details=document.getElementById(row.getAttribute('aria-controls'));
+    var marker=row.querySelector('.marker');
+    function sync(){row.setAttribute('aria-expanded',String(details.open));marker.textContent=details.open?'\u25be':'\u25b8';}
+    function toggle(){details.open=!details.open;sync();}
+    row.addEventListener('click',function(e){if(!e.target.closest('a')){toggle();}});
+    row.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();toggle();}});
+    details.addEventListener('toggle',sync);
   });
-  var hist=document.querySelector('#history tbody');
-  board.contracts.forEach(function(c){var tr=el('tr',{'class':'history-row','data-contract':c.id});
-    tr.appendChild(el('td',{},c.id)); var td=el('td');
-    (c.status_history||[]).forEach(function(p){var s=el('span',{'class':'cell','title':'run #'+p.run+': '+p.status});
-      s.style.background=colors[p.status]; td.appendChild(s);});
-    if(!(c.status_history||[]).length){td.textContent='no runs yet';}
-    tr.appendChild(td); hist.appendChild(tr);});
   var filter=document.getElementById('filter');
+  filter.hidden=false;  // useless without JS, so only shown with it
   filter.addEventListener('input',function(){var q=filter.value.toLowerCase();
-    document.querySelectorAll('#contracts tr.contract-row').forEach(function(r){
-      var hit=(r.textContent.toLowerCase().indexOf(q)>=0); r.hidden=!hit;
-      if(!hit){r.nextSibling.hidden=true;}});});
-  document.body.setAttribute('data-rendered', String(board.contracts.length));
+    document.querySelectorAll('#contracts tbody.contract').forEach(function(b){
+      b.hidden=b.querySelector('tr.contract-row').textContent.toLowerCase().indexOf(q)<0;});});
+  document.body.setAttribute('data-rendered', String(document.querySelectorAll('#contracts tr.contract-row').length));
 })();
 """
+
+CONTRACT_COLUMNS = ("contract", "version", "declared", "derived", "held", "falsified", "error", "unbound",
+                    "skipped", "pending/stale", "levels", "last run", "drift")
+FALSIFIER_COLUMNS = ("falsifier", "level", "outcome", "impl. level", "flags", "measured vs thresholds", "message")
+DASH = "\u2014"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _e(value: Any) -> str:
+    """Escaped text; control characters (ANSI colours, NUL from a message) are dropped, not rendered."""
+    return html.escape(_CONTROL.sub("", str(value)), quote=True)
+
+
+def _num(value: Any) -> str:
+    """Numbers as people write them (2, not 2.0), like the JSON they come from."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _measured_vs_thresholds(f: Any) -> str:
+    parts = []
+    metrics = {t.get("metric") for t in f.thresholds}
+    for t in f.thresholds:
+        got = f.measured.get(t.get("metric"))
+        parts.append(f"{t.get('metric')}={DASH if got is None else _num(got)} (need {t.get('op')} {_num(t.get('value'))})")
+    parts.extend(f"{k}={json.dumps(jsonable(v))}" for k, v in f.measured.items() if k not in metrics)
+    return "; ".join(parts)
+
+
+def _falsifier_row(f: Any) -> str:
+    flags = ", ".join(x for x, on in (("stale", f.stale), ("flaky", f.flaky)) if on)
+    cells = [f.id, f.required_level.value, f.label, f.level.value if f.level else DASH, flags or DASH,
+             _measured_vs_thresholds(f) or DASH, f.message or ""]
+    tds = "".join(f'<td class="o-{_e(f.label)}">{_e(v)}</td>' if j == 2 else f"<td>{_e(v)}</td>"
+                  for j, v in enumerate(cells))
+    return f'<tr class="falsifier-row" data-falsifier="{_e(f.id)}">{tds}</tr>'
+
+
+def _contract_body(i: int, c: Any) -> str:
+    """One <tbody> per contract: its summary row, then a row whose <details> holds the falsifiers.
+
+    <details> opens without JavaScript; the script only lets a click on the summary row open it too.
+    """
+    n = c.counts
+    status = c.derived_status.value
+    badge = f'<span class="badge" style="background:{STATUS_COLORS.get(status, "#586069")}">{_e(status)}</span>'
+    drift = f'<td class="drift" title="{_e(chr(10).join(c.drift))}">drift</td>' if c.drift else "<td></td>"
+    cells = [
+        f'<td><span class="marker" aria-hidden="true">\u25b8</span> {_e(c.id)}</td>',
+        f"<td>{_e(c.version or DASH)}</td>", f"<td>{_e(c.declared_status or DASH)}</td>", f"<td>{badge}</td>",
+        *(f'<td class="num">{n[k]}</td>' for k in ("held", "falsified", "error", "unbound", "skipped")),
+        f"<td>{n['pending']}/{n['stale']}</td>", f"<td>{_e(', '.join(c.levels_reached) or DASH)}</td>",
+        f"<td>{_e(f'#{c.last_run}' if c.last_run else DASH)}</td>", drift,
+    ]
+    row = (f'<tr class="contract-row" data-contract="{_e(c.id)}" data-status="{_e(status)}" '
+           f'aria-controls="details-{i}" aria-expanded="false" tabindex="0" '
+           f'title="show the falsifiers">{"".join(cells)}</tr>')
+    drifts = "".join(f'<div class="drift">drift: {_e(d)}</div>' for d in c.drift)
+    head = "".join(f"<th>{h}</th>" for h in FALSIFIER_COLUMNS)
+    falsifiers = "".join(_falsifier_row(f) for f in c.falsifiers)
+    summary = f"details: {len(c.falsifiers)} falsifier(s) of {_e(c.id)}"
+    detail = (f'<tr class="detail" data-contract="{_e(c.id)}"><td colspan="{len(CONTRACT_COLUMNS)}">'
+              f'<details id="details-{i}"><summary>{summary}</summary>'
+              f'<div class="muted">{_e(c.reason)} {DASH} {_e(c.file)}</div>{drifts}'
+              f'<table class="falsifiers"><thead><tr>{head}</tr></thead><tbody>{falsifiers}</tbody></table>'
+              "</details></td></tr>")
+    return f'<tbody class="contract" data-contract="{_e(c.id)}">{row}{detail}</tbody>'
+
+
+def _history_row(c: Any) -> str:
+    cells = "".join(f'<span class="cell" title="run #{run}: {_e(s.value)}" '
+                    f'style="background:{STATUS_COLORS.get(s.value, "#586069")}"></span>' for run, s in c.status_history)
+    return f'<tr class="history-row" data-contract="{_e(c.id)}"><td>{_e(c.id)}</td><td>{cells or "no runs yet"}</td></tr>'
 
 
 def _script_json(data: Any) -> str:
@@ -151,9 +202,9 @@ def render(board: Any) -> str:
     if board.orphans:
         orphans = ('<p class="drift">Implementations bound to no contract: '
                    + ", ".join(html.escape(o) for o in board.orphans) + "</p>")
-    headers = "".join(f"<th>{h}</th>" for h in (
-        "contract", "version", "declared", "derived", "held", "falsified", "error", "unbound", "skipped",
-        "pending/stale", "levels", "last run", "drift"))
+    headers = "".join(f"<th>{h}</th>" for h in CONTRACT_COLUMNS)
+    bodies = "".join(_contract_body(i, c) for i, c in enumerate(board.contracts))
+    history = "".join(_history_row(c) for c in board.contracts)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -164,16 +215,15 @@ def render(board: Any) -> str:
 <div class="meta">{meta}</div>
 <div class="legend">{legend}</div>
 <h2>Contracts</h2>
-<input id="filter" type="search" placeholder="filter contracts…" aria-label="filter contracts">
-<div class="scroll"><table id="contracts"><thead><tr>{headers}</tr></thead><tbody></tbody></table></div>
-<noscript><p>This table is rendered by inline JavaScript; the same data is in `pv scoreboard --format json`.</p></noscript>
+<p class="muted">Rows marked \u25b8 expand to their falsifiers: click the row or its \u201cdetails\u201d line.</p>
+<input id="filter" type="search" placeholder="filter contracts…" aria-label="filter contracts" hidden>
+<div class="scroll"><table id="contracts"><thead><tr>{headers}</tr></thead>{bodies}</table></div>
 {orphans}
 <h2>Status history over runs</h2>
 {chart_svg(board)}
 <table id="history"><thead><tr><th>contract</th><th>derived status after each run (oldest → newest)</th></tr></thead>
-<tbody></tbody></table>
+<tbody>{history}</tbody></table>
 <script type="application/json" id="board-data">{_script_json(data)}</script>
-<script type="application/json" id="status-colors">{_script_json(STATUS_COLORS)}</script>
 <script>{JS}</script>
 </body></html>
 """

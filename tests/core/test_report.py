@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -199,3 +200,49 @@ def test_text_report_uses_the_compact_table_when_it_fits(board: Scoreboard) -> N
     assert header.split() == ["contract", "derived", "declared", "H/F/E/S/P", "lvl", "run"]
     row = next(line for line in lines if line.startswith("demo-broken-v1 "))
     assert row.split()[1:4] == ["FALSIFIED", "—", "0/1/1/1/0"]
+
+
+class _VisibleText(HTMLParser):
+    """What a browser with JavaScript disabled shows: text outside <script>, per falsifier and contract row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_script = False
+        self.rows: list[tuple[dict[str, str | None], list[str]]] = []  # (attributes, texts) of each <tr>
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_script = self.in_script or tag == "script"
+        if tag == "tr":
+            self.rows.append((dict(attrs), []))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_script = self.in_script and tag != "script"
+
+    def handle_data(self, data: str) -> None:
+        if not self.in_script:
+            self.text.append(data)
+            if self.rows:
+                self.rows[-1][1].append(data)
+
+
+def test_html_reads_without_javascript(board: Scoreboard) -> None:
+    page = renderer("html")(board)
+    no_js = re.sub(r"<script\b.*?</script>", "", page, flags=re.S)
+    parser = _VisibleText()
+    parser.feed(no_js)
+    visible = "".join(parser.text)
+    contract_rows = [(a, t) for a, t in parser.rows if a.get("class") == "contract-row"]
+    assert [a["data-contract"] for a, _ in contract_rows] == ["demo-adder-v1", "demo-broken-v1"]
+    for attrs, texts in contract_rows:
+        assert texts[0].strip() == "▸" and attrs["aria-expanded"] == "false"  # marked expandable
+        assert (attrs["data-contract"] or "") in visible
+    # each contract's falsifiers sit in a native <details> (opens without JS), one per contract
+    assert no_js.count("<details") == 2 and no_js.count("<summary>details: 3 falsifier(s)") == 2
+    falsifier_rows = {(a["data-falsifier"], t[2]) for a, t in parser.rows if a.get("class") == "falsifier-row"}
+    assert falsifier_rows == {(fid, "HELD") for fid in IDS} | {
+        ("FALSIFY-DEMO-001", "FALSIFIED"), ("FALSIFY-DEMO-002", "ERROR"), ("FALSIFY-DEMO-003", "SKIPPED")}
+    assert "RuntimeError: boom" in visible and "a|b <script>alert(1)</script> [31mred" in visible
+    assert "<script>alert" not in no_js  # message markup escaped
+    history = [a["data-contract"] for a, _ in parser.rows if a.get("class") == "history-row"]
+    assert history == ["demo-adder-v1", "demo-broken-v1"]
