@@ -5,12 +5,17 @@ Every write goes to a temporary file in the destination's folder (same file syst
 write fails: disk full, file-size limit, an exception while producing the content. A
 process killed mid-write can still leave one behind; commands that resume recognise such
 leftovers by ``is_leftover`` and delete them.
+
+``mkstemp``/``mkdtemp`` create 0600/0700 entries whatever the umask; a written file instead gets
+the mode ``open()`` would have given it (``0o666 & ~umask``, folders ``0o777 & ~umask``), or keeps
+the mode of the file it replaces.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,13 +25,43 @@ from typing import Any
 TMP_SUFFIX = ".tmp"
 
 
+def _read_umask() -> int:
+    # The umask can only be read by setting it; doing that once, at import (before any thread of ours
+    # creates files), keeps the brief window where it is 0o022 away from concurrent file creation.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+
+
+def output_mode(path: Path | str, *, directory: bool = False) -> int:
+    """The permission bits for a new ``path``: those of the entry it replaces, else the umask's default."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return (0o777 if directory else 0o666) & ~UMASK
+
+
+def make_staging_dir(target: Path | str) -> Path:
+    """A temporary sibling folder of ``target`` (renamed onto it later), with ``target``'s final mode."""
+    target = Path(target)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    os.chmod(staging, output_mode(target, directory=True))
+    return staging
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path``, on failure it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, output_mode(path))  # mkstemp's 0600 would hide scoreboards, shards... from the group
+    finally:
+        os.close(fd)
     tmp = Path(name)
     try:
         yield tmp

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import output_mode
 from engines.errors import AprError
 from engines.exporter import layout, readback
 from engines.exporter.gguf_writer import (
@@ -182,7 +183,10 @@ class GGUFExporter:
                *self.tokenizer_metadata(tok, tokens, types)]
 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
+        try:
+            os.fchmod(fd, output_mode(out))  # the umask's mode (or the replaced file's), not mkstemp's 0600
+        finally:
+            os.close(fd)
         tmp = Path(tmp_name)
         try:
             n_tensors = 0

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.atomic import make_staging_dir
 from engines.errors import AprError
 from engines.tokenizer.load import sha256_file
 
@@ -215,7 +215,7 @@ class ImportHF:
                      merges_out: list[tuple[str, str]], manifest: dict[str, Any], *, force: bool) -> None:
         """Write into a temporary sibling, then rename it into place (no partial directory ever)."""
         output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+        tmp = make_staging_dir(output)  # mkdtemp's 0700 would otherwise become the output's mode
         try:
             files = set(self.output_files())
             if "vocab.json" in files:

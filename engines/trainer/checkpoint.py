@@ -25,14 +25,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apr_contracts.atomic import write_json_atomic
+from apr_contracts.atomic import make_staging_dir, write_json_atomic
 from engines.errors import AprError
 from engines.trainer.config import ArchConfig, from_config_file
 from engines.trainer.params import parameter_shapes
@@ -169,7 +168,7 @@ def save_checkpoint(
     checked = check_state_dict(config, state_dict, source="state_dict to save")
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in checked.items()}
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    staging = make_staging_dir(directory)  # mkdtemp's 0700 would otherwise become the checkpoint's mode
     try:
         save_file(tensors, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
         dtype = str(next(iter(tensors.values())).dtype).removeprefix("torch.") if tensors else "float32"

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +45,32 @@ def test_leftover_names() -> None:
     assert is_leftover(".manifest.json.ab12.tmp", "manifest.json")
     assert not is_leftover(".manifest.json.ab12.tmp", "state.json")
     assert not is_leftover("manifest.json", "manifest.json")
+
+
+WRITE_UNDER_UMASK = """
+import sys
+from pathlib import Path
+from apr_contracts.atomic import make_staging_dir, write_text_atomic
+root = Path(sys.argv[1])
+write_text_atomic(root / "new.md", "new")
+write_text_atomic(root / "old.md", "replaced")
+print(oct(make_staging_dir(root / "checkpoint").stat().st_mode & 0o777))
+"""
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_follow_the_umask_or_keep_the_replaced_mode(tmp_path: Path, umask: int) -> None:
+    """New files get 0o666 & ~umask (not mkstemp's 0600); a replaced file keeps its own mode."""
+    old = tmp_path / "old.md"
+    old.write_text("old")
+    old.chmod(0o640)
+    previous = os.umask(umask)
+    try:  # a fresh process reads the umask at import, as `pv` and `apr` do
+        done = subprocess.run([sys.executable, "-c", WRITE_UNDER_UMASK, str(tmp_path)],
+                              capture_output=True, text=True, check=False)
+    finally:
+        os.umask(previous)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(old.stat().st_mode) == 0o640 and old.read_text() == "replaced"
+    assert done.stdout.strip() == oct(0o777 & ~umask)  # staging folders renamed into place (checkpoints)
