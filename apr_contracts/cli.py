@@ -79,6 +79,9 @@ def call_handler(
     traceback); anything else unexpected is an internal error (exit 3, with the traceback).
     Shared by `pv` and `apr`.
     """
+    from apr_contracts.fingerprint import install_module_trace
+
+    install_module_trace()  # under `pv run`, report the modules this command loads (evidence reuse)
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help()

@@ -30,7 +30,7 @@ from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.provenance import find_project_root
 from apr_contracts.results import Result
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 60.0
 
 # Forward migrations: MIGRATIONS[n] takes a database from version n-1 to n.
@@ -86,6 +86,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # v3: the sha256 of the whole contract file each result was produced from (audit trail;
     # staleness still follows the per-falsifier claim hash).
     3: ("ALTER TABLE results ADD COLUMN contract_sha256 TEXT NOT NULL DEFAULT ''",),
+    # v4: incremental runs and merged databases. Per result, the fingerprint of what executed it,
+    # the files/distributions its subprocesses loaded, and the run it was reused from; per run,
+    # where it came from when `pv evidence merge` copied it from another database.
+    4: (
+        "ALTER TABLE results ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE results ADD COLUMN reused_from INTEGER",
+        "ALTER TABLE runs ADD COLUMN origin TEXT",
+    ),
 }
 
 
@@ -141,6 +150,7 @@ class RunRecord:
     counts: dict[str, int] | None
     exit_code: int | None
     code_version: str
+    origin: str | None = None  # "DB#run" when `pv evidence merge` copied the run from another database
 
 
 @dataclass(frozen=True)
@@ -288,8 +298,9 @@ class EvidenceStore:
                 cursor = conn.execute(
                     "INSERT INTO results (run_id, recorded_at, contract_id, contract_file, contract_version,"
                     " claim_hash, falsifier_id, required_level, level, outcome, message, measured, thresholds,"
-                    " counterexample, traceback, duration_s, seed, engines, plugin, contract_sha256)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " counterexample, traceback, duration_s, seed, engines, plugin, contract_sha256,"
+                    " fingerprint, inputs, reused_from)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run_id, utc_now(), r.contract_id, r.contract_file, r.contract_version, r.claim_hash,
                         r.falsifier_id, Level(r.required_level).value, r.level.value if r.level else None,
@@ -297,7 +308,7 @@ class EvidenceStore:
                         json.dumps(_json_safe(list(r.thresholds)), default=repr),
                         None if r.counterexample is None else json.dumps(_json_safe(r.counterexample), default=repr),
                         r.traceback, float(r.duration_s), int(r.seed), _canonical(r.engines), r.plugin,
-                        r.contract_sha256,
+                        r.contract_sha256, r.fingerprint, _canonical(r.inputs), r.reused_from,
                     ),
                 )
                 ids.append(int(cursor.lastrowid or 0))
@@ -364,7 +375,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         git_sha=row["git_sha"], host=row["host"], versions=json.loads(row["versions"] or "{}"),
         plugins=json.loads(row["plugins"] or "{}"), seed=row["seed"], level=row["level"],
         counts=json.loads(row["counts"]) if row["counts"] else None, exit_code=row["exit_code"],
-        code_version=row["code_version"] or "",
+        code_version=row["code_version"] or "", origin=row["origin"],
     )
 
 
@@ -379,6 +390,7 @@ def _stored(row: sqlite3.Row) -> StoredResult:
         counterexample=json.loads(row["counterexample"]) if row["counterexample"] is not None else None,
         traceback=row["traceback"], duration_s=row["duration_s"], seed=row["seed"],
         engines=json.loads(row["engines"] or "{}"), plugin=row["plugin"], contract_sha256=row["contract_sha256"],
+        fingerprint=row["fingerprint"], inputs=json.loads(row["inputs"] or "{}"), reused_from=row["reused_from"],
     )
     return StoredResult(row["id"], row["run_id"], row["recorded_at"], row["code_version"] or "", result)
 

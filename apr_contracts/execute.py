@@ -66,6 +66,21 @@ def judge_thresholds(
     return Outcome.HELD, shown
 
 
+def _missing_module(spec: FalsifierSpec, exc: ModuleNotFoundError) -> Execution:
+    """A declared optional dependency that vanished is SKIPPED; an undeclared one is the plugin's bug."""
+    top = (exc.name or "").split(".")[0]
+    for requirement in spec.requires:
+        if requirement.module == top:
+            return Execution(Outcome.SKIPPED, requirement.skip_reason())
+    return Execution(
+        Outcome.ERROR,
+        f"{spec.id}: {spec.qualname} imports {exc.name!r}, which is not installed and not declared: "
+        f"install it (python -m pip install {top.replace('_', '-')}) or, if it is optional, declare it "
+        f"with @falsifier(..., requires=[Requirement({top!r}, install=...)]) so a missing copy is SKIPPED",
+        traceback=traceback.format_exc(),
+    )
+
+
 def execute(
     spec: FalsifierSpec,
     *,
@@ -78,6 +93,9 @@ def execute(
     contract_file: Path | None = None,
 ) -> Execution:
     """Run ``spec`` once. Live verdicts are decided here from ``thresholds``, not by the plugin."""
+    missing = spec.missing()
+    if missing:
+        return Execution(Outcome.SKIPPED, "; ".join(r.skip_reason() for r in missing))
     random.seed(seed)
     ctx = RunContext(
         falsifier_id=spec.id,
@@ -93,6 +111,8 @@ def execute(
         verdict = spec.fn(ctx)
     except Skip as skip:
         return Execution(Outcome.SKIPPED, str(skip))
+    except ModuleNotFoundError as exc:
+        return _missing_module(spec, exc)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise

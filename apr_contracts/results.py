@@ -31,6 +31,11 @@ class Result:
     engines: dict[str, str] = field(default_factory=dict)  # kind -> engine name used
     plugin: str = ""
     contract_sha256: str = ""  # the whole contract file the result was produced from
+    # What executed it (apr_contracts.fingerprint): the static fingerprint, and the files and
+    # distributions its subprocesses loaded. Empty when nothing executed (NOT_BOUND).
+    fingerprint: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    reused_from: int | None = None  # run id whose execution this result repeats without rerunning
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -57,6 +62,10 @@ class RunSummary:
     def counts(self) -> dict[str, int]:
         counted = Counter(r.outcome.value for r in self.results)
         return {o.value: counted.get(o.value, 0) for o in Outcome}
+
+    @property
+    def reused(self) -> int:
+        return sum(1 for r in self.results if r.reused_from is not None)
 
     @property
     def failed(self) -> bool:

@@ -17,11 +17,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from apr_contracts.api import FalsifierSpec
+from apr_contracts.fingerprint import static_fingerprint, still_current
 from apr_contracts.isolation import WorkerPool, run_in_fresh_process
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.plugins import Plugins
@@ -40,6 +41,7 @@ class Job:
     claim_hash: str
     spec: FalsifierSpec | None
     seed: int
+    fingerprint: str = ""  # of what will execute it (apr_contracts.fingerprint); "" when unbound
 
     @property
     def falsifier_id(self) -> str:
@@ -63,6 +65,11 @@ class RunOptions:
     # Falsifier workspaces go under this folder, which is kept; None: a temporary folder that
     # is removed when the run ends (a full run writes gigabytes of checkpoints and GGUF files).
     workspace_root: Path | None = None
+    rerun: bool = False  # execute everything, even results whose claim and fingerprint are unchanged
+
+
+# Outcomes a later run may reuse while nothing changed. ERROR never: the check broke, maybe by chance.
+REUSABLE = frozenset({Outcome.HELD, Outcome.FALSIFIED, Outcome.SKIPPED})
 
 
 def derive_seed(base: int, falsifier_id: str) -> int:
@@ -101,16 +108,51 @@ def collect(
                 continue
             if not matches(options.pattern, str(entry.id), str(contract.id)):
                 continue
+            spec = plugins.falsifiers.get(str(entry.id))
+            seed = derive_seed(options.seed, str(entry.id))
             jobs.append(
                 Job(
                     contract=contract,
                     entry=entry,
                     claim_hash=claim_hash(contract, entry),
-                    spec=plugins.falsifiers.get(str(entry.id)),
-                    seed=derive_seed(options.seed, str(entry.id)),
+                    spec=spec,
+                    seed=seed,
+                    fingerprint=fingerprint_of(spec, entry, seed, plugins, options) if spec else "",
                 )
             )
     return jobs
+
+
+def fingerprint_of(spec: FalsifierSpec, entry: Any, seed: int, plugins: Plugins, options: RunOptions) -> str:
+    """The static fingerprint of what will execute ``spec`` in this run ("" if an engine is missing:
+    such a job ends in ERROR, which is never reused)."""
+    engines: dict[str, tuple[str, str]] = {}
+    for kind in spec.engines:
+        try:
+            chosen = plugins.engines.choose(kind, options.engines.get(kind))
+        except LookupError:
+            return ""
+        engines[kind] = (chosen.name, chosen.factory.__module__)
+    digest, _ = static_fingerprint(
+        falsifier_module=spec.fn.__module__,
+        engines=engines,
+        requirements=[r.module for r in spec.requires],
+        params=dict(getattr(entry, "raw", {}).get("params") or {}),
+        seed=seed,
+    )
+    return digest
+
+
+def reusable(job: Job, previous: Result | None) -> bool:
+    """Whether ``previous`` (the latest result for the job's claim hash) can stand for running it:
+    same fingerprint, every file and distribution its subprocesses loaded unchanged."""
+    return (
+        previous is not None
+        and job.fingerprint != ""
+        and previous.outcome in REUSABLE
+        and previous.fingerprint == job.fingerprint
+        and still_current(previous.inputs)
+    )
 
 
 def run_jobs(
@@ -118,8 +160,26 @@ def run_jobs(
     plugins: Plugins,
     options: RunOptions,
     on_result: Callable[[Result], None] = lambda result: None,
+    previous: Callable[[Job], tuple[int, Result] | None] = lambda job: None,
 ) -> list[Result]:
-    """Run every job (``options.jobs`` at a time) and call ``on_result`` as each finishes."""
+    """Run every job (``options.jobs`` at a time) and call ``on_result`` as each finishes.
+
+    ``previous(job)`` gives the latest stored ``(run id, result)`` for the job's claim hash; when
+    it is :func:`reusable` (and not ``options.rerun``) it is recorded again as reused, not executed.
+    """
+    results: list[Result] = []
+    to_run: list[Job] = []
+    for job in jobs:
+        found = None if options.rerun or job.spec is None else previous(job)
+        if found is not None and reusable(job, found[1]):
+            run_id, old = found
+            result = replace(old, reused_from=old.reused_from or run_id, contract_file=str(job.contract.path))
+            results.append(result)
+            on_result(result)
+        else:
+            to_run.append(job)
+    if not to_run:
+        return results  # nothing executes: no workspace, no worker processes
     if options.workspace_root is None:
         remove_abandoned_workspaces(Path(tempfile.gettempdir()))
         root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
@@ -128,7 +188,7 @@ def run_jobs(
         root = options.workspace_root
         root.mkdir(parents=True, exist_ok=True)
     try:
-        return _run_all(jobs, plugins, options, on_result, root)
+        return results + _run_all(to_run, plugins, options, on_result, root)
     finally:
         if options.workspace_root is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -223,6 +283,7 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
         "plugin_settings": plugins.settings.to_dict(),
         "contract_file": str(Path(job.contract.path).resolve()),
         "result_file": str(workspace / "result.json"),
+        "trace_dir": str(workspace / "module-trace"),
     }
     timeout = options.live_timeout_s if job.required_level is Level.LIVE else options.timeout_s
     started = time.monotonic()
@@ -247,6 +308,8 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
         traceback=outcome_data.get("traceback", ""),
         duration=duration,
         engines=outcome_data.get("engines") or {},
+        fingerprint=job.fingerprint,
+        inputs=outcome_data.get("inputs") or {},
     )
 
 
@@ -261,6 +324,8 @@ def _result(
     traceback: str = "",
     duration: float = 0.0,
     engines: dict[str, str] | None = None,
+    fingerprint: str = "",
+    inputs: dict[str, Any] | None = None,
 ) -> Result:
     return Result(
         contract_id=str(job.contract.id),
@@ -281,6 +346,8 @@ def _result(
         engines=dict(engines or {}),
         plugin=job.spec.plugin if job.spec else "",
         contract_sha256=_file_sha256(job.contract.path),
+        fingerprint=fingerprint,
+        inputs=dict(inputs or {}),
     )
 
 

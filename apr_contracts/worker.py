@@ -19,6 +19,7 @@ from typing import Any
 
 from apr_contracts.atomic import write_text_atomic
 from apr_contracts.execute import execute
+from apr_contracts.fingerprint import TRACE_ENV, TRACE_OWNER_ENV, read_trace
 from apr_contracts.outcomes import Level
 from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
 
@@ -46,7 +47,28 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         chosen[kind] = engine_spec.name
     workspace = Path(job["workspace"])
     workspace.mkdir(parents=True, exist_ok=True)
-    execution = execute(
+    trace_dir = Path(job["trace_dir"]) if job.get("trace_dir") else None
+    if trace_dir is not None:  # the `apr`/`pv` subprocesses of this falsifier report what they load
+        os.environ[TRACE_ENV] = str(trace_dir)
+        os.environ[TRACE_OWNER_ENV] = str(os.getpid())
+    try:
+        execution = _execute(spec, factories, workspace, job)
+    finally:
+        os.environ.pop(TRACE_ENV, None)
+        os.environ.pop(TRACE_OWNER_ENV, None)
+    return {
+        "outcome": execution.outcome.value,
+        "message": execution.message,
+        "measured": _jsonable(execution.measured),
+        "counterexample": _jsonable(execution.counterexample),
+        "traceback": execution.traceback,
+        "engines": chosen,
+        "inputs": read_trace(trace_dir) if trace_dir is not None else {},
+    }
+
+
+def _execute(spec: Any, factories: dict[str, Any], workspace: Path, job: dict[str, Any]) -> Any:
+    return execute(
         spec,
         engines=factories,
         workspace=workspace,
@@ -56,14 +78,6 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         thresholds=job.get("thresholds") or [],
         contract_file=Path(job["contract_file"]) if job.get("contract_file") else None,
     )
-    return {
-        "outcome": execution.outcome.value,
-        "message": execution.message,
-        "measured": _jsonable(execution.measured),
-        "counterexample": _jsonable(execution.counterexample),
-        "traceback": execution.traceback,
-        "engines": chosen,
-    }
 
 
 def _jsonable(value: Any) -> Any:

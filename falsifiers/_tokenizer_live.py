@@ -22,6 +22,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
+from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB, TIKTOKEN, TRANSFORMERS
 from falsifiers._tokenizer_encode import _eos_id
 from falsifiers.tokenizer import apr, said
 
@@ -36,11 +37,11 @@ def _stdlib_spread(count: int) -> list[str]:
     return texts[::step][:count]
 
 
-@falsifier(IMPORT_LIVE, level="live", engines=["tokenizer"])
+@falsifier(IMPORT_LIVE, level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
 def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
     """GPT-2 and Qwen2 through `apr tokenize import-hf`, read back from vocab.json + merges.txt alone by
     transformers' GPT2Tokenizer / Qwen2Tokenizer; ids compared with tokenizers on the source file."""
-    transformers = ctx.require("transformers", why="the oracle that reads vocab.json + merges.txt")
+    import transformers
     from tokenizers import Tokenizer
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only; never a hub lookup
@@ -124,12 +125,11 @@ def _mismatched(tokenizer_json: Path, corpus: Path, out: Path, eos: int) -> tupl
     return len(texts), len(bad), bad[0] if bad else None
 
 
-@falsifier(ENCODE_LIVE, level="live", engines=["tokenizer"])
+@falsifier(ENCODE_LIVE, level="live", engines=["tokenizer"], requires=[TIKTOKEN, QWEN_VOCAB])
 def real_corpus_exact_and_fast(ctx: RunContext) -> Verdict:
     """The standard library with Qwen2 through `apr tokenize encode-corpus --workers 2`: ids checked against
     tokenizers on every document; wall time against the tiktoken pipeline and pure encode, best of
     ``rounds`` interleaved runs."""
-    ctx.require("tiktoken", why="the peer pipeline our command is timed against")
     from engines.tokenizer import peers
 
     workers, rounds = str(ctx.params.get("workers", 2)), int(ctx.params.get("rounds", 3))

