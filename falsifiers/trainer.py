@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB
 
 ARCH = "FALSIFY-APR-PRETRAIN-ARCH-"
 CHIN = "FALSIFY-APR-PRETRAIN-CHINCHILLA-"
@@ -113,7 +114,7 @@ def qwen_preset_matches_published(ctx: RunContext) -> Verdict:
     return ctx.held("all 12 fields match; N = 494,032,768", measured={"parameters": n, "fields_wrong": 0})
 
 
-@falsifier(ARCH + "002", level="integration", engines=["trainer"])
+@falsifier(ARCH + "002", level="integration", engines=["trainer"], requires=[GPT2_VOCAB])
 def no_init_builds_scratch_default(ctx: RunContext) -> Verdict:
     """Without --init/--arch, `apr pretrain` builds the GPT-2-vocab GQA 4:1 default."""
     from engines.tokenizer.fixtures import gpt2_tokenizer_json
@@ -138,7 +139,7 @@ EXTRACTED_FIELDS = ("rope_theta", "rms_norm_eps", "num_key_value_heads", "tie_wo
                     "max_position_embeddings", "intermediate_size")
 
 
-@falsifier(ARCH + "003", level="integration", engines=["trainer"])
+@falsifier(ARCH + "003", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def init_config_extracts_every_field(ctx: RunContext) -> Verdict:
     """--init extraction reads every field; each missing field is an error naming it (no defaults)."""
     from engines.trainer.fixtures import QWEN2_5_0_5B_CONFIG
@@ -197,7 +198,7 @@ def gqa_matches_repeated_mha(ctx: RunContext) -> Verdict:
     return ctx.held(f"min cosine {worst:.8f} over 7:1, 1:1, 4:1, 8:1", measured=measured)
 
 
-@falsifier(ARCH + "005", level="integration", engines=["trainer"])
+@falsifier(ARCH + "005", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def qwen_tokenizer_passes_with_qwen_init(ctx: RunContext) -> Verdict:
     """The real Qwen2.5 tokenizer (151,665 ids) passes preflight with a Qwen2.5-0.5B --init."""
     init, shards = qwen_fixture(ctx)
@@ -213,7 +214,7 @@ def qwen_tokenizer_passes_with_qwen_init(ctx: RunContext) -> Verdict:
                     measured={"tokenizer_vocab": check["tokenizer_vocab"], "model_vocab": check["model_vocab"]})
 
 
-@falsifier(ARCH + "006", level="integration", engines=["trainer"])
+@falsifier(ARCH + "006", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def qwen_tokenizer_fails_without_init(ctx: RunContext) -> Verdict:
     """Without --init the same tokenizer fails the strict preflight (default arch, and qwen2-0.5b arch)."""
     init, shards = qwen_fixture(ctx)
@@ -224,10 +225,22 @@ def qwen_tokenizer_fails_without_init(ctx: RunContext) -> Verdict:
         code, _report, err = preflight(ctx, *base, *(("--arch", arch) if arch else ()))
         if code != 1 or "FALSIFY-APR-PRETRAIN-ARCH-0" not in err:
             passed.append(f"--arch {arch or '(default)'}: exit {code}")
+    # The strict bound at its edge: a tokenizer exactly one id short of the model is refused too
+    # (the model size is computed from the tokenizer, so the gap is 1 by construction).
+    from engines.trainer.fixtures import tokenizer_size
+
+    tok, small_shards = small_fixture(ctx)
+    size = tokenizer_size(tok)
+    code, _report, err = preflight(ctx, "--dataset", str(small_shards), "--tokenizer", str(tok), *RUN,
+                                   "--force-under-provisioned", "--output", _output(ctx), "--arch", "tiny",
+                                   "--vocab-size", str(size + 1))
+    if code != 1 or ARCH + "006" not in err:
+        passed.append(f"tokenizer of {size} ids vs --arch tiny --vocab-size {size + 1}: exit {code}")
     if passed:
-        return ctx.falsified("a 151,665-id tokenizer passed from-scratch preflight: " + "; ".join(passed),
+        return ctx.falsified("a tokenizer smaller than the model passed from-scratch preflight: " + "; ".join(passed),
                              counterexample=passed)
-    return ctx.held("refused against the default (50,257) and qwen2-0.5b (151,936) architectures")
+    return ctx.held(f"refused against the default (50,257) and qwen2-0.5b (151,936) architectures, and "
+                    f"{size} ids against {size + 1} rows")
 
 
 @falsifier(ARCH + "007", level="integration", engines=["trainer"])
@@ -281,33 +294,39 @@ def relaxed_bound_accepts_reserved_rows(ctx: RunContext) -> Verdict:
 
 @falsifier(ARCH + "010", level="integration", engines=["trainer"])
 def oversized_tokenizer_refused(ctx: RunContext) -> Verdict:
-    """A tokenizer with model_vocab + 1 ids is refused with and without --init (bound is <=, not off by one)."""
+    """model_vocab + 1 ids is refused, exactly model_vocab accepted, with and without --init (the bound is <=)."""
     from engines.trainer.config import tiny
     from engines.trainer.fixtures import tokenizer_size
 
     tok, shards = small_fixture(ctx)
-    size = tokenizer_size(tok)
-    init = ctx.workspace / "init-vocab-minus-1"
-    init.mkdir(exist_ok=True)
-    (init / "config.json").write_text(json.dumps(tiny().replace(vocab_size=size - 1).to_hf_config()), encoding="utf-8")
+    size = tokenizer_size(tok)  # the model sizes below are computed from it: size is the bound by construction
     base = ("--dataset", str(shards), "--tokenizer", str(tok), *RUN, "--force-under-provisioned",
             "--output", _output(ctx))
     slipped = []
-    for mode in (("--init", str(init)), ("--arch", "tiny", "--vocab-size", str(size - 1))):
-        code, _report, err = preflight(ctx, *base, *mode)
-        if code != 1 or ARCH + "010" not in err:
-            slipped.append(f"{mode[0]}: exit {code}")
+    for rows, want in ((size, 0), (size - 1, 1)):  # on the bound: accepted; one id past it: refused
+        init = ctx.workspace / f"init-vocab-{rows}"
+        init.mkdir(exist_ok=True)
+        (init / "config.json").write_text(json.dumps(tiny().replace(vocab_size=rows).to_hf_config()), encoding="utf-8")
+        for mode in (("--init", str(init)), ("--arch", "tiny", "--vocab-size", str(rows))):
+            code, report, err = preflight(ctx, *base, *mode)
+            if code != want or (want == 1 and ARCH + "010" not in err):
+                slipped.append(f"{size} ids vs {rows} rows {mode[0]}: exit {code}, expected {want}")
+            elif want == 0 and report["preflight"]["vocab_check"]["model_vocab"] != size:
+                slipped.append(f"{mode[0]}: the command checked against {report['preflight']['vocab_check']}")
     engine = ctx.engine("trainer")
     for init_flag in (True, False):
+        try:
+            engine.check_vocab(151_936, 151_936, init=init_flag)
+        except Exception as exc:
+            slipped.append(f"check_vocab(151,936, 151,936, init={init_flag}) refused: {exc}")
         try:
             engine.check_vocab(151_937, 151_936, init=init_flag)
             slipped.append(f"check_vocab(151,937, 151,936, init={init_flag}) passed")
         except Exception:
             pass
     if slipped:
-        return ctx.falsified(f"tokenizer of {size} ids vs model {size - 1}: " + "; ".join(slipped),
-                             counterexample=slipped)
-    return ctx.held(f"{size} ids vs {size - 1} rows refused with and without --init")
+        return ctx.falsified("; ".join(slipped), counterexample=slipped)
+    return ctx.held(f"{size} ids vs {size} rows accepted, vs {size - 1} rows refused, with and without --init")
 
 
 @falsifier(ARCH + "011", level="integration", engines=["trainer"])

@@ -102,6 +102,18 @@ class BoundOffByOne(TorchTrainer):
         return check_vocab(tokenizer_vocab, model_vocab, init=init, tokenizer=tokenizer)
 
 
+class BoundExclusive(TorchTrainer):
+    """Refuses ``tokenizer >= model`` instead of ``>``: a tokenizer that fills every embedding row is refused."""
+
+    name = "broken-bound-exclusive"
+
+    def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
+        if tokenizer_vocab == model_vocab:
+            raise PreflightError(f"tokenizer {tokenizer_vocab} ids >= model {model_vocab} rows",
+                                 falsifier="FALSIFY-APR-PRETRAIN-ARCH-010")
+        return check_vocab(tokenizer_vocab, model_vocab, init=init, tokenizer=tokenizer)
+
+
 class AcceptsEncoder(TorchTrainer):
     """No family check: any config with the right numbers is built as a Llama decoder."""
 
@@ -191,6 +203,51 @@ class SevereUnworded(TorchTrainer):
         return decision
 
 
+class FloorInclusive(TorchTrainer):
+    """The floor written ``D <= 10·N: refuse`` instead of ``D < 10·N``: a run of exactly 10·N tokens is refused."""
+
+    name = "broken-floor-inclusive"
+
+    def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
+        decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
+        if decision.tokens == chinchilla.FLOOR * n_params:
+            from dataclasses import replace
+
+            return replace(decision, verdict="forced" if force else "refuse", message=decision.message.replace(
+                "is below the Chinchilla-optimal", "is under-provisioned (below 10·N); need"))
+        return decision
+
+
+class OptimalExclusive(TorchTrainer):
+    """Compute-optimal written ``D > 20·N`` instead of ``D >= 20·N``: exactly 20·N tokens still warns."""
+
+    name = "broken-optimal-exclusive"
+
+    def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
+        decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
+        if decision.tokens == chinchilla.OPTIMAL * n_params:
+            from dataclasses import replace
+
+            return replace(decision, verdict="warn", suggested_steps=steps,
+                           message=decision.message.replace("compute-optimal", "below the Chinchilla-optimal 20·N"))
+        return decision
+
+
+class SevereInclusive(TorchTrainer):
+    """Severity written ``D <= 5·N`` instead of ``D < 5·N``: exactly 5·N tokens is called SEVERELY short."""
+
+    name = "broken-severe-inclusive"
+
+    def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
+        decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
+        if decision.tokens == chinchilla.SEVERE * n_params:
+            from dataclasses import replace
+
+            return replace(decision, severe=True, message=decision.message.replace(
+                "under-provisioned (below 10·N)", "SEVERELY under-provisioned (below 5·N)"))
+        return decision
+
+
 class ImportKeepsPermutation(TorchTrainer):
     """`apr import` of a llama-arch GGUF forgets to un-permute q/k (RoPE pairs the wrong rows)."""
 
@@ -211,6 +268,7 @@ class WarmupIntDiv(TorchTrainer):
 
 MUTANTS: tuple[type[TorchTrainer], ...] = (
     QwenPresetRope, ScratchMHA, DefaultsMissingField, GQATilesKV, StrictVocabUnderInit, RelaxedWithoutInit,
-    BoundOffByOne, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
-    RefuseBelow5N, SevereUnworded, ImportKeepsPermutation, WarmupIntDiv,
+    BoundOffByOne, BoundExclusive, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
+    RefuseBelow5N, SevereUnworded, FloorInclusive, OptimalExclusive, SevereInclusive, ImportKeepsPermutation,
+    WarmupIntDiv,
 )

@@ -16,6 +16,7 @@ MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a
     "broken-strict-vocab-under-init": "StrictVocabUnderInit",
     "broken-relaxed-without-init": "RelaxedWithoutInit",
     "broken-bound-off-by-one": "BoundOffByOne",
+    "broken-bound-exclusive": "BoundExclusive",
     "broken-accepts-encoder": "AcceptsEncoder",
     "broken-init-cpu-only": "InitCpuOnly",
     "broken-count-tied-twice": "CountTiedTwice",
@@ -23,6 +24,9 @@ MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a
     "broken-suggest-floor": "SuggestFloor",
     "broken-refuse-below-5n": "RefuseBelow5N",
     "broken-severe-unworded": "SevereUnworded",
+    "broken-floor-inclusive": "FloorInclusive",
+    "broken-optimal-exclusive": "OptimalExclusive",
+    "broken-severe-inclusive": "SevereInclusive",
     "broken-import-no-unpermute": "ImportKeepsPermutation",
     "broken-warmup-int-div": "WarmupIntDiv",
 }

