@@ -103,21 +103,27 @@ def eos_counts(ctx: RunContext) -> Verdict:
 
 @falsifier("FALSIFY-TOK-ENCODE-CORPUS-002", level="integration", engines=["tokenizer"])
 def rotation_at_boundaries(ctx: RunContext) -> Verdict:
-    """Every shard is whole document units; rotation at the first boundary at or after N ids."""
+    """Every shard is whole document units; rotation at the first boundary at or after N ids (N itself included)."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
     texts = _docs(60)
     corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
-    n_tokens = 500
-    out = ctx.workspace / "out"
-    proc = _encode(ctx, tok, corpus, out, "--shard-tokens", str(n_tokens), "--eos-policy", "after")
-    if proc.returncode != 0:
-        return ctx.falsified(f"command failed: {said(proc)}")
     units = _units(_reference(tok, texts), _eos_id(tok), "after")
     starts, pos = {0}, 0
     for unit in units:
         pos += len(unit)
         starts.add(pos)
+    # N is a document boundary by construction (the first one at or after 500 ids), so the first
+    # shard must rotate exactly on it: a writer that rotates only past N (`>` for `>=`) is caught.
+    n_tokens = min(b for b in starts if b >= 500)
+    out = ctx.workspace / "out"
+    proc = _encode(ctx, tok, corpus, out, "--shard-tokens", str(n_tokens), "--eos-policy", "after")
+    if proc.returncode != 0:
+        return ctx.falsified(f"command failed: {said(proc)}")
     shards = _shards(out)
+    if len(shards) < 2 or len(shards[0]) != n_tokens:
+        return ctx.falsified(f"--shard-tokens {n_tokens} (a document boundary): the first shard holds "
+                             f"{len(shards[0]) if shards else 0} ids, expected exactly {n_tokens}",
+                             measured={"shards": len(shards)})
     offset = 0
     for index, shard in enumerate(shards):
         if offset not in starts:

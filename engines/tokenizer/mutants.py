@@ -135,6 +135,22 @@ class SplitsDocuments(HFTokenizerEngine):
         return _SplittingWriter(output, shard_tokens, index)
 
 
+class _PastLimitWriter(ShardWriter):
+    def add(self, unit: list[Any]) -> list[dict[str, Any]]:
+        for part in unit:
+            self.append(part)
+        self.documents += 1
+        return [self.flush()] if self.tokens > self.shard_tokens else []  # `>` where the limit is `>=`
+
+
+@_named
+class RotatesPastLimit(HFTokenizerEngine):
+    """Completes a shard only once it holds more than --shard-tokens ids: a shard ending exactly on N grows on."""
+
+    def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
+        return _PastLimitWriter(output, shard_tokens, index)
+
+
 @_named
 class VocabSizeIgnoresAdded(HFTokenizerEngine):
     """Takes the vocab size from model.vocab only, forgetting added tokens (so ids can reach the size)."""

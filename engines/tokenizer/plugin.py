@@ -22,6 +22,7 @@ MUTANTS: dict[str, str] = {
     "broken-hashes-parsed-json": "HashesParsedJson",
     "broken-eos-between-as-after": "EosBetweenAsAfter",
     "broken-splits-documents": "SplitsDocuments",
+    "broken-rotates-past-limit": "RotatesPastLimit",
     "broken-vocab-size-ignores-added": "VocabSizeIgnoresAdded",
     "broken-hashes-int64": "HashesInt64",
     "broken-adds-special-tokens": "AddsSpecialTokens",

@@ -61,6 +61,14 @@ def test_encode_corpus_002(tmp_path: Path) -> None:
     check("FALSIFY-TOK-ENCODE-CORPUS-002", "broken-splits-documents", tmp_path)
 
 
+def test_encode_corpus_002_rotates_on_the_limit_itself(tmp_path: Path) -> None:
+    """--shard-tokens is set to a document boundary, so rotating only past it (`>` for `>=`) is caught."""
+    broken = run_falsifier("FALSIFY-TOK-ENCODE-CORPUS-002", engines={"tokenizer": "broken-rotates-past-limit"},
+                           workspace=tmp_path)
+    assert broken.outcome is Outcome.FALSIFIED, (broken.message, broken.traceback)
+    assert "expected exactly" in broken.message
+
+
 def test_encode_corpus_003(tmp_path: Path) -> None:
     check("FALSIFY-TOK-ENCODE-CORPUS-003", "broken-vocab-size-ignores-added", tmp_path)
 
