@@ -14,7 +14,7 @@ import errno
 import importlib
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
@@ -30,11 +30,23 @@ ENVIRONMENT_ERRORS = {
     errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
 }
 
-COMMANDS = ("validate", "run", "scoreboard", "status", "plugins", "schema", "explain", "new", "diff")
+COMMANDS = ("validate", "run", "scoreboard", "status", "plugins", "schema", "explain", "new", "diff", "evidence")
 
 
 class UsageError(Exception):
     """Bad command-line input: reported on stderr, exit 2."""
+
+
+NO_SUCH_PATH = "no such file or folder"
+
+
+def missing_input(paths: Iterable[object], hint: str) -> str:
+    """The message for input paths named on the command line that do not exist.
+
+    One rule for `pv` and `apr` (engines.errors.require_paths uses the same words): a missing
+    input path is a usage error, exit 2, naming every missing path and what to do.
+    """
+    return f"{NO_SUCH_PATH}: {', '.join(map(str, paths))}\n  hint: {hint}"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -94,6 +94,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE results ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'",
         "ALTER TABLE results ADD COLUMN reused_from INTEGER",
         "ALTER TABLE runs ADD COLUMN origin TEXT",
+        "ALTER TABLE runs ADD COLUMN shard TEXT",
     ),
 }
 
@@ -151,6 +152,7 @@ class RunRecord:
     exit_code: int | None
     code_version: str
     origin: str | None = None  # "DB#run" when `pv evidence merge` copied the run from another database
+    shard: str | None = None  # "I/N" for `pv run --shard I/N`
 
 
 @dataclass(frozen=True)
@@ -270,6 +272,9 @@ class EvidenceStore:
         plugins: Mapping[str, Any] | None = None,
         seed: int | None = None,
         level: str | Level | None = None,
+        shard: str | None = None,
+        origin: str | None = None,
+        started_at: str | None = None,
     ) -> int:
         """Open a run and return its id; every result of the run is recorded under it."""
         if not isinstance(command, str):
@@ -278,10 +283,10 @@ class EvidenceStore:
         level_value = level.value if isinstance(level, Level) else level
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO runs (started_at, command, git_sha, host, versions, plugins, seed, level, code_version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (utc_now(), command, git_sha, host, versions_json, _canonical(dict(plugins or {})),
-                 seed, level_value, code_version(git_sha, versions)),
+                "INSERT INTO runs (started_at, command, git_sha, host, versions, plugins, seed, level,"
+                " code_version, shard, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (started_at or utc_now(), command, git_sha, host, versions_json, _canonical(dict(plugins or {})),
+                 seed, level_value, code_version(git_sha, versions), shard, origin),
             )
             return int(cursor.lastrowid or 0)
 
@@ -289,12 +294,13 @@ class EvidenceStore:
         """Append one result; returns its row id."""
         return self.record_many(run_id, [result])[0]
 
-    def record_many(self, run_id: int, results: Sequence[Result]) -> list[int]:
+    def record_many(self, run_id: int, results: Sequence[Result], *, recorded_at: Sequence[str] = ()) -> list[int]:
+        """Append results to a run; ``recorded_at`` keeps original times (`pv evidence merge`)."""
         ids: list[int] = []
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
                 raise EvidenceError(f"{self.path}: run {run_id} does not exist; call begin_run() first")
-            for r in results:
+            for n, r in enumerate(results):
                 cursor = conn.execute(
                     "INSERT INTO results (run_id, recorded_at, contract_id, contract_file, contract_version,"
                     " claim_hash, falsifier_id, required_level, level, outcome, message, measured, thresholds,"
@@ -302,7 +308,7 @@ class EvidenceStore:
                     " fingerprint, inputs, reused_from)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        run_id, utc_now(), r.contract_id, r.contract_file, r.contract_version, r.claim_hash,
+                        run_id, recorded_at[n] if recorded_at else utc_now(), r.contract_id, r.contract_file, r.contract_version, r.claim_hash,
                         r.falsifier_id, Level(r.required_level).value, r.level.value if r.level else None,
                         Outcome(r.outcome).value, r.message, _canonical(_json_safe(r.measured)),
                         json.dumps(_json_safe(list(r.thresholds)), default=repr),
@@ -314,11 +320,12 @@ class EvidenceStore:
                 ids.append(int(cursor.lastrowid or 0))
         return ids
 
-    def end_run(self, run_id: int, *, counts: Mapping[str, int] | None = None, exit_code: int | None = None) -> None:
+    def end_run(self, run_id: int, *, counts: Mapping[str, int] | None = None, exit_code: int | None = None,
+                finished_at: str | None = None) -> None:
         with self._write() as conn:
             conn.execute(
                 "UPDATE runs SET finished_at = ?, counts = ?, exit_code = ? WHERE id = ?",
-                (utc_now(), _canonical(dict(counts or {})), exit_code, run_id),
+                (finished_at or utc_now(), _canonical(dict(counts or {})), exit_code, run_id),
             )
 
     # -- reading -----------------------------------------------------------------------
@@ -365,6 +372,17 @@ class EvidenceStore:
         ).fetchone()
         return _stored(row) if row else None
 
+    def durations(self) -> dict[str, float]:
+        """Seconds of each falsifier's latest execution (reused results excluded): shard balancing."""
+        # Shards recorded straight into this database do not count: a later shard of the same
+        # matrix must partition as the first one did. Merged shards (origin set) do count.
+        rows = self._connection().execute(
+            "SELECT falsifier_id, duration_s FROM results WHERE id IN (SELECT max(r.id) FROM results r"
+            " JOIN runs ON runs.id = r.run_id WHERE r.reused_from IS NULL AND r.outcome != 'NOT_BOUND'"
+            " AND (runs.shard IS NULL OR runs.origin IS NOT NULL) GROUP BY r.falsifier_id)"
+        ).fetchall()
+        return {row["falsifier_id"]: float(row["duration_s"]) for row in rows}
+
     def integrity_check(self) -> str:
         return str(self._connection().execute("PRAGMA integrity_check").fetchone()[0])
 
@@ -375,7 +393,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         git_sha=row["git_sha"], host=row["host"], versions=json.loads(row["versions"] or "{}"),
         plugins=json.loads(row["plugins"] or "{}"), seed=row["seed"], level=row["level"],
         counts=json.loads(row["counts"]) if row["counts"] else None, exit_code=row["exit_code"],
-        code_version=row["code_version"] or "", origin=row["origin"],
+        code_version=row["code_version"] or "", origin=row["origin"], shard=row["shard"],
     )
 
 

@@ -222,6 +222,12 @@ def static_fingerprint(
     return hashlib.sha256(encoded.encode()).hexdigest(), parts
 
 
+def clear_caches() -> None:
+    """Forget located packages and parsed imports (a long-lived process whose sys.path changed)."""
+    for cached in (_package_dir, is_first_party, _imports, _top_level_distributions):
+        cached.cache_clear()
+
+
 # --- the dynamic part -----------------------------------------------------------------------------
 
 

@@ -17,6 +17,8 @@ from apr_contracts.runner import (
     DEFAULT_TIMEOUT_S,
     RunOptions,
     collect,
+    parse_shard,
+    partition,
     run_jobs,
 )
 
@@ -96,6 +98,13 @@ def register(subparsers: Any) -> None:
         "folder removed when the run ends)",
     )
     parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only part I of N of the selected falsifiers (balanced by the durations recorded in "
+        "the evidence database; every shard of a CI matrix must see the same database, or none); "
+        "join the databases with `pv evidence merge`",
+    )
+    parser.add_argument(
         "--rerun",
         action="store_true",
         help="execute every falsifier, even those whose claim hash and fingerprint (plugin and engine "
@@ -146,14 +155,21 @@ def run_command(args: argparse.Namespace) -> int:
             plugins.engines.choose(kind, name)
         except LookupError as exc:
             raise UsageError(str(exc)) from exc
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     loaded = load_contracts(paths)
     broken = [i for i in loaded.issues if i.severity == "error"]
     jobs = collect(loaded.contracts, plugins, options, claim_hash)
+    root = project_root(paths[0])
+    db_path = Path(args.evidence or os.environ.get("PV_EVIDENCE") or default_evidence_path(root))
+    if shard is not None:
+        known = EvidenceStore(db_path).durations() if db_path.exists() else {}
+        jobs = partition(jobs, shard[1], known)[shard[0] - 1]
     if args.collect_only:
         return _print_collection(jobs, args.format)
 
-    root = project_root(paths[0])
-    db_path = Path(args.evidence or os.environ.get("PV_EVIDENCE") or default_evidence_path(root))
     store = EvidenceStore(db_path)
     run_id = store.begin_run(
         command="pv " + " ".join(sys.argv[1:]) if sys.argv else "pv run",
@@ -163,6 +179,7 @@ def run_command(args: argparse.Namespace) -> int:
         plugins={name: info.version for name, info in plugins.info.items()},
         seed=args.seed,
         level=args.level,
+        shard=args.shard,
     )
     summary = RunSummary(run_id=run_id)
 
