@@ -210,7 +210,7 @@ def vocab_padding_keeps_added_tokens(ctx: RunContext) -> Verdict:
 
 @falsifier("FALSIFY-EXPORT-GGUF-009", level="algorithm", engines=["exporter"])
 def qwen25_padding_arithmetic(ctx: RunContext) -> Verdict:
-    """Qwen2.5 layout: 151,643 BPE + 22 added ids in 151,936 rows -> exactly 271 placeholders after id 151,664."""
+    """Qwen2.5 layout: 151,643 BPE + 22 added ids in 151,936 rows -> 271 placeholders; in 151,665 rows none; 151,664 refused."""
     from engines.exporter.tokmeta import CONTROL, NORMAL, USER_DEFINED, TokenizerMeta
     from engines.tokenizer.fixtures import QWEN_ADDED, QWEN_BPE_COUNT
 
@@ -225,7 +225,21 @@ def qwen25_padding_arithmetic(ctx: RunContext) -> Verdict:
         return ctx.falsified(f"{len(tokens)} rows with {placeholders} placeholders, expected 151,936 with 271", measured=measured)
     if tokens[151_643] != "<|endoftext|>" or types[151_643] != CONTROL or tokens[151_664] != "<|file_sep|>":
         return ctx.falsified(f"added tokens displaced: id 151643={tokens[151_643]!r}, id 151664={tokens[151_664]!r}", measured=measured)
-    return ctx.held(measured=measured)
+    # The bound on the dot: ids that fill every row exactly pad nothing; one row fewer must be refused.
+    ids = len(by_id)  # 151,665
+    try:
+        full, full_types = ctx.engine("exporter").pad_tokens(tok, ids)
+    except Exception as exc:
+        return ctx.falsified(f"{ids:,} ids in exactly {ids:,} rows refused: {exc}", measured=measured)
+    if len(full) != ids or any(t == 5 for t in full_types) or full[ids - 1] != "<|file_sep|>":
+        return ctx.falsified(f"{ids:,} ids in {ids:,} rows gave {len(full):,} tokens, "
+                             f"{sum(1 for t in full_types if t == 5)} placeholders (expected 0)", measured=measured)
+    try:
+        short = ctx.engine("exporter").pad_tokens(tok, ids - 1)
+    except Exception:
+        return ctx.held(measured=measured)
+    return ctx.falsified(f"{ids:,} ids padded into {ids - 1:,} rows without refusal ({len(short[0]):,} tokens): "
+                         "id 151,664 would index past the embedding", measured=measured)
 
 
 # Items the self-check must refuse when absent, written out here (not read from the engine's table).

@@ -168,34 +168,34 @@ def init_config_extracts_every_field(ctx: RunContext) -> Verdict:
                     measured={"defaulted": 0})
 
 
-def _cosine(a: Any, b: Any) -> float:
-    import torch
-
-    return float(torch.nn.functional.cosine_similarity(a.flatten().double(), b.flatten().double(), dim=0))
+# Float32 SDPA against the explicit repeated-KV reference: max |Δ| measured at 8.3e-7 over 20 seeds x
+# the 4 ratios below (1 and 2 threads); the bound is 12x that. The old cosine >= 0.9999 allowed an
+# error about 1e4x the noise (cosine squares it: 1 - cos was 3e-14).
+GQA_MAX_ABS = 1e-5
 
 
 @falsifier(ARCH + "004", level="algorithm", engines=["trainer"])
 def gqa_matches_repeated_mha(ctx: RunContext) -> Verdict:
-    """GQA of ratio 7:1 (and 1, 4, 8) equals full MHA over explicitly repeated KV heads (cosine >= 0.9999)."""
+    """GQA of ratio 7:1 (and 1, 4, 8) equals full MHA over explicitly repeated KV heads (max |Δ| <= 1e-5)."""
     import torch
 
     from engines.trainer.model import reference_mha_attention
 
     engine = ctx.engine("trainer")
     gen = torch.Generator().manual_seed(ctx.seed)
-    worst, results = 1.0, {}
+    results = {}
     for heads, kv in ((14, 2), (14, 14), (16, 4), (32, 4)):
         q = torch.randn(2, heads, 23, 64, generator=gen)
         k, v = torch.randn(2, kv, 23, 64, generator=gen), torch.randn(2, kv, 23, 64, generator=gen)
-        cos = _cosine(engine.attention(q, k, v), reference_mha_attention(q, k, v))
-        results[f"{heads // kv}:1"] = cos
-        worst = min(worst, cos)
-    measured = {f"cosine_{k.replace(':', 'to')}": round(v, 8) for k, v in results.items()}
-    if worst < 0.9999:
-        bad = [r for r, c in results.items() if c < 0.9999]
-        return ctx.falsified(f"GQA {', '.join(bad)} differs from repeated-KV MHA (min cosine {worst:.6f})",
+        diff = (engine.attention(q, k, v).double() - reference_mha_attention(q, k, v).double()).abs().max()
+        results[f"{heads // kv}:1"] = float(diff)
+    worst = max(results.values())
+    measured = {f"max_abs_{k.replace(':', 'to')}": float(f"{v:.3g}") for k, v in results.items()}
+    if worst > GQA_MAX_ABS:
+        bad = [r for r, d in results.items() if d > GQA_MAX_ABS]
+        return ctx.falsified(f"GQA {', '.join(bad)} differs from repeated-KV MHA (max |Δ| {worst:.3g} > {GQA_MAX_ABS})",
                              counterexample=results, measured=measured)
-    return ctx.held(f"min cosine {worst:.8f} over 7:1, 1:1, 4:1, 8:1", measured=measured)
+    return ctx.held(f"max |Δ| {worst:.3g} <= {GQA_MAX_ABS} over 7:1, 1:1, 4:1, 8:1", measured=measured)
 
 
 @falsifier(ARCH + "005", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])

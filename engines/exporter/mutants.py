@@ -58,6 +58,20 @@ class PadsAfterBPE(GGUFExporter):
         return pad_vocab({i: v for i, v in tok.by_id.items() if v[1] == NORMAL}, n_rows)
 
 
+class PadRefusesFullRows(GGUFExporter):
+    """Compares the tokenizer's size (not its top id) with the rows using ``>=``: a tokenizer that fills
+    every embedding row exactly (no reserved rows, e.g. a from-scratch model) is refused."""
+
+    name = "broken-pad-refuses-full-rows"
+
+    def pad_tokens(self, tok: TokenizerMeta, n_rows: int) -> tuple[list[str], list[int]]:
+        from engines.exporter.tokmeta import TokenizerMetaError
+
+        if max(tok.by_id) + 1 >= n_rows:
+            raise TokenizerMetaError(f"the tokenizer has {max(tok.by_id) + 1} ids, the model {n_rows} rows")
+        return pad_vocab(tok.by_id, n_rows)
+
+
 class DropsRopeBase(GGUFExporter):
     """Omits {arch}.rope.freq_base (llama.cpp then silently uses 10000)."""
 
@@ -65,6 +79,22 @@ class DropsRopeBase(GGUFExporter):
 
     def metadata(self, arch: str, hp: HParams, dtype: str, model_name: str) -> list[KV]:
         return [kv for kv in super().metadata(arch, hp, dtype, model_name) if not kv.key.endswith(".rope.freq_base")]
+
+
+class RmsEpsDefault(GGUFExporter):
+    """Reads hyper-parameters with llama.cpp's default RMSNorm epsilon (1e-5) instead of config's rms_norm_eps.
+
+    The key is present and the file self-consistent (its own check compares with the same wrong
+    value), llama.cpp loads it; only every RMSNorm computes slightly differently from training.
+    """
+
+    name = "broken-rms-eps-default"
+
+    def hparams(self, ckpt: Path) -> tuple[dict[str, Any], HParams]:
+        from dataclasses import replace
+
+        config, hp = super().hparams(ckpt)
+        return config, replace(hp, rms_norm_eps=1e-5)
 
 
 class DropsModelCard(GGUFExporter):
@@ -173,5 +203,5 @@ class BenchMeanAsMedian(GGUFExporter):
 MUTANTS: tuple[type[GGUFExporter], ...] = (
     HFClassArch, DropsPre, SkipsPermutation, PadsAfterBPE, DropsRopeBase, DropsQkvBias,
     MhaKvHeads, SelfCheckLoadableOnly, OverwritesWithoutForce, QaTrustsTokenizerConfig, QaArchOnlyMetadata,
-    BenchMeanAsMedian, DropsModelCard,
+    BenchMeanAsMedian, DropsModelCard, RmsEpsDefault, PadRefusesFullRows,
 )

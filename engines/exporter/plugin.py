@@ -13,6 +13,7 @@ MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a
     "broken-drops-pre": "DropsPre",
     "broken-skips-permutation": "SkipsPermutation",
     "broken-pads-after-bpe": "PadsAfterBPE",
+    "broken-pad-refuses-full-rows": "PadRefusesFullRows",
     "broken-drops-rope-base": "DropsRopeBase",
     "broken-drops-qkv-bias": "DropsQkvBias",
     "broken-mha-kv-heads": "MhaKvHeads",
@@ -22,6 +23,7 @@ MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a
     "broken-qa-arch-only-metadata": "QaArchOnlyMetadata",
     "broken-bench-mean-as-median": "BenchMeanAsMedian",
     "broken-drops-model-card": "DropsModelCard",
+    "broken-rms-eps-default": "RmsEpsDefault",
 }
 
 

@@ -75,6 +75,14 @@ def test_export_gguf_009(tmp_path: Path) -> None:
     assert held.measured == {"rows": 151_936, "placeholders": 271}
 
 
+def test_export_gguf_009_full_rows_on_the_dot(tmp_path: Path) -> None:
+    """A tokenizer that fills every row exactly must export with no placeholder: `>=` for `>` is caught."""
+    broken = run_falsifier("FALSIFY-EXPORT-GGUF-009", engines={"exporter": "broken-pad-refuses-full-rows"},
+                           workspace=_ws(tmp_path, "broken"))
+    assert broken.outcome is Outcome.FALSIFIED, (broken.message, broken.traceback)
+    assert "151,665 ids in exactly 151,665 rows refused" in broken.message
+
+
 def test_export_gguf_010(tmp_path: Path) -> None:
     _both("FALSIFY-EXPORT-GGUF-010", "broken-selfcheck-loadable-only", tmp_path)
 
