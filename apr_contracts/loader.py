@@ -24,7 +24,7 @@ from apr_contracts.outcomes import Level
 from apr_contracts.rules.base import Issue, Severity
 from apr_contracts.rules.loading import LOADER_RULES
 from apr_contracts.schema.contract import Contract
-from apr_contracts.schema.known_keys import unknown_keys
+from apr_contracts.schema.known_keys import unknown_keys_with_suggestions
 from apr_contracts.schema.yamlsrc import (
     DEFAULT_MAX_FILE_BYTES,
     YamlRefused,
@@ -206,12 +206,14 @@ def load_file(path: Path, result: LoadResult, max_file_bytes: int = DEFAULT_MAX_
         contract.model = Contract.model_validate(data)
     except ValidationError as exc:
         result.issues.extend(_schema_issues(contract, exc))
-    for where, name in unknown_keys(data):
+    for where, name, suggestion in unknown_keys_with_suggestions(data):
         line, col = contract.position((*where, name), key=True)
         dotted = ".".join(str(p) for p in where) or "top level"
+        mean = f"; did you mean `{suggestion}`?" if suggestion else ""
+        rename = f"rename it to `{suggestion}`" if suggestion else "rename it to a known key (see `pv schema`)"
         result.issues.append(_issue(
-            "PV-SCHEMA-003", path, line, col, f"unknown key `{name}` in {dotted}",
-            "rename it to a known key (see `pv schema`) or suppress it with `# pv: ignore[PV-SCHEMA-003]`",
+            "PV-SCHEMA-003", path, line, col, f"unknown key `{name}` in {dotted}{mean}",
+            f"{rename} or suppress it with `# pv: ignore[PV-SCHEMA-003]`",
         ))
     _fill_identity(contract)
     contract.equations = _equations(data.get("equations"))

@@ -7,6 +7,7 @@ the cost, and it also works when the model could not be built (wrong types elsew
 
 from __future__ import annotations
 
+import difflib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from apr_contracts.schema.common import Section
 from apr_contracts.schema.contract import Contract
 
 PathKey = tuple[str | int, ...]
+# difflib ratio above which an unknown key is taken for a typo of a declared one: one or two
+# letters off in a word of 6+ letters pass, unrelated custom keys (x-owner, team) do not.
+SUGGEST_CUTOFF = 0.8
 
 
 @dataclass(frozen=True)
@@ -68,21 +72,34 @@ def _shape(model: type[Section]) -> _Shape:
 
 def unknown_keys(raw: dict[str, Any], model: type[Section] = Contract, where: PathKey = ()) -> Iterator[tuple[PathKey, str]]:
     """(path of the section, key) for every key its section model does not declare."""
+    for path, key, _suggestion in unknown_keys_with_suggestions(raw, model, where):
+        yield path, key
+
+
+def unknown_keys_with_suggestions(
+    raw: dict[str, Any], model: type[Section] = Contract, where: PathKey = (),
+) -> Iterator[tuple[PathKey, str, str | None]]:
+    """Like :func:`unknown_keys`, plus the declared key of that same section it most resembles.
+
+    ``metdata`` -> ``metadata``, ``falsification_test`` -> ``falsification_tests``; a key that
+    resembles none (a team's own ``x-owner``) gets None: custom keys are allowed, only typos hinted.
+    """
     shape = _shape(model)
     for key, value in raw.items():
         if key not in shape.keys:
-            yield where, key
+            close = difflib.get_close_matches(str(key), sorted(shape.keys), n=1, cutoff=SUGGEST_CUTOFF)
+            yield where, key, close[0] if close else None
             continue
         if isinstance(value, dict):
             if key in shape.direct:
-                yield from unknown_keys(value, shape.direct[key], (*where, key))
+                yield from unknown_keys_with_suggestions(value, shape.direct[key], (*where, key))
             elif key in shape.values:
                 sub = shape.values[key]
                 for name, item in value.items():
                     if isinstance(item, dict):
-                        yield from unknown_keys(item, sub, (*where, key, name))
+                        yield from unknown_keys_with_suggestions(item, sub, (*where, key, name))
         elif isinstance(value, list) and key in shape.items:
             sub = shape.items[key]
             for i, item in enumerate(value):
                 if isinstance(item, dict):
-                    yield from unknown_keys(item, sub, (*where, key, i))
+                    yield from unknown_keys_with_suggestions(item, sub, (*where, key, i))

@@ -128,3 +128,20 @@ def test_not_utf8_and_missing_path(tmp_path):
     p.write_bytes(b"metadata:\n  id: caf\xe9\n")
     res = load_contracts([p, tmp_path / "nope.yaml"])
     assert sorted((i.code, i.line) for i in res.issues) == [("PV-YAML-006", 0), ("PV-YAML-006", 2)]
+
+
+def test_a_misspelled_key_gets_did_you_mean_and_a_custom_key_does_not(tmp_path):
+    text = (FIXTURES / "valid-minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("metadata:", "metdata:", 1).replace("  if_fails: f is not the identity.",
+                                                            "  if_fail: f is not the identity.\n  x-owner: team-a")
+    text += "falsification_test: []\nowner_team: platform\n"
+    res = load_contracts([_write(tmp_path, "c.yaml", text)])
+    unknown = {i.message.split("`")[1]: i for i in res.issues if i.code == "PV-SCHEMA-003"}
+    assert set(unknown) == {"metdata", "falsification_test", "owner_team", "if_fail", "x-owner"}, unknown
+    assert unknown["metdata"].message == "unknown key `metdata` in top level; did you mean `metadata`?"
+    assert unknown["metdata"].hint.startswith("rename it to `metadata`")
+    assert unknown["falsification_test"].message.endswith("did you mean `falsification_tests`?")
+    # inside a falsifier entry: suggested from that section's keys
+    assert unknown["if_fail"].message == "unknown key `if_fail` in falsification_tests.0; did you mean `if_fails`?"
+    for custom in ("owner_team", "x-owner"):
+        assert "did you mean" not in unknown[custom].message and "see `pv schema`" in unknown[custom].hint
