@@ -207,6 +207,8 @@ def _summary(loaded: Any, issues: list[Issue], suppressed: list[Issue], config: 
         "contracts": len(loaded.contracts),
         "skipped": [{"file": str(p), "reason": r} for p, r in loaded.skipped],
         "errors": sev.get("error", 0),
+        # A file that could not be read as a contract (a YAML syntax error) counts here, not as "no contract".
+        "files_with_errors": sorted({i.file for i in issues if i.severity.value == "error"}),
         "warnings": sev.get("warning", 0),
         "infos": sev.get("info", 0),
         "suppressed": len(suppressed),

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.cli import UsageError
+from apr_contracts.cli import UsageError, missing_input
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...] | None:
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no PATH given and no `paths` in [tool.pv]")
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        raise UsageError(missing_input(missing, "pass contract files or folders of them (or none: [tool.pv] paths)"))
     if args.max_file_bytes is not None and args.max_file_bytes <= 0:
         raise UsageError("--max-file-bytes must be positive")
     config = config.override(
@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise UsageError(f"unknown rule code(s): {', '.join(bad)} (see `pv explain --list`)")
     report = validate_paths(paths, config, registry, context=context)
-    if not report.contracts:  # exit 0 is right (nothing is wrong), but a typo'd folder should not pass unnoticed
+    # Exit 0 is right for a folder without contracts, but a typo'd folder should not pass unnoticed.
+    # Not said when files had issues: a YAML syntax error is the whole story, "no contracts" would mislead.
+    if not report.contracts and not report.issues:
         print(f"pv validate: warning: no contracts found in {', '.join(paths)}", file=sys.stderr)
     if args.format == "json":
         print(render_json(report))

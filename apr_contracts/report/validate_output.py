@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from apr_contracts.validate import ValidationReport
 
 FORMATS = ("text", "json", "github")
+
+
+def _in_files(summary: dict[str, Any]) -> str:
+    """Which files the errors are in: a file that failed to parse has no contract to name it by."""
+    files = list(summary.get("files_with_errors") or [])
+    return f" (in {', '.join(map(str, files))})" if files and len(files) <= 3 else (
+        f" (in {len(files)} files)" if files else "")
 
 
 def render_json(report: ValidationReport) -> str:
@@ -38,7 +45,7 @@ def render_github(report: ValidationReport) -> str:
         body = i.message + (f"\n{i.hint}" if i.hint else "")
         lines.append(f"::{level[i.severity.value]} {','.join(props)}::{_escape_data(body)}")
     s = report.summary
-    lines.append(f"pv validate: {s['errors']} errors, {s['warnings']} warnings in {s['contracts']} contracts")
+    lines.append(f"pv validate: {s['errors']} errors{_in_files(s)}, {s['warnings']} warnings in {s['contracts']} contracts")
     return "\n".join(lines)
 
 
@@ -61,5 +68,5 @@ def render_text(report: ValidationReport, stream: IO[str] | None = None) -> None
     extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
     mode = " (strict)" if s["strict"] else ""
     console.print(f"{verdict}{mode}: {s['contracts']} contracts in {s['files']} files, "
-                  f"{s['errors']} errors, {s['warnings']} warnings, {s['infos']} infos{extra}, "
+                  f"{s['errors']} errors{escape(_in_files(s))}, {s['warnings']} warnings, {s['infos']} infos{extra}, "
                   f"{len(s['skipped'])} skipped")

@@ -159,3 +159,37 @@ def test_changed_files_are_checked_against_the_projects_other_contracts(tmp_path
     assert all("old.yaml" in i["message"] for i in issues if i["code"] in ("PV-ID-004", "PV-ID-007"))
     r = _pv("validate", "--format", "json", "--no-context", "contracts/new.yaml", cwd=tmp_path)
     assert r.returncode == 0 and not [i for i in json.loads(r.stdout)["issues"] if i["severity"] == "error"], r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github"])
+@pytest.mark.parametrize("broken, line", [
+    ("metadata:\n  id: x-v1\nfalsification_tests: [\n  - id: A\n", 4),  # unclosed bracket
+    ("metadata:\n  id: x-v1\n   version: 1.0.0\nfalsification_tests: []\n", 3),  # bad indentation
+])
+def test_a_yaml_syntax_error_is_not_reported_as_no_contracts(tmp_path, capsys, fmt, broken, line):
+    folder = tmp_path / "contracts"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text(broken, encoding="utf-8")
+    code = main(["validate", "--no-strict", "--format", fmt, str(folder)])
+    captured = capsys.readouterr()
+    said = captured.out + captured.err
+    assert code == 1
+    assert "no contracts found" not in said
+    bad = str(folder / "bad.yaml")
+    if fmt == "json":
+        data = json.loads(captured.out)
+        (issue,) = data["issues"]
+        assert (issue["code"], issue["file"], issue["line"]) == ("PV-YAML-001", bad, line) and issue["hint"]
+        assert data["summary"]["errors"] == 1 and data["summary"]["files_with_errors"] == [bad]
+    elif fmt == "github":
+        assert f"::error file={bad.replace(':', '%3A')},line={line}," in captured.out
+        assert f"1 errors (in {bad})" in captured.out
+    else:
+        assert captured.out.startswith(f"{bad}:{line}:") and "PV-YAML-001 not valid YAML" in captured.out
+        assert "hint: " in captured.out and f"1 errors (in {bad})" in captured.out
+
+
+def test_a_folder_without_contracts_still_warns(tmp_path, capsys):
+    (tmp_path / "notes.yaml").write_text("just: data\n", encoding="utf-8")
+    assert main(["validate", "--no-strict", str(tmp_path)]) == 0
+    assert "no contracts found" in capsys.readouterr().err
