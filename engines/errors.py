@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
+from apr_contracts.cli import NO_SUCH_PATH
+
 
 class AprError(Exception):
     """A problem with the user's input or a gate that refused.
@@ -26,3 +31,14 @@ class AprError(Exception):
 class UsageError(AprError):
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message, hint=hint, exit_code=2)
+
+
+def require_paths(paths: Iterable[object], *, hint: str) -> None:
+    """Refuse (exit 2, as `pv` does) when an input path given on the command line does not exist.
+
+    Checked before any other work, so a typo in a path is never reported after gates or a long
+    load: every missing path is named at once, with ``hint`` saying what to pass instead.
+    """
+    missing = [str(p) for p in paths if p is not None and not Path(str(p)).exists()]
+    if missing:
+        raise UsageError(f"{NO_SUCH_PATH}: {', '.join(missing)}", hint=hint)

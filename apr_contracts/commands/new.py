@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.atomic import write_text_atomic
-from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
 
 PLUGIN_TEMPLATE = '''"""Falsifiers of {contract_id} ({contract_file}).
 
@@ -127,7 +127,7 @@ def new_falsifier(args: argparse.Namespace) -> int:
     from apr_contracts.loader import load_contracts
 
     if not args.contract.is_file():
-        raise UsageError(f"no such contract file: {args.contract}")
+        raise UsageError(missing_input([args.contract], "--contract takes the contract file to add the test to"))
     loaded = load_contracts([args.contract])
     if not loaded.contracts:
         for issue in loaded.issues:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
 from apr_contracts.evidence import EvidenceError, EvidenceStore, default_evidence_path
 from apr_contracts.scoreboard import FAIL_ON_CHOICES, Scoreboard, build_scoreboard
 
@@ -88,8 +88,8 @@ def open_store(explicit: Path | None, paths: Sequence[Path]) -> tuple[EvidenceSt
         explicit = Path(os.environ["PV_EVIDENCE"])
     if explicit is not None:
         if not explicit.exists():
-            raise UsageError(f"evidence database {explicit}: no such file; run `pv run` first or fix the path "
-                             "(--evidence / PV_EVIDENCE)")
+            raise UsageError(missing_input([explicit], "the evidence database: run `pv run` first, or fix the "
+                                           "path given by --evidence / PV_EVIDENCE"))
         path = explicit
     else:
         path = default_evidence_path(paths[0] if paths else Path.cwd())
@@ -107,7 +107,7 @@ def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: boo
 
     missing = [p for p in paths if not p.exists()]
     if missing:
-        raise UsageError(f"{', '.join(map(str, missing))}: no such file or folder")
+        raise UsageError(missing_input(missing, "pass contract files or folders of them"))
     loaded = load_contracts(list(paths))
     notes = [_issue_note(i) for i in loaded.issues if "error" in str(getattr(i, "severity", "")).lower()]
     registered = None

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.cli import UsageError
+from apr_contracts.cli import UsageError, missing_input
 from apr_contracts.commands.scoreboard import (
     add_common_options,
     build_context,
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     as_file = Path(args.contract)
     if as_file.suffix in (".yaml", ".yml") or as_file.is_file():
         if not as_file.is_file():
-            raise UsageError(f"{as_file}: no such contract file")
+            raise UsageError(missing_input([as_file], "pass a contract file, or a contract id to look up"))
         paths = [as_file]
     else:
         paths = args.paths or default_paths()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.atomic import write_text_atomic
-from engines.errors import AprError, UsageError
+from engines.errors import AprError, UsageError, require_paths
 
 
 def _engine() -> Any:
@@ -85,6 +85,7 @@ def run_export(args: argparse.Namespace) -> int:
     out: Path = args.output
     if out.suffix.lower() != ".gguf":
         raise UsageError(f"--output {out} should end in .gguf", hint="name the file model.gguf (or similar)")
+    require_paths([args.checkpoint], hint="pass the folder written by `apr pretrain` or `apr import`")
     with _status(args, f"exporting {args.checkpoint} -> {out}"):
         result = _engine().export(args.checkpoint, out, dtype=args.dtype, force=args.force, verify=not args.no_verify)
     if args.json:
@@ -99,6 +100,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_qa(args: argparse.Namespace) -> int:
+    require_paths([args.target], hint="pass a checkpoint folder or a .gguf file")
     with _status(args, f"qa {args.target}"):
         report = _engine().qa(args.target, seed=args.seed)
     if args.report_format == "json":
@@ -119,6 +121,7 @@ def run_qa(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    require_paths([args.target], hint="pass a checkpoint folder or a .gguf file")
     if args.output is not None:
         if args.output.exists() and not args.force:
             raise AprError(f"{args.output} already exists; refusing to overwrite it", hint="pass --force")

@@ -87,6 +87,9 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 
 
 def _import_hf(args: argparse.Namespace) -> int:
+    from engines.errors import require_paths
+
+    require_paths([args.input], hint="--input takes a Hugging Face tokenizer.json")
     result = _engine().import_hf(args.input, args.output, include_added_tokens=args.include_added_tokens,
                                  force=args.force)
     m = result.manifest
@@ -100,9 +103,11 @@ def _import_hf(args: argparse.Namespace) -> int:
 
 
 def _encode_corpus(args: argparse.Namespace) -> int:
-    from engines.errors import UsageError
+    from engines.errors import UsageError, require_paths
     from engines.tokenizer.encode import EncodeOptions, usable_cpus
 
+    require_paths(args.corpus, hint="--corpus takes JSONL/Parquet files or folders of them")
+    require_paths([args.tokenizer], hint="--tokenizer takes a tokenizer.json or an import-hf folder")
     if args.workers < 0 or (args.max_docs is not None and args.max_docs < 0):
         raise UsageError("--workers and --max-docs must be >= 0")
     # tokenizers sizes its thread pool from this variable when it first encodes: set it first.
@@ -135,6 +140,9 @@ def _encode_corpus(args: argparse.Namespace) -> int:
 
 
 def _verify_shards(args: argparse.Namespace) -> int:
+    from engines.errors import require_paths
+
+    require_paths([args.directory], hint="pass the --output folder of encode-corpus")
     report = _engine().verify_shards(args.directory)
     lines = [f"{'OK' if report.ok else 'CORRUPT'}: {report.shards} shard(s), {report.tokens:,} tokens in "
              f"{report.directory}"] + [f"  - {p}" for p in report.problems]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engines.errors import UsageError
+from engines.errors import UsageError, require_paths
 
 
 def _engine() -> Any:
@@ -127,8 +127,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    if not args.source.exists():
-        raise UsageError(f"{args.source}: no such file or directory")
+    require_paths([args.source], hint="pass a Hugging Face model folder or a .gguf file")
     result = _engine().import_model(args.source, args.output, force=args.force)
     _emit(args, result.to_dict(), f"imported {result.kind} {result.source} -> {result.output}: "
           f"{result.config.family}, {result.parameters:,} parameters, {result.tensors} tensors")
@@ -140,8 +139,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     from engines.trainer.config import describe
 
     path: Path = args.path
-    if not path.exists():
-        raise UsageError(f"{path}: no such file or directory")
+    require_paths([path], hint="pass a checkpoint folder, a .gguf file or a config.json")
     engine = _engine()
     config = engine.config_from_init(path)
     payload: dict[str, Any] = {"path": str(path), "architecture": describe(config),

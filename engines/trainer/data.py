@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines.errors import AprError
+from apr_contracts.cli import NO_SUCH_PATH
+from engines.errors import AprError, UsageError
 
 ID_OOB = "FALSIFY-APR-PRETRAIN-ARCH-010"  # an id >= vocab is the same out-of-bounds failure
 
@@ -51,15 +52,14 @@ class ShardSet:
 def _shard_files(spec: Path) -> tuple[list[Path], Path | None]:
     if spec.is_dir():
         files = sorted(spec.glob("shard-*.bin")) or sorted(spec.glob("*.bin"))
-        if not files:
-            raise DataError(f"{spec}: no shard-*.bin files in this directory",
-                            hint="point --dataset at the output of `apr tokenize encode-corpus`")
+        if not files:  # the wrong folder: a usage error like a missing path (exit 2), before any gate
+            raise UsageError(f"{spec}: no shard-*.bin files in this folder",
+                             hint="point --dataset at the output of `apr tokenize encode-corpus`")
         manifest = spec / "manifest.json"
         return files, manifest if manifest.is_file() else None
     if spec.is_file():
         return [spec], None
-    raise DataError(f"{spec}: shard not found (no such file or directory)",
-                    hint="check the --dataset / --val-shards paths")
+    raise UsageError(f"{NO_SUCH_PATH}: {spec}", hint="check the --dataset / --val-shards paths")
 
 
 def _manifest_entries(manifest: Path) -> dict[str, int]:

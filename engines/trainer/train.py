@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.atomic import atomic_path, write_text_atomic
-from engines.errors import AprError, UsageError
+from engines.errors import AprError, UsageError, require_paths
 from engines.trainer import data as data_mod
 from engines.trainer.checkpoint import is_complete, save_checkpoint
 from engines.trainer.chinchilla import GateDecision, enforce
@@ -102,7 +102,10 @@ def _dist_env() -> tuple[int, int]:
 
 
 def preflight(opts: PretrainOptions, engine: Any) -> Plan:
-    """Every gate, no weights read. Raises AprError (exit 1) naming the gate id when one refuses."""
+    """Every gate, no weights read. Raises AprError (exit 1) naming the gate id when one refuses.
+
+    Missing input paths and shard folders without shards are refused first (UsageError, exit 2).
+    """
     from engines.trainer.preflight import tokenizer_facts
 
     for name in ("num_steps", "batch_size", "seq_length", "grad_accum"):
@@ -111,6 +114,13 @@ def preflight(opts: PretrainOptions, engine: Any) -> Plan:
     if opts.init is not None and (opts.arch is not None or opts.vocab_size is not None):
         raise UsageError("--init fixes the architecture; do not combine it with --arch / --vocab-size",
                          hint="drop --arch/--vocab-size, or drop --init to train from scratch")
+    # Inputs first: a mistyped path must be the one thing reported, before any gate prints findings.
+    require_paths([*opts.dataset, *opts.val_shards], hint="--dataset / --val-shards take encode-corpus output "
+                  "folders or shard-*.bin files")
+    require_paths([opts.tokenizer], hint="--tokenizer takes a tokenizer.json, an import-hf folder or a checkpoint")
+    require_paths([opts.init], hint="--init takes a checkpoint folder or a .gguf file")
+    shards = data_mod.open_shards(opts.dataset)
+    val = data_mod.open_shards(opts.val_shards) if opts.val_shards else None
     tok = tokenizer_facts(opts.tokenizer)
     config = engine.config_from_init(opts.init) if opts.init is not None else engine.resolve_arch(
         opts.arch, opts.vocab_size)
@@ -129,9 +139,7 @@ def preflight(opts: PretrainOptions, engine: Any) -> Plan:
     if gate.verdict != "ok" and rank == 0:
         extra = f"; suggested --num-steps {gate.suggested_steps:,}" if gate.suggested_steps else ""
         opts.log(f"warning: Chinchilla gate ({gate.verdict}): {gate.message}{extra}")
-    shards = data_mod.open_shards(opts.dataset)
     data_mod.check_ids(shards, config.vocab_size)
-    val = data_mod.open_shards(opts.val_shards) if opts.val_shards else None
     if val is not None:
         data_mod.check_ids(val, config.vocab_size)
         split = data_mod.Split(data_mod.whole(shards), [], f"--val-shards ({len(val.paths)} shard(s))")

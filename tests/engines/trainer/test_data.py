@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engines.errors import UsageError
 from engines.trainer.data import (
     DataError,
     WindowSampler,
@@ -32,9 +33,13 @@ def test_truncated_shard_refused(tmp_path: Path) -> None:
         open_shards([tmp_path / "d"])
 
 
-def test_missing_shard_refused(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="shard not found"):
+def test_missing_shard_or_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file or folder: .*nope.bin") as missing:
         open_shards([tmp_path / "nope.bin"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="empty: no shard-\\*.bin files") as empty:
+        open_shards([tmp_path / "empty"])
+    assert missing.value.exit_code == empty.value.exit_code == 2
 
 
 def test_manifest_count_mismatch_refused(tmp_path: Path) -> None:

@@ -124,9 +124,9 @@ def test_usage_and_input_errors(corpus: dict[str, Path], tmp_path: Path) -> None
     assert both.returncode == 2
     missing = run_apr("pretrain", "--dataset", str(tmp_path / "none"), "--tokenizer", str(corpus["tokenizer"]),
                       *TINY, *common)
-    assert missing.returncode == 1 and "shard not found" in missing.stderr
+    assert missing.returncode == 2 and f"no such file or folder: {tmp_path / 'none'}" in missing.stderr
     notok = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(tmp_path / "t.json"), *TINY, *common)
-    assert notok.returncode == 1 and "tokenizer not found" in notok.stderr
+    assert notok.returncode == 2 and f"no such file or folder: {tmp_path / 't.json'}" in notok.stderr
     shutil.rmtree(tmp_path / "o", ignore_errors=True)
     refused = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]),
                       "--arch", "tiny", "--vocab-size", "2001", *common)
@@ -188,3 +188,21 @@ def test_eager_training_does_not_import_dynamo(tmp_path: Path) -> None:
             "print('torch._dynamo' in sys.modules)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert proc.stdout.strip() == "False", proc.stderr
+
+
+@pytest.mark.parametrize("dataset", ["missing", "empty-folder"])
+def test_missing_dataset_is_reported_before_the_gates(corpus: dict[str, Path], tmp_path: Path, dataset: str) -> None:
+    """A wrong --dataset is the only thing said, even when the Chinchilla gate would refuse the run too."""
+    path = tmp_path / dataset
+    if dataset == "empty-folder":
+        path.mkdir()
+    # 1 step of tiny without --force-under-provisioned: the gate refuses this run (checked last below)
+    under = ("--arch", "tiny", "--vocab-size", "2001", "--num-steps", "1", "--batch-size", "1", "--seq-length", "8",
+             "--lr", "1e-4", "--no-progress", "--output", str(tmp_path / "o"))
+    proc = run_apr("pretrain", "--dataset", str(path), "--tokenizer", str(corpus["tokenizer"]), *under)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 2, said
+    assert str(path) in said and ("no such file or folder" in said or "no shard-*.bin files" in said)
+    assert "chinchilla" not in said.lower() and "vocab" not in said.lower() and "Traceback" not in said
+    gated = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]), *under)
+    assert gated.returncode == 1 and "CHINCHILLA" in gated.stderr
