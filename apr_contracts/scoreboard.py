@@ -92,6 +92,14 @@ class FalsifierRow:
     test: str | None = None
     line: int = 0  # where the entry is in the contract file (for annotations)
     history: list[HistoryPoint] = field(default_factory=list)
+    reused_from: int | None = None  # the result was not executed in run_id but reused from this run
+
+    @property
+    def evidence(self) -> str:
+        """Where the shown result comes from: "fresh" (executed in its run) or "reused #N"."""
+        if self.run_id is None:
+            return "—"
+        return f"reused #{self.reused_from}" if self.reused_from is not None else "fresh"
 
     @property
     def label(self) -> str:
@@ -196,6 +204,8 @@ def _falsifier_dict(f: FalsifierRow) -> dict[str, Any]:
         "bound": f.bound, "claim_hash": f.claim_hash, "message": f.message,
         "counterexample": f.counterexample, "duration_s": f.duration_s, "run": f.run_id,
         "recorded_at": f.recorded_at, "engines": f.engines, "test": f.test,
+        "evidence": "reused" if f.reused_from is not None else ("fresh" if f.run_id is not None else None),
+        "reused_from": f.reused_from,
         "history": [{"run": h.run_id, "at": h.recorded_at, "outcome": h.outcome.value, "current": h.current,
                      "engines": h.engines} for h in f.history],
     }
@@ -308,7 +318,7 @@ def _falsifier_row(
         traceback=result.traceback if result else "", duration_s=result.duration_s if result else 0.0,
         run_id=chosen.run_id if chosen else None, recorded_at=chosen.recorded_at if chosen else None,
         engines=dict(result.engines) if result else {}, test=getattr(entry, "test", None),
-        line=int(getattr(entry, "line", 0) or 0),
+        line=int(getattr(entry, "line", 0) or 0), reused_from=result.reused_from if result else None,
         history=[HistoryPoint(s.run_id, s.recorded_at, s.outcome, s.result.claim_hash == current_hash,
                               dict(s.result.engines)) for s in everything],
     )
