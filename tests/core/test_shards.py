@@ -57,9 +57,9 @@ def test_bad_shard_flag_exits_2(project: Path, capsys: pytest.CaptureFixture[str
     assert "--shard expects I/N" in capsys.readouterr().err
 
 
-def _scoreboard(project: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def _scoreboard(root: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     capsys.readouterr()
-    pv(["scoreboard", str(project / "contracts"), "-p", "fakeplug", "--evidence", str(db), "--format", "json"])
+    pv(["scoreboard", str(root / "contracts"), "-p", "fakeplug", "--evidence", str(db), "--format", "json"])
     board = json.loads(capsys.readouterr().out)
     return {
         c["id"]: (c["derived_status"], sorted((f["id"], f["outcome"]) for f in c["falsifiers"]))
@@ -67,8 +67,8 @@ def _scoreboard(project: Path, db: Path, capsys: pytest.CaptureFixture[str]) -> 
     }
 
 
-def _run(project: Path, db: Path, *extra: str) -> int:
-    return pv(["run", str(project / "contracts"), "-p", "fakeplug", "-k", QUICK, "--level", "all",
+def _run(root: Path, db: Path, *extra: str) -> int:
+    return pv(["run", str(root / "contracts"), "-p", "fakeplug", "-k", QUICK, "--level", "all",
                "--evidence", str(db), "--format", "json", "--timeout", "10", *extra])
 
 
