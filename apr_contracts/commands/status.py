@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from apr_contracts.report.json_report import dumps
+    from apr_contracts.report.json_report import dumps, with_details
     from apr_contracts.report.text import render_contract
 
     conditions = parse_fail_on(args.fail_on)
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                          f"({', '.join(r.file for r in rows)}); pass the file path instead")
     row = rows[0]
     if args.format == "json":
-        text = dumps({"version": SCOREBOARD_JSON_VERSION, "contract": contract_dict(row),
+        text = dumps({"version": SCOREBOARD_JSON_VERSION, "contract": with_details(row, contract_dict(row)),
                       "notes": ctx.board.notes, "evidence": ctx.board.evidence_path})
     else:
         text = render_contract(row, color=use_color() and args.output is None)

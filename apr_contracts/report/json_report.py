@@ -1,4 +1,8 @@
-"""`--format json`: DESIGN.md's versioned shape, strictly standard JSON (no NaN/Infinity)."""
+"""`--format json`: DESIGN.md's versioned shape, strictly standard JSON (no NaN/Infinity).
+
+Nothing is abbreviated here: messages, counterexamples and tracebacks go out whole, whatever
+their length (the text reporters may shorten them for people; tools read this).
+"""
 
 from __future__ import annotations
 
@@ -25,5 +29,19 @@ def dumps(data: Any) -> str:
     return json.dumps(jsonable(data), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
+def with_details(row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a contract's dict) plus what JSON readers need in full and the dict leaves out.
+
+    The scoreboard's dict has no traceback: an ERROR's traceback is added to its falsifier
+    (the text and HTML reports leave it out or show its last lines).
+    """
+    for f, entry in zip(row.falsifiers, data.get("falsifiers", []), strict=True):
+        entry.setdefault("traceback", f.traceback)
+    return data
+
+
 def render(board: Any) -> str:
-    return dumps(board.to_dict())
+    data = board.to_dict()
+    for row, entry in zip(board.contracts, data["contracts"], strict=True):
+        with_details(row, entry)
+    return dumps(data)

@@ -275,3 +275,55 @@ def test_diff_between_runs_and_databases(project: Path, capsys: pytest.CaptureFi
     assert "| `demo-adder-v1` | `FALSIFY-DEMO-001` | HELD | FALSIFIED | REGRESSED |" in md
     assert pv(["diff", "7", "latest"]) == 2
     assert "run 7 is not in" in capsys.readouterr().err
+
+
+LONG_PLUGIN = '''
+import sys
+from apr_contracts import falsifier, hookimpl
+
+LONG = "x" * 1500 + " middle " + "y" * 1500 + " END"
+
+@falsifier("FALSIFY-DEMO-001")
+def long_falsified(ctx):
+    return ctx.falsified(LONG, counterexample="c" * 2000)
+
+@falsifier("FALSIFY-DEMO-002", level="integration")
+def long_raises(ctx):
+    raise RuntimeError(LONG)
+
+@hookimpl
+def apr_register_falsifiers(registry):
+    registry.add_module(sys.modules[__name__])
+'''
+
+
+def test_json_carries_long_messages_and_tracebacks_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Text may abbreviate; `--format json` of pv run, pv scoreboard and pv status never does."""
+    long = "x" * 1500 + " middle " + "y" * 1500 + " END"
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (root / "long_plugin.py").write_text(LONG_PLUGIN)
+    write_contract(root / "contracts", demo_yaml())
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("PYTHONPATH", str(root))
+    plugin = ["--no-autoload", "-p", "long_plugin", *BLOCK_BUILTINS]
+    try:
+        assert pv(["run", "contracts", "-k", "FALSIFY-DEMO-00[12]", "--no-progress", "--format", "json", *plugin]) == 1
+        results = {r["falsifier_id"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+        assert pv(["scoreboard", "--format", "json", *plugin]) == 0
+        (board,) = json.loads(capsys.readouterr().out)["contracts"]
+        assert pv(["status", "demo-adder-v1", "--format", "json", *plugin]) == 0
+        status = json.loads(capsys.readouterr().out)["contract"]
+    finally:
+        sys.modules.pop("long_plugin", None)
+    for where, falsified, error in (
+        ("pv run", results["FALSIFY-DEMO-001"], results["FALSIFY-DEMO-002"]),
+        ("pv scoreboard", *board["falsifiers"][:2]),
+        ("pv status", *status["falsifiers"][:2]),
+    ):
+        assert falsified["message"] == long and falsified["counterexample"] == "c" * 2000, where
+        assert error["outcome"] == "ERROR" and long in error["message"], where
+        assert "RuntimeError: " + long in error["traceback"] and "long_raises" in error["traceback"], where
