@@ -15,7 +15,12 @@ from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers import _export_support as sup
 from falsifiers._requirements import LLAMA_CPP, SMOLLM2
 
-TINY_BOUNDS = {"f32": 1e-2, "f16": 5e-2}
+# max |Δlogit| of llama.cpp on our export vs our torch model, sized to the measured noise: over
+# 4 seeds x (qwen2, llama) tiny checkpoints, 1 thread each side, F32 peaked at 1.05e-5 (bound 1e-4:
+# 9.5x) and F16, whose weight rounding is the noise, at 1.40e-2 (bound 5e-2: 3.6x). The former
+# F32 bound 1e-2 was ~950x the noise: an exporter writing RMSNorm eps 1e-5 for the config's 1e-6
+# (broken-rms-eps-default) moves logits by 1.4e-3..2.0e-3 and slipped under it.
+TINY_BOUNDS = {"f32": 1e-4, "f16": 5e-2}
 GREEDY_TINY = 8
 FIB_PROMPT = "def fibonacci(n):"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -51,7 +56,7 @@ def tiny_parity_f32_f16(ctx: RunContext) -> Verdict:
     got = _tiny_parity(ctx, ("f32", "f16"))
     if isinstance(got, Verdict):
         return got
-    measured = {f"{k}_max_abs": round(v["stats"].max_abs, 6) for k, v in got.items()}
+    measured = {f"{k}_max_abs": float(f"{v['stats'].max_abs:.3g}") for k, v in got.items()}  # 1e-5 survives
     for key, r in got.items():
         bound = TINY_BOUNDS[key.split("/")[1]]
         if not r["tokens_equal"]:

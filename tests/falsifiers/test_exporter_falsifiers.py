@@ -113,6 +113,19 @@ def test_export_llama_001(tmp_path: Path) -> None:
 
 
 @pytest.mark.llama
+def test_export_llama_001_catches_an_ignored_rms_eps(tmp_path: Path) -> None:
+    """RMSNorm eps 1e-5 written for the config's 1e-6 moves logits by ~1.5e-3: 15x the F32 bound (sized
+    to the measured noise, ~1e-5), where the former bound of 1e-2 let it pass. The real engine's HELD is
+    shown by test_export_llama_001."""
+    pytest.importorskip("llama_cpp")
+    broken = run_falsifier("FALSIFY-EXPORT-LLAMA-001", engines={"exporter": "broken-rms-eps-default"},
+                           workspace=_ws(tmp_path, "eps"))
+    assert broken.outcome is Outcome.FALSIFIED, (broken.outcome, broken.message, broken.traceback)
+    assert "f32: max |Δlogit|" in broken.message, broken.message
+    assert 1e-3 < broken.measured["qwen2/f32_max_abs"] < 1e-2  # caught only because the bound is sized to noise
+
+
+@pytest.mark.llama
 def test_export_llama_002(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     _both("FALSIFY-EXPORT-LLAMA-002", "broken-skips-permutation", tmp_path)
