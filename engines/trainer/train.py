@@ -24,16 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.atomic import atomic_path, write_text_atomic
+from apr_contracts.atomic import write_text_atomic
 from engines.errors import AprError, UsageError, require_paths
 from engines.trainer import data as data_mod
 from engines.trainer.checkpoint import is_complete, save_checkpoint
 from engines.trainer.chinchilla import GateDecision, enforce
 from engines.trainer.config import ArchConfig, describe
+from engines.trainer.state import STATE_FILE, TrainerState, load_state, save_state
 
 CKPT_DIR = "checkpoints"
 METRICS = "metrics.jsonl"
-STATE_FILE = "trainer_state.pt"
 
 
 @dataclass
@@ -278,8 +278,8 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
             raise AprError(f"{resume_from}: its architecture differs from this command's",
                            hint="resume with the same --arch/--init/--vocab-size as the original run")
         load_into(model, ckpt.state_dict, source=str(resume_from))
-        state = torch.load(resume_from / STATE_FILE, map_location="cpu", weights_only=False)
-        start, tokens_seen, optimizer_state = int(state["step"]), int(state["tokens_seen"]), state["optimizer"]
+        state = load_state(resume_from / STATE_FILE)  # weights_only: a state file never runs code
+        start, tokens_seen, optimizer_state = state.step, state.tokens_seen, state.optimizer
         if rank == 0:
             _rewind_metrics(opts.output / METRICS, start)
             opts.log(f"resuming from {resume_from} (step {start})")
@@ -331,11 +331,9 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
                     "grad_accum": opts.grad_accum, "world_size": world, "seq_length": opts.seq_length,
                     "num_steps": opts.num_steps, "parameters": plan.n_params, "final": final,
                     "general": _model_card_of(opts.init)}
-            extra = None if final else {"step": step, "tokens_seen": tokens_seen, "optimizer": optimizer.state_dict()}
             save_checkpoint(directory, plan.config, model.state_dict(), plan.tokenizer.path, meta)
-            if extra is not None:
-                with atomic_path(directory / STATE_FILE) as tmp:
-                    torch.save(extra, tmp)
+            if not final:
+                save_state(directory / STATE_FILE, TrainerState(step, tokens_seen, optimizer.state_dict()))
                 _prune(opts.output / CKPT_DIR, opts.keep_checkpoints)
             last_ckpt = directory
         if world > 1:

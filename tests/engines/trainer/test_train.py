@@ -206,3 +206,43 @@ def test_missing_dataset_is_reported_before_the_gates(corpus: dict[str, Path], t
     assert "chinchilla" not in said.lower() and "vocab" not in said.lower() and "Traceback" not in said
     gated = run_apr("pretrain", "--dataset", str(corpus["train"]), "--tokenizer", str(corpus["tokenizer"]), *under)
     assert gated.returncode == 1 and "CHINCHILLA" in gated.stderr
+
+
+class _RunsCode:
+    """Unpickling this would call os.mkdir(marker): what a tampered state file could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return os.mkdir, (str(self.marker),)
+
+
+def test_training_state_round_trips_and_never_unpickles_objects(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from engines.errors import AprError
+    from engines.trainer.state import TrainerState, load_state, save_state
+    from engines.trainer.train import adamw
+
+    model = torch.nn.Linear(4, 4)
+    optimizer = adamw([{"params": list(model.parameters()), "weight_decay": 0.1}], compiled=False, lr=1e-3,
+                      betas=(0.9, 0.95), eps=1e-8)
+    model(torch.ones(2, 4)).sum().backward()
+    optimizer.step()
+    save_state(tmp_path / "state.pt", TrainerState(3, 96, optimizer.state_dict()))
+    back = load_state(tmp_path / "state.pt")
+    assert (back.step, back.tokens_seen) == (3, 96)
+    assert back.optimizer["param_groups"][0]["betas"] == (0.9, 0.95)
+    assert torch.equal(back.optimizer["state"][0]["exp_avg"], optimizer.state_dict()["state"][0]["exp_avg"])
+
+    marker = tmp_path / "code-ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"step": 3, "tokens_seen": 96, "optimizer": {"state": {}, "param_groups": [_RunsCode(marker)]}}, evil)
+    with pytest.raises(AprError, match="refusing to resume from this training state") as refused:
+        load_state(evil)
+    assert str(evil) in str(refused.value) and "--resume" in refused.value.hint
+    assert not marker.exists()  # nothing was executed
+    with pytest.raises(TypeError, match="weights_only"):  # and such a state is never written in the first place
+        save_state(tmp_path / "bad.pt", TrainerState(1, 0, {"x": _RunsCode(marker)}))
