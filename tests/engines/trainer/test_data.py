@@ -34,10 +34,10 @@ def test_truncated_shard_refused(tmp_path: Path) -> None:
 
 
 def test_missing_shard_or_empty_folder_is_a_usage_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no such file or folder: .*nope.bin") as missing:
+    with pytest.raises(UsageError, match=r"no such file or folder: .*nope\.bin") as missing:
         open_shards([tmp_path / "nope.bin"])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="empty: no shard-\\*.bin files") as empty:
+    with pytest.raises(UsageError, match=r"empty: no shard-\*\.bin files") as empty:
         open_shards([tmp_path / "empty"])
     assert missing.value.exit_code == empty.value.exit_code == 2
 
