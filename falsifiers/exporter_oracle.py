@@ -131,8 +131,9 @@ def _window_stats(ctx: RunContext, ckpt: Path, gguf: Path, *, against: str) -> d
         "tokenization_mismatches": mismatched,
         "top1_min": round(min(s.top1_agree for s in stats), 4),
         "top1_pooled": round(pooled, 4),
-        "mean_abs_max": round(max(s.mean_abs for s in stats), 5),
-        "max_abs": round(max(s.max_abs for s in stats), 5),
+        # 3 significant digits, not 5 decimals: the F32 noise (~1e-5 mean, ~1e-4 max) must stay visible.
+        "mean_abs_max": float(f"{max(s.mean_abs for s in stats):.3g}"),
+        "max_abs": float(f"{max(s.max_abs for s in stats):.3g}"),
     }
 
 
