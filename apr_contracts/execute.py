@@ -39,13 +39,24 @@ class Execution:
     traceback: str = ""
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _shown(value: float, bound: Any) -> str:
+    """``value`` in 6 significant digits, or exactly when that would read as the bound itself."""
+    short = f"{value:.6g}"
+    return repr(value) if short == f"{bound:.6g}" and value != bound else short
+
+
 def judge_thresholds(
     measured: Mapping[str, Any], thresholds: Sequence[Mapping[str, Any]]
 ) -> tuple[Outcome, str]:
     """Compare measured values with the contract's thresholds (the runner decides live verdicts).
 
-    A threshold whose metric was not measured, or is not a finite number, is an
-    ERROR of the check, not a pass.
+    A threshold whose metric was not measured, or whose measured value or bound is not a
+    finite number (a YAML string, a bool, ``.inf``, ``.nan``), is an ERROR of the check, not a
+    pass: ``<= .inf`` could never fail and ``== .nan`` never hold.
     """
     failures: list[str] = []
     for threshold in thresholds:
@@ -53,16 +64,20 @@ def judge_thresholds(
         if metric not in measured:
             return Outcome.ERROR, f"the plugin did not measure {metric!r} required by the contract's thresholds"
         value = measured[metric]
-        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        if not _finite_number(value):
             return Outcome.ERROR, f"measured {metric}={value!r} is not a finite number"
+        if not _finite_number(bound):
+            return Outcome.ERROR, (f"the threshold on {metric} has bound {bound!r}, which is not a finite number; "
+                                   "write a plain number in the contract")
         compare = _OPS.get(str(op))
         if compare is None:
             return Outcome.ERROR, f"unknown threshold operator {op!r} for {metric}"
         if not compare(value, bound):
-            failures.append(f"{metric}={value:.6g} violates {metric} {op} {bound}")
+            failures.append(f"{metric}={_shown(value, bound)} violates {metric} {op} {bound}")
     if failures:
         return Outcome.FALSIFIED, "; ".join(failures)
-    shown = ", ".join(f"{t['metric']}={measured[t['metric']]:.6g} {t['op']} {t['value']}" for t in thresholds)
+    shown = ", ".join(f"{t['metric']}={_shown(measured[t['metric']], t['value'])} {t['op']} {t['value']}"
+                      for t in thresholds)
     return Outcome.HELD, shown
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import math
 import os
 import traceback
 from collections.abc import Iterator, Sequence
@@ -323,6 +324,8 @@ def threshold_problem(t: Any) -> str | None:
         return f"threshold on {metric!r} has op {op!r}; expected one of {', '.join(THRESHOLD_OPS)}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"threshold on {metric!r} has value {value!r}; expected a number"
+    if not math.isfinite(value):  # `<= .inf` could never fail, `== .nan` never hold
+        return f"threshold on {metric!r} has value {value!r}; expected a finite number"
     extra = sorted(set(map(str, t)) - {"metric", "op", "value", "unit", "note", "notes"})
     if extra:
         return f"threshold on {metric!r} has unknown keys: {', '.join(extra)}"

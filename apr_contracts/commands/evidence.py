@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +39,7 @@ def merge_command(args: argparse.Namespace) -> int:
 
     missing = [str(p) for p in args.inputs if not p.is_file()]
     if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)} (the evidence databases to merge)")
+        raise UsageError(missing_input(missing, "name the evidence databases to merge (written by `pv run --evidence`)"))
     if args.output.exists() and not args.force:
         raise UsageError(f"{args.output} exists; pass --force to replace it, or choose another -o")
     if args.output.resolve() in {p.resolve() for p in args.inputs}:

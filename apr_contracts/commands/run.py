@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.results import Result, RunSummary
 from apr_contracts.runner import (
@@ -135,7 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        raise UsageError(missing_input(missing, "pass contract files or folders of them (default: contracts)"))
     level = Level.LIVE if args.level in ("live", "all") else Level(args.level)
     options = RunOptions(
         level=level,

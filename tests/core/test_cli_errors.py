@@ -65,9 +65,8 @@ MISSING_INPUTS = [
     ("apr", ["inspect", "M"]),
 ]
 MISSING_INPUT_PARAMS = [
-    pytest.param("pv", ["run", "M"], id="pv run", marks=pytest.mark.xfail(
-        strict=True, reason="apr_contracts/commands/run.py gives no hint yet: "
-        "UsageError(missing_input(missing, 'pass contract files or folders of them'))")),
+    pytest.param("pv", ["run", "M"], id="pv run"),
+    pytest.param("pv", ["evidence", "merge", "M", "-o", "out.sqlite"], id="pv evidence merge"),
     *(pytest.param(prog, argv, id=" ".join([prog, *argv[:2]])) for prog, argv in MISSING_INPUTS),
 ]
 

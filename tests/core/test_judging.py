@@ -116,36 +116,36 @@ def test_execute_judges_a_live_measurement_exactly_on_the_bound(op: str, tmp_pat
 
 # --- bound values the contract loader would refuse, given to the runner directly ------------------
 # `run_falsifier(thresholds=...)` and any caller of `judge_thresholds` pass thresholds without the
-# loader's PV-LEVEL-003 check, and the loader itself accepts a non-finite float. These document
-# defects in apr_contracts/execute.py; the lead's fix (validate the bound as judge_thresholds
-# validates the measured value) flips them.
+# loader's PV-LEVEL-003 check: the runner validates the bound as it validates the measured value.
 
 
-@pytest.mark.xfail(strict=True, reason="judge_thresholds does not validate the bound: '0.7' (a YAML string) "
-                   "raises TypeError for ordering ops, and == / != compare a number with a string")
 @pytest.mark.parametrize("op", EXPECTED)
 def test_a_bound_given_as_a_string_is_an_error(op: str) -> None:
     assert _judge(0.7, op, "0.7")[0] is Outcome.ERROR
 
 
-@pytest.mark.xfail(strict=True, reason="judge_thresholds accepts a bool bound: 1 == True holds, 0 != True holds")
 @pytest.mark.parametrize("op", ["==", "!=", "<=", ">="])
 def test_a_bound_given_as_a_bool_is_an_error(op: str) -> None:
     assert _judge(1, op, True)[0] is Outcome.ERROR
 
 
-@pytest.mark.xfail(strict=True, reason="judge_thresholds (and the loader's threshold_problem) accept a NaN or "
-                   "infinite bound: `<= .inf` and `!= .nan` can never fail, `== .nan` can never hold")
 @pytest.mark.parametrize(("op", "bound"), [("<=", math.inf), (">=", -math.inf), ("!=", math.nan), ("==", math.nan),
                                            ("<", math.nan)])
 def test_a_bound_that_is_not_finite_is_an_error(op: str, bound: float) -> None:
     assert _judge(0.5, op, bound)[0] is Outcome.ERROR
 
 
-@pytest.mark.xfail(strict=True, reason="the violation message formats the measured value with .6g, so one ulp "
-                   "above 0.7 reads 'm=0.7 violates m <= 0.7'; it should print repr(value)")
 def test_a_violation_message_shows_a_value_distinct_from_its_bound() -> None:
     above = math.nextafter(0.7, 1.0)
     outcome, message = _judge(above, "<=", 0.7)
     assert outcome is F
     assert repr(above) in message, message
+
+
+@pytest.mark.parametrize("bound", [math.inf, -math.inf, math.nan, "0.7", True])
+def test_the_loader_refuses_a_bound_that_is_not_a_finite_number(bound: object) -> None:
+    from apr_contracts.loader import threshold_problem
+
+    problem = threshold_problem({"metric": "m", "op": "<=", "value": bound})
+    assert problem is not None and "expected a" in problem
+    assert threshold_problem({"metric": "m", "op": "<=", "value": 0.7}) is None
