@@ -64,13 +64,14 @@ def _render(board: Any, *, details: bool) -> str:
         for d in c.drift:
             lines.append(f"- ⚠️ {cell(d, 400)}")
         if c.falsifiers:
-            lines += ["", "| Falsifier | Level | Outcome | Impl. level | Flags | Measured vs thresholds | Message |",
-                      "|---|---|---|---|---|---|---|"]
+            lines += ["", "| Falsifier | Level | Outcome | Impl. level | Flags | Evidence | Measured vs thresholds "
+                      "| Message |", "|---|---|---|---|---|---|---|---|"]
             for f in c.falsifiers:
                 flags = ", ".join(x for x, on in (("stale", f.stale), ("flaky", f.flaky)) if on)
                 lines.append(
                     f"| `{cell(f.id)}` | {f.required_level.value} | {OUTCOME_ICON.get(f.label, '')} {f.label} "
-                    f"| {f.level.value if f.level else '—'} | {flags or '—'} | {cell(_measured_vs_thresholds(f))} "
+                    f"| {f.level.value if f.level else '—'} | {flags or '—'} | {f.evidence} "
+                    f"| {cell(_measured_vs_thresholds(f))} "
                     f"| {cell(f.message)} |"
                 )
         lines += ["", "</details>"]

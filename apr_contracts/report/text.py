@@ -163,17 +163,17 @@ def _flags(f: Any) -> str:
 def falsifier_lines(falsifiers: Any, width: int, *, show_message: bool = True) -> list[RenderableType]:
     """One aligned line of short fields per falsifier, then its measured values and message indented.
 
-    The fields (id, required level, outcome, implementation level, flags) are padded into columns
-    when a line fits the width; otherwise each falsifier's line is its id and outcome, with the
-    rest on the next line. Either way there is room for one more short field per falsifier.
+    The fields (id, required level, outcome, implementation level, evidence: fresh or reused #N,
+    flags) are padded into columns when a line fits the width; otherwise each falsifier's line is
+    its id and outcome, with the rest on the next line.
     """
-    rows = [(f.id, f.required_level.value, f.label, f.level.value if f.level else "—", _flags(f))
+    rows = [(f.id, f.required_level.value, f.label, f.level.value if f.level else "—", f.evidence, _flags(f))
             for f in falsifiers]
     if not rows:
         return []
-    header = ("falsifier", "level", "outcome", "impl", "flags")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    aligned = sum(widths) + 2 * 4 + 2 <= width
+    header = ("falsifier", "level", "outcome", "impl", "evidence", "flags")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    aligned = sum(widths) + 2 * (len(header) - 1) + 2 <= width
     out: list[RenderableType] = []
     if aligned:
         out.append(Text("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
@@ -182,12 +182,12 @@ def falsifier_lines(falsifiers: Any, width: int, *, show_message: bool = True) -
         outcome = (row[2].ljust(widths[2]) if aligned else row[2], OUTCOME_STYLE.get(row[2], ""))
         if aligned:
             line = Text.assemble("  ", row[0].ljust(widths[0]), "  ", row[1].ljust(widths[1]), "  ", outcome,
-                                 "  ", row[3].ljust(widths[3]), "  ", row[4])
+                                 "  ", row[3].ljust(widths[3]), "  ", row[4].ljust(widths[4]), "  ", row[5])
             line.rstrip()
             out.append(line)
         else:
             out.append(Text.assemble("  ", row[0], "  ", outcome))
-            rest = f"level {row[1]}, impl {row[3]}" + (f", {row[4]}" if row[4] else "")
+            rest = f"level {row[1]}, impl {row[3]}, {row[4]}" + (f", {row[5]}" if row[5] else "")
             out.append(Padding(Text(rest), (0, 0, 0, INDENT)))
         measured = _measured_vs_thresholds(f)
         if measured:
@@ -223,6 +223,10 @@ def render_contract(row: Any, *, color: bool = False, width: int | None = None) 
             console.print("  traceback (last lines):")
             for line in f.traceback.strip().splitlines()[-6:]:
                 console.print(f"    {line}")
+        if f.run_id is not None:
+            origin = (f"reused from run #{f.reused_from} (claim and code unchanged)" if f.reused_from is not None
+                      else "executed in that run")
+            console.print(f"  evidence: run #{f.run_id}, {origin}")
         if f.history:
             usual = f.history[-1].engines
             points = [f"#{h.run_id}:{h.outcome.value}{'' if h.current else '(old claim)'}"

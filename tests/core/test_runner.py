@@ -261,8 +261,9 @@ def test_temporary_workspaces_are_removed_and_kept_ones_restart_empty(
     assert not [p.name for p in scratch.iterdir() if p.name.startswith("pv-run-")]
 
     kept = project / "kept"
-    for _ in range(2):  # the second run must find each falsifier's workspace empty again
-        code, report = _run(project, capsys, "-k", "fresh", "--isolation", isolation, "--workspace", str(kept))
+    for _ in range(2):  # the second run (executing again, not reusing) must find the workspace empty
+        code, report = _run(project, capsys, "-k", "fresh", "--isolation", isolation, "--workspace", str(kept),
+                            "--rerun")
         assert [r["outcome"] for r in report["results"]] == ["HELD"]
     assert (kept / "FALSIFY-FAKE-FRESH-WORKSPACE" / "work" / "mark").read_text() == "written"
 
