@@ -5,7 +5,7 @@ The public authoring API for plugin writers lives here; see ``docs/plugins.md``.
 
 from __future__ import annotations
 
-from apr_contracts.api import FalsifierSpec, RunContext, Skip, Verdict, falsifier
+from apr_contracts.api import FalsifierSpec, Requirement, RunContext, Skip, Verdict, falsifier
 from apr_contracts.hookspecs import hookimpl
 from apr_contracts.outcomes import Level, Outcome
 
@@ -15,6 +15,7 @@ __all__ = [
     "FalsifierSpec",
     "Level",
     "Outcome",
+    "Requirement",
     "RunContext",
     "Skip",
     "Verdict",
