@@ -31,7 +31,8 @@ def test_export_qa_exit_codes(qwen2_ckpt: Path, tmp_path: Path, capsys: pytest.C
     out.write_bytes(out.read_bytes()[:1000])
     assert main(["qa", str(out)]) == 1
     assert "FAIL" in capsys.readouterr().out
-    assert main(["qa", str(tmp_path / "absent.gguf")]) == 1
+    assert main(["qa", str(tmp_path / "absent.gguf")]) == 2  # a missing input is a usage error, as in pv
+    assert "no such file or folder" in capsys.readouterr().err
 
 
 def test_bench_checkpoint_receipt(qwen2_ckpt: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
