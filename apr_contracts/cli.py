@@ -30,7 +30,8 @@ ENVIRONMENT_ERRORS = {
     errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
 }
 
-COMMANDS = ("validate", "run", "scoreboard", "status", "plugins", "schema", "explain", "new", "diff", "evidence")
+COMMANDS = ("validate", "run", "scoreboard", "ship", "status", "plugins", "schema", "explain", "new", "diff",
+            "evidence")
 
 
 class UsageError(Exception):

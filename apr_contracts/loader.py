@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from yaml.nodes import Node
@@ -44,6 +44,9 @@ THRESHOLD_OPS = ("<=", "<", ">=", ">", "==", "!=")
 _SEVERITY = {rule.code: rule.severity for rule in LOADER_RULES}
 
 PathKey = tuple[str | int, ...]
+
+if TYPE_CHECKING:
+    from apr_contracts.acceptance.load import LoadedAcceptance
 
 
 @dataclass
@@ -108,6 +111,7 @@ class LoadedContract:
 @dataclass
 class LoadResult:
     contracts: list[LoadedContract] = field(default_factory=list)
+    acceptance: list[LoadedAcceptance] = field(default_factory=list)  # acceptance files (`pv ship`)
     issues: list[Issue] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     files: int = 0
@@ -197,8 +201,14 @@ def load_file(path: Path, result: LoadResult, max_file_bytes: int = DEFAULT_MAX_
         result.skipped.append((path, f"top level is a {_kind(data)}, not a mapping of contract sections"))
         return
     if not CONTRACT_MARKERS.intersection(data):
+        from apr_contracts.acceptance.load import is_acceptance, load_acceptance
+
+        if is_acceptance(data):  # a file with contract sections stays a contract
+            load_acceptance(path, doc, result)
+            return
         keys = ", ".join(list(map(str, data))[:6]) or "none"
-        result.skipped.append((path, f"no contract sections (metadata, falsification_tests, ...); top-level keys: {keys}"))
+        result.skipped.append((path, "no contract sections (metadata, falsification_tests, ...) and no `acceptance:` "
+                                     f"header; top-level keys: {keys}"))
         return
 
     contract = LoadedContract(path=path, id=path.stem, version=None, declared_status=None, falsifiers=[],
@@ -206,7 +216,7 @@ def load_file(path: Path, result: LoadResult, max_file_bytes: int = DEFAULT_MAX_
     try:
         contract.model = Contract.model_validate(data)
     except ValidationError as exc:
-        result.issues.extend(_schema_issues(contract, exc))
+        result.issues.extend(schema_issues(contract, exc))
     for where, name, suggestion in unknown_keys_with_suggestions(data):
         line, col = contract.position((*where, name), key=True)
         dotted = ".".join(str(p) for p in where) or "top level"
@@ -332,7 +342,8 @@ def threshold_problem(t: Any) -> str | None:
     return None
 
 
-def _schema_issues(c: LoadedContract, exc: ValidationError) -> list[Issue]:
+def schema_issues(c: LoadedContract | LoadedAcceptance, exc: ValidationError) -> list[Issue]:
+    """PV-SCHEMA-001/002 for every place the model refused (contracts and acceptance files alike)."""
     by_path: dict[PathKey, list[str]] = {}
     for err in exc.errors(include_url=False):
         path = _raw_path(c.raw, err["loc"])

@@ -20,7 +20,10 @@ from apr_contracts.rules.base import CheckContext, Finding, Issue, Rule, RuleReg
 from apr_contracts.rules.builtin import builtin_registry
 
 if TYPE_CHECKING:
+    from apr_contracts.acceptance.load import LoadedAcceptance
     from apr_contracts.plugins import PluginSettings
+
+    Document = LoadedContract | LoadedAcceptance
 
 JSON_VERSION = 1
 UNUSED_SUPPRESSION = "PV-SUPPRESS-001"
@@ -33,6 +36,7 @@ class ValidationReport:
     skipped: list[tuple[Path, str]]
     summary: dict[str, Any]
     suppressed: list[Issue] = field(default_factory=list)
+    acceptance: list[LoadedAcceptance] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -83,24 +87,28 @@ def validate_paths(
         return _validate(paths, config, registry, context)
 
 
-def _context_contracts(context: Sequence[str | Path], loaded: list[LoadedContract],
-                       config: ValidateConfig) -> list[LoadedContract]:
+def _context_contracts(context: Sequence[str | Path], loaded: Sequence[Document],
+                       config: ValidateConfig) -> tuple[list[LoadedContract], list[LoadedAcceptance]]:
+    """The contracts and acceptance files of ``context`` that are not among ``loaded``."""
     if not context:
-        return []
+        return [], []
     mine = {c.path.resolve() for c in loaded}
-    others = load_contracts(context, max_file_bytes=config.max_file_bytes).contracts
-    return [c for c in others if c.path.resolve() not in mine]
+    others = load_contracts(context, max_file_bytes=config.max_file_bytes)
+    return ([c for c in others.contracts if c.path.resolve() not in mine],
+            [a for a in others.acceptance if a.path.resolve() not in mine])
 
 
 def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: RuleRegistry,
               context: Sequence[str | Path] = ()) -> ValidationReport:
     loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes)
+    documents: list[Document] = [*loaded.contracts, *loaded.acceptance]
     # Context first: rules that report "every occurrence after the first" then point at ``paths``.
-    corpus = [*_context_contracts(context, loaded.contracts, config), *loaded.contracts]
-    reported = {id(c) for c in loaded.contracts}
-    ctx = CheckContext(config=config, contracts=corpus)
+    other_contracts, other_acceptance = _context_contracts(context, documents, config)
+    corpus = [*other_contracts, *loaded.contracts]
+    reported = {id(c) for c in documents}
+    ctx = CheckContext(config=config, contracts=corpus, acceptance=[*other_acceptance, *loaded.acceptance])
     raw_issues = list(loaded.issues)
-    by_path = {str(c.path): c for c in loaded.contracts}
+    by_path: dict[str, Document] = {str(c.path): c for c in documents}
     active = [r for r in registry if r.active(config)]
 
     for contract in loaded.contracts:
@@ -119,9 +127,9 @@ def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: Rul
 
     issues, suppressed = _apply_policy(raw_issues, registry, config, by_path)
     summary = _summary(loaded, issues, suppressed, config)
-    for contract in loaded.contracts:
-        contract.release_nodes()  # every issue is located by now
-    return ValidationReport(issues, loaded.contracts, loaded.skipped, summary, suppressed)
+    for doc in documents:
+        doc.release_nodes()  # every issue is located by now
+    return ValidationReport(issues, loaded.contracts, loaded.skipped, summary, suppressed, loaded.acceptance)
 
 
 def _run(rule: Rule, contract: LoadedContract, produce: Any) -> list[Issue]:
@@ -131,7 +139,7 @@ def _run(rule: Rule, contract: LoadedContract, produce: Any) -> list[Issue]:
         return [_internal(rule, contract.path, exc)]
 
 
-def _to_issue(rule: Rule, contract: LoadedContract, finding: Finding) -> Issue:
+def _to_issue(rule: Rule, contract: Document, finding: Finding) -> Issue:
     line, column = contract.position(finding.path, finding.key)
     hint = rule.hint if finding.hint is None else finding.hint
     return Issue(rule.code, rule.severity, str(contract.path), line, column, finding.message, hint)
@@ -149,7 +157,7 @@ def _selected(code: str, selectors: tuple[str, ...], registry: RuleRegistry) -> 
 
 
 def _apply_policy(
-    issues: list[Issue], registry: RuleRegistry, config: ValidateConfig, contracts: dict[str, LoadedContract]
+    issues: list[Issue], registry: RuleRegistry, config: ValidateConfig, contracts: dict[str, Document]
 ) -> tuple[list[Issue], list[Issue]]:
     """Severity under --strict, inline suppressions, then --select/--ignore. Suppressions are
     matched before select/ignore so that a suppression is judged "used" independently of them."""
@@ -205,6 +213,7 @@ def _summary(loaded: Any, issues: list[Issue], suppressed: list[Issue], config: 
     return {
         "files": loaded.files,
         "contracts": len(loaded.contracts),
+        "acceptance_files": len(loaded.acceptance),
         "skipped": [{"file": str(p), "reason": r} for p, r in loaded.skipped],
         "errors": sev.get("error", 0),
         # A file that could not be read as a contract (a YAML syntax error) counts here, not as "no contract".

@@ -1,4 +1,5 @@
-"""`pv schema`: print the JSON Schema of the contract model (for YAML language servers)."""
+"""`pv schema [--kind contract|acceptance]`: print the JSON Schema of contract or acceptance files
+(for YAML language servers)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("schema", help="print the JSON Schema of contract files",
-                              description="Print the JSON Schema of the contract model, e.g. for the YAML "
-                              "language server: `# yaml-language-server: $schema=contract.schema.json`.")
+    p = subparsers.add_parser("schema", help="print the JSON Schema of contract (or acceptance) files",
+                              description="Print the JSON Schema of the contract model (or, with --kind acceptance, "
+                              "of acceptance files), e.g. for the YAML language server: "
+                              "`# yaml-language-server: $schema=contract.schema.json`.")
+    p.add_argument("--kind", choices=("contract", "acceptance"), default="contract",
+                   help="which file model: contract (default) or acceptance (`pv ship`)")
     p.add_argument("--format", choices=("json",), default="json", help="output format (JSON only)")
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
     p.set_defaults(func=run)
@@ -20,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from apr_contracts.schema import contract_json_schema
+    from apr_contracts.schema.acceptance import acceptance_json_schema
 
-    text = json.dumps(contract_json_schema(), indent=2, sort_keys=True) + "\n"
+    schema = acceptance_json_schema() if args.kind == "acceptance" else contract_json_schema()
+    text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     if not args.output:
         print(text, end="")
         return 0

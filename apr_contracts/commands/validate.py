@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     report = validate_paths(paths, config, registry, context=context)
     # Exit 0 is right for a folder without contracts, but a typo'd folder should not pass unnoticed.
     # Not said when files had issues: a YAML syntax error is the whole story, "no contracts" would mislead.
-    if not report.contracts and not report.issues:
+    if not report.contracts and not report.acceptance and not report.issues:
         print(f"pv validate: warning: no contracts found in {', '.join(paths)}", file=sys.stderr)
     if args.format == "json":
         print(render_json(report))

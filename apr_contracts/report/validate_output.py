@@ -67,6 +67,7 @@ def render_text(report: ValidationReport, stream: IO[str] | None = None) -> None
     verdict = "[bold red]FAILED[/]" if s["errors"] else "[bold green]OK[/]"
     extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
     mode = " (strict)" if s["strict"] else ""
-    console.print(f"{verdict}{mode}: {s['contracts']} contracts in {s['files']} files, "
+    accepted = f" and {s['acceptance_files']} acceptance file(s)" if s.get("acceptance_files") else ""
+    console.print(f"{verdict}{mode}: {s['contracts']} contracts{accepted} in {s['files']} files, "
                   f"{s['errors']} errors{escape(_in_files(s))}, {s['warnings']} warnings, {s['infos']} infos{extra}, "
                   f"{len(s['skipped'])} skipped")

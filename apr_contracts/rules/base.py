@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from apr_contracts.acceptance.load import LoadedAcceptance
     from apr_contracts.config import ValidateConfig
     from apr_contracts.loader import LoadedContract
 
@@ -73,12 +74,14 @@ class CheckContext:
 
     config: ValidateConfig
     contracts: Sequence[LoadedContract] = ()
+    acceptance: Sequence[LoadedAcceptance] = ()  # acceptance files validated with the contracts
     # free slots for rules that cache work across contracts (e.g. parsed test files)
     cache: dict[str, Any] = field(default_factory=dict)
 
 
 ContractCheck = Callable[["LoadedContract", CheckContext], Iterable[Finding]]
-CorpusCheck = Callable[[Sequence["LoadedContract"], CheckContext], Iterable[tuple["LoadedContract", Finding]]]
+# Yields (where the finding is, finding): a LoadedContract, or a LoadedAcceptance for acceptance rules.
+CorpusCheck = Callable[[Sequence["LoadedContract"], CheckContext], Iterable[tuple[Any, Finding]]]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from apr_contracts.rules import counts, falsifiers, identity, references, status, versions
+from apr_contracts.rules import (
+    acceptance,
+    counts,
+    falsifiers,
+    identity,
+    references,
+    status,
+    versions,
+)
 from apr_contracts.rules.base import Rule, RuleRegistry
 from apr_contracts.rules.loading import LOADER_RULES
 
@@ -14,6 +22,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     *status.RULES,
     *references.RULES,
     *falsifiers.RULES,
+    *acceptance.RULES,
 )
 
 
