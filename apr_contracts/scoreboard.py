@@ -152,10 +152,12 @@ class Scoreboard:
     evidence_path: str | None = None
     notes: list[str] = field(default_factory=list)  # loader issues, plugin failures: shown, never fatal
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    ship: Any = None  # acceptance.board.ShipBoard when acceptance files are among the paths
 
     def to_dict(self) -> dict[str, Any]:
         """DESIGN.md's versioned JSON shape (extra keys allowed)."""
         return {
+            **({"ship": self.ship.to_dict()} if self.ship is not None else {}),
             "version": SCOREBOARD_JSON_VERSION,
             "generated_at": self.generated_at,
             "evidence": self.evidence_path,

@@ -5,6 +5,10 @@ OLD and NEW are each a run id in the evidence database (``12``, ``latest``,
 (whose latest result per falsifier is used). Exit 0, or 1 with
 ``--fail-on regressed`` when something got worse (HELD -> FALSIFIED/ERROR, or a
 new FALSIFIED) or ``--fail-on changed`` when anything changed; 2 usage.
+
+When acceptance files are among ``--paths`` (default: [tool.pv] paths), the diff also shows how
+each product's ship-% moved between the two states of the evidence (as it stood after run OLD and
+run NEW, or in each database), which criteria changed status and which falsifier outcomes moved them.
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--all", action="store_true", help="also list falsifiers whose outcome did not change")
     parser.add_argument("--fail-on", choices=("regressed", "changed"), default=None,
                         help="exit 1 when some outcome regressed / changed")
+    parser.add_argument("--paths", nargs="+", type=Path, metavar="PATH",
+                        help="contracts and acceptance files for the ship-%% movement (default: [tool.pv] paths; "
+                             "no acceptance file there: no ship-%% section)")
     parser.set_defaults(func=run)
 
 
@@ -82,18 +89,14 @@ def _open(path: Path) -> EvidenceStore:
         raise UsageError(str(exc)) from exc
 
 
-def resolve(spec: str, default_db: Path | None) -> tuple[str, dict[Key, StoredResult]]:
-    """A side of the diff: a label and its results by (contract, falsifier)."""
+def side(spec: str, default_db: Path | None) -> tuple[Path, int | None]:
+    """Which database and run a side names (run None: the whole database given as a path)."""
     match = _RUN.match(spec.strip())
     if match is None:
         path = Path(spec)
         if not path.is_file():
             raise UsageError(f"{spec!r} is neither a run id ('12', 'latest', 'latest~1') nor an evidence database file")
-        with _open(path) as store:
-            latest: dict[Key, StoredResult] = {}
-            for s in store.results_for():  # oldest first: later rows overwrite
-                latest[(s.result.contract_id, s.result.falsifier_id)] = s
-        return f"{path} (latest per falsifier)", latest
+        return path, None
     if default_db is None or not default_db.is_file():
         raise UsageError(f"no evidence database at {default_db}; pass --evidence DB or run `pv run` first")
     with _open(default_db) as store:
@@ -107,8 +110,55 @@ def resolve(spec: str, default_db: Path | None) -> tuple[str, dict[Key, StoredRe
             if back >= len(runs):
                 raise UsageError(f"{spec}: {default_db} has only {len(runs)} run(s)")
             run_id = runs[-1 - back].id
+    return default_db, run_id
+
+
+def resolve(spec: str, default_db: Path | None) -> tuple[str, dict[Key, StoredResult]]:
+    """A side of the diff: a label and its results by (contract, falsifier)."""
+    path, run_id = side(spec, default_db)
+    with _open(path) as store:
+        if run_id is None:
+            latest: dict[Key, StoredResult] = {}
+            for s in store.results_for():  # oldest first: later rows overwrite
+                latest[(s.result.contract_id, s.result.falsifier_id)] = s
+            return f"{path} (latest per falsifier)", latest
         results = {(s.result.contract_id, s.result.falsifier_id): s for s in store.results_for(run_id=run_id)}
     return f"run #{run_id}", results
+
+
+def ship_movement(args: argparse.Namespace, db: Path | None) -> list[Any] | None:
+    """Ship-% movement between the two sides, or None when no acceptance file is among the paths."""
+    from apr_contracts.acceptance.bind import resolve as resolve_criteria
+    from apr_contracts.acceptance.board import derive_products, evidence_rows, movement
+    from apr_contracts.commands.ship import default_paths
+    from apr_contracts.loader import load_contracts
+
+    paths = [p for p in (args.paths or default_paths()) if p.exists()]
+    loaded = load_contracts(paths) if paths else None
+    if loaded is None or not loaded.acceptance:
+        return None
+    specs = resolve_criteria(loaded.acceptance, loaded.contracts)
+    ids = sorted({c.id for c in loaded.contracts})
+    states = []
+    for spec in (args.old, args.new):
+        path, run_id = side(spec, db)
+        with _open(path) as store:  # the evidence as it stood after that run (the whole database for a path)
+            rows = evidence_rows(loaded.contracts, store.results_for(contract_ids=ids), run_id)
+        states.append(derive_products(specs, rows))
+    return movement(states[0], states[1])
+
+
+def _ship_lines(moves: list[Any], md: bool) -> list[str]:
+    from apr_contracts.acceptance.derive import display_percent
+
+    lines = ["", "### ship-% movement" if md else "ship-%:"]
+    for m in moves:
+        arrow = f"{display_percent(m.old)} % -> {display_percent(m.new)} %"
+        lines.append(f"- **{m.product}**: {arrow}" if md else f"  {m.product}: {arrow}")
+        for cid, old, new, because in m.criteria:
+            why = f" ({'; '.join(because)})" if because else ""
+            lines.append(f"  - `{cid}`: {old} -> {new}{why}" if md else f"    {cid}: {old} -> {new}{why}")
+    return lines
 
 
 def _span(runs: list[Any]) -> str:
@@ -131,13 +181,15 @@ def run(args: argparse.Namespace) -> int:
     old_label, old = resolve(args.old, db)
     new_label, new = resolve(args.new, db)
     changes = compare(old, new)
+    moves = ship_movement(args, db)
     shown = changes if args.all else [c for c in changes if c.changed or c.claim_changed]
     regressed = [c for c in changes if c.regressed]
     if args.format == "json":
         sys.stdout.write(dumps({"version": 1, "old": old_label, "new": new_label,
                                 "changes": [c.to_dict() for c in shown],
                                 "summary": {"compared": len(changes), "changed": sum(c.changed for c in changes),
-                                            "regressed": len(regressed)}}))
+                                            "regressed": len(regressed)},
+                                **({"ship": [m.to_dict() for m in moves]} if moves is not None else {})}))
     else:
         md = args.format == "md"
         lines = [f"{'## ' if md else ''}pv diff: {old_label} -> {new_label}"]
@@ -152,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
                              + (f"  [{note}]" if note else ""))
         lines.append(("" if not md else "\n") + f"{len(changes)} falsifier(s) compared, "
                      f"{sum(c.changed for c in changes)} changed outcome, {len(regressed)} regressed")
+        if moves is not None:
+            lines += _ship_lines(moves, md)
         sys.stdout.write("\n".join(lines) + "\n")
     if args.fail_on == "regressed" and regressed:
         return EXIT_FINDINGS

@@ -123,6 +123,10 @@ def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: boo
     store, store_notes = open_store(evidence, paths)
     try:
         board = build_scoreboard(loaded.contracts, store, registered, notes=[*notes, *store_notes])
+        if loaded.acceptance:  # acceptance files among the paths: the md/html/json reports gain ship-%
+            from apr_contracts.acceptance.board import build_ship
+
+            board.ship = build_ship(loaded.acceptance, loaded.contracts, store)
     finally:
         if store is not None:
             store.close()

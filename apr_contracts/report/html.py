@@ -43,6 +43,7 @@ tr.detail summary{cursor:pointer;color:#0366d6}details[open]>summary{margin-bott
 .legend span{margin-right:14px;white-space:nowrap}
 .scroll{overflow-x:auto;max-width:100%}
 #contracts td:nth-child(3){overflow-wrap:anywhere;max-width:14em}
+h3.product{font-size:15px;margin:16px 0 6px}.ship-percent{font-size:18px;font-weight:700}
 """
 
 JS = """
@@ -206,6 +207,11 @@ def render(board: Any) -> str:
     headers = "".join(f"<th>{h}</th>" for h in CONTRACT_COLUMNS)
     bodies = "".join(_contract_body(i, c) for i, c in enumerate(board.contracts))
     history = "".join(_history_row(c) for c in board.contracts)
+    ship = ""
+    if getattr(board, "ship", None) is not None:
+        from apr_contracts.report.ship import html_section
+
+        ship = html_section(board.ship)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -220,6 +226,7 @@ def render(board: Any) -> str:
 <input id="filter" type="search" placeholder="filter contracts…" aria-label="filter contracts" hidden>
 <div class="scroll"><table id="contracts"><thead><tr>{headers}</tr></thead>{bodies}</table></div>
 {orphans}
+{ship}
 <h2>Status history over runs</h2>
 {chart_svg(board)}
 <table id="history"><thead><tr><th>contract</th><th>derived status after each run (oldest → newest)</th></tr></thead>

@@ -75,6 +75,10 @@ def _render(board: Any, *, details: bool) -> str:
                     f"| {cell(f.message)} |"
                 )
         lines += ["", "</details>"]
+    if getattr(board, "ship", None) is not None:
+        from apr_contracts.report.ship import markdown_section
+
+        lines += ["", markdown_section(board.ship).rstrip("\n")]
     if board.orphans:
         lines += ["", "**Implementations bound to no contract:** " + ", ".join(f"`{o}`" for o in board.orphans)]
     if board.notes:

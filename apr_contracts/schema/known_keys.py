@@ -8,6 +8,7 @@ the cost, and it also works when the model could not be built (wrong types elsew
 from __future__ import annotations
 
 import difflib
+import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ def _section_types(annotation: Any) -> tuple[set[type[Section]], set[type[Sectio
     direct: set[type[Section]] = set()
     items: set[type[Section]] = set()
     values: set[type[Section]] = set()
-    for arg in typing.get_args(annotation) or (annotation,):
+    # A union's members one by one; anything else (a bare `list[Product]`) as the one member.
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    for arg in typing.get_args(annotation) if union else (annotation,):
         origin = typing.get_origin(arg)
         inner = [a for a in typing.get_args(arg) if isinstance(a, type) and issubclass(a, Section)]
         inner += [b for a in typing.get_args(arg) for b in typing.get_args(a) if isinstance(b, type) and issubclass(b, Section)]
