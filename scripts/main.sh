@@ -13,6 +13,7 @@ $pv run contracts/ --jobs 2; run=$?
 $pv scoreboard contracts/ --format text
 $pv scoreboard contracts/ --format md -o .pv/scoreboard.md
 $pv scoreboard contracts/ --format html -o .pv/scoreboard.html
+$pv ship contracts/ acceptance/  # ship-% per product, derived from the same evidence (exit status ignored)
 echo "scoreboard written to .pv/scoreboard.md and .pv/scoreboard.html"
 if [ "$run" -ne 0 ]; then
   echo "main: pv run exited $run: the falsifiers marked FALSIFIED or ERROR above are why" >&2
