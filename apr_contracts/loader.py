@@ -354,6 +354,7 @@ def schema_issues(c: LoadedContract | LoadedAcceptance, exc: ValidationError) ->
         if msg not in by_path[path]:
             by_path[path].append(msg)
     issues = []
+    kind = " --kind acceptance" if not isinstance(c, LoadedContract) else ""
     for path, msgs in by_path.items():
         value = _get(c.raw, path)
         dotted = ".".join(str(p) for p in path) or "top level"
@@ -361,7 +362,7 @@ def schema_issues(c: LoadedContract | LoadedAcceptance, exc: ValidationError) ->
         line, col = c.position(path)
         expected = "; or ".join(m[0].lower() + m[1:] for m in msgs)
         issues.append(_issue(code, c.path, line, col, f"`{dotted}` is a {_kind(value)}: {expected}",
-                             "see `pv schema` for the shapes this section accepts"))
+                             f"see `pv schema{kind}` for the shapes this section accepts"))
     return issues
 
 

@@ -235,3 +235,14 @@ def test_reference_contracts_with_example_acceptance_file(capsys: pytest.Capture
     assert {i["code"] for i in ours} == {"PV-ACCEPT-009"}
     # every binds_to of theirs names a criterion of ours (or an equation): no PV-ACCEPT-008
     assert not [i for i in issues if i["code"] == "PV-ACCEPT-008"]
+
+
+def test_pv_schema_prints_the_acceptance_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert pv(["schema", "--kind", "acceptance"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "apr-contracts acceptance file"
+    assert set(schema["required"]) == {"acceptance", "products"}
+    criterion = schema["$defs"]["Criterion"]["properties"]
+    assert criterion["weight"]["exclusiveMinimum"] == 0 and "live" in criterion
+    assert pv(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "apr-contracts contract"
