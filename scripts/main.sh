@@ -6,13 +6,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh contracts || { echo "main: the install failed (see above)" >&2; exit 3; }
 pv=.venv/bin/pv
-echo "==> pv validate --strict contracts/"
-$pv validate --strict contracts/ || exit $?
+echo "==> pv validate --strict contracts/ acceptance/"
+$pv validate --strict contracts/ acceptance/ || exit $?
 echo "==> pv run contracts/ --jobs 2"
 $pv run contracts/ --jobs 2; run=$?
 $pv scoreboard contracts/ --format text
-$pv scoreboard contracts/ --format md -o .pv/scoreboard.md
-$pv scoreboard contracts/ --format html -o .pv/scoreboard.html
+$pv scoreboard contracts/ acceptance/ --format md -o .pv/scoreboard.md
+$pv scoreboard contracts/ acceptance/ --format html -o .pv/scoreboard.html
 $pv ship contracts/ acceptance/  # ship-% per product, derived from the same evidence (exit status ignored)
 echo "scoreboard written to .pv/scoreboard.md and .pv/scoreboard.html"
 if [ "$run" -ne 0 ]; then
