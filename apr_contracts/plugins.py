@@ -26,10 +26,17 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("engines.tokenizer", "engines.tokenizer.plugin"),
     ("engines.trainer", "engines.trainer.plugin"),
     ("engines.exporter", "engines.exporter.plugin"),
-    ("falsifiers.tokenizer", "falsifiers.tokenizer"),
-    ("falsifiers.trainer", "falsifiers.trainer"),
-    ("falsifiers.exporter", "falsifiers.exporter"),
-    ("falsifiers.lifecycle", "falsifiers.lifecycle"),
+    # One falsifier plugin per contract family, named after the contract id without its version,
+    # so FALSIFY-... of contract X-v1 is found in falsifiers/X (tests/falsifiers checks this).
+    *((f"falsifiers.{family}", f"falsifiers.{family}") for family in (
+        "apr_cli_tokenize_import_hf",
+        "apr_cli_tokenize_encode_corpus",
+        "apr_pretrain_arch_polymorphic",
+        "apr_pretrain_chinchilla_gate",
+        "apr_pretrain_from_init",
+        "apr_export_gguf",
+        "apr_lifecycle",
+    )),
 )
 
 BUILTIN_DIST = "apr-contracts"

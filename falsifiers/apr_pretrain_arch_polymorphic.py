@@ -1,19 +1,12 @@
-"""Falsifiers for the trainer contracts (plugin module; importable without torch).
+"""Falsifiers of apr-pretrain-arch-polymorphic-v1 (FALSIFY-APR-PRETRAIN-ARCH-001..011).
 
-Contracts: apr-pretrain-arch-polymorphic-v1 (ARCH-001..011), apr-pretrain-chinchilla-gate-v1
-(CHINCHILLA-001..005) and apr-pretrain-from-init-v1 (FROM-INIT-001..002, live, SmolLM2-135M).
-
-Integration-level ones run the real ``apr pretrain`` / ``apr import`` as a subprocess on
-fixtures built in ``ctx.workspace``, with ``APR_ENGINE_TRAINER`` set to the engine the run was
-given — so a deliberately broken engine is exercised through the user-facing command.
-Expected values (the published Qwen2.5-0.5B shape, the from-scratch default) are written here
-independently of the engine's presets.
+Architecture presets, `--init` config extraction with no silent defaults, GQA, the vocabulary
+preflight (strict without an init, tokenizer <= model with one) and refusing encoder inits.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,83 +14,19 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB
-
-ARCH = "FALSIFY-APR-PRETRAIN-ARCH-"
-CHIN = "FALSIFY-APR-PRETRAIN-CHINCHILLA-"
-FROM_INIT = "FALSIFY-APR-PRETRAIN-FROM-INIT-"
-
-# Qwen/Qwen2.5-0.5B as published on its model card's config.json (our field names).
-PUBLISHED_QWEN = {"family": "qwen2", "vocab_size": 151_936, "hidden_size": 896, "num_attention_heads": 14,
-                  "num_kv_heads": 2, "intermediate_size": 4864, "num_hidden_layers": 24,
-                  "max_position_embeddings": 32_768, "rope_theta": 1_000_000.0, "rms_norm_eps": 1e-6,
-                  "tie_word_embeddings": True, "qkv_bias": True}
-QWEN_PARAMS = 494_032_768
-QWEN_TOKENIZER_IDS = 151_665  # 151,643 BPE entries + 22 added tokens
-SCRATCH_DEFAULT = {"vocab_size": 50_257, "num_attention_heads": 16, "num_kv_heads": 4}
-
-
-# --- helpers --------------------------------------------------------------------------------------
-
-
-def apr(ctx: RunContext, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """Run ``apr ARGS`` with this run's trainer engine; never raises on a non-zero exit."""
-    full_env = {**os.environ, **(env or {})}
-    full_env["APR_ENGINE_TRAINER"] = ctx.engine("trainer").name
-    full_env.setdefault("PYTHONHASHSEED", "0")
-    return subprocess.run([sys.executable, "-m", "engines.cli", *args], capture_output=True, text=True,
-                          env=full_env, timeout=timeout, check=False, cwd=ctx.workspace)
-
-
-def _tail(proc: subprocess.CompletedProcess[str]) -> str:
-    return (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1][:400]
-
-
-def preflight(ctx: RunContext, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
-    """``apr pretrain --preflight-only --format json ARGS`` -> (exit code, report or {}, stderr)."""
-    proc = apr(ctx, "pretrain", "--preflight-only", "--format", "json", "--no-progress", *args, env=env)
-    report: dict[str, Any] = {}
-    if proc.returncode == 0:
-        try:
-            report = json.loads(proc.stdout)
-        except json.JSONDecodeError as exc:
-            raise RuntimeError(f"apr pretrain --format json printed non-JSON: {proc.stdout[:300]}") from exc
-    elif proc.returncode not in (1, 2):
-        raise RuntimeError(f"apr pretrain crashed (exit {proc.returncode}): {proc.stderr[-1500:]}")
-    return proc.returncode, report, proc.stderr
-
-
-def small_fixture(ctx: RunContext) -> tuple[Path, Path]:
-    """(tokenizer.json of a real 2k BPE, shard dir of standard-library code encoded with it)."""
-    from engines.trainer.fixtures import small_tokenizer, stdlib_shards
-
-    tok = ctx.workspace / "small-tok" / "tokenizer.json"
-    if not tok.is_file():
-        small_tokenizer(tok)
-    shards = ctx.workspace / "small-shards"
-    if not shards.is_dir():
-        stdlib_shards(shards, tok, start=0, count=12, max_chars=3000)
-    return tok, shards
-
-
-def qwen_fixture(ctx: RunContext, config: dict[str, Any] | None = None, name: str = "qwen-init") -> tuple[Path, Path]:
-    """(config-only Qwen2.5-0.5B init dir with the real Qwen tokenizer, shards encoded with it)."""
-    from engines.trainer.fixtures import encode_shards, qwen_init_dir, stdlib_texts
-
-    init = qwen_init_dir(ctx.workspace / name, config=config)
-    shards = ctx.workspace / "qwen-shards"
-    if not shards.is_dir():
-        encode_shards(shards, init / "tokenizer.json", stdlib_texts(0, 4, max_chars=2000))
-    return init, shards
-
-
-RUN = ("--num-steps", "1", "--batch-size", "1", "--seq-length", "16", "--lr", "1e-4")
-
-
-def _output(ctx: RunContext, name: str = "out") -> str:
-    return str(ctx.workspace / name)
-
-
-# --- apr-pretrain-arch-polymorphic-v1 -------------------------------------------------------------
+from falsifiers._trainer_support import (
+    ARCH,
+    PUBLISHED_QWEN,
+    QWEN_PARAMS,
+    QWEN_TOKENIZER_IDS,
+    RUN,
+    SCRATCH_DEFAULT,
+    apr,
+    output_dir,
+    preflight,
+    qwen_fixture,
+    small_fixture,
+)
 
 
 @falsifier(ARCH + "001", level="algorithm", engines=["trainer"])
@@ -123,7 +52,7 @@ def no_init_builds_scratch_default(ctx: RunContext) -> Verdict:
     tok = gpt2_tokenizer_json(ctx.workspace / "gpt2" / "tokenizer.json")
     shards = encode_shards(ctx.workspace / "gpt2-shards", tok, stdlib_texts(0, 3, max_chars=2000))
     code, report, err = preflight(ctx, "--dataset", str(shards), "--tokenizer", str(tok), *RUN,
-                                  "--force-under-provisioned", "--output", _output(ctx))
+                                  "--force-under-provisioned", "--output", output_dir(ctx))
     if code != 0:
         return ctx.falsified(f"preflight without --init refused a 50,257-id GPT-2 tokenizer (exit {code}): "
                              f"{err.strip()[-300:]}", measured={"exit_code": code})
@@ -146,7 +75,7 @@ def init_config_extracts_every_field(ctx: RunContext) -> Verdict:
 
     init, shards = qwen_fixture(ctx)
     base = ("--dataset", str(shards), "--tokenizer", str(init), *RUN, "--force-under-provisioned")
-    code, report, err = preflight(ctx, *base, "--init", str(init), "--output", _output(ctx))
+    code, report, err = preflight(ctx, *base, "--init", str(init), "--output", output_dir(ctx))
     if code != 0:
         return ctx.falsified(f"the complete Qwen2.5-0.5B config was refused (exit {code}): {err.strip()[-300:]}")
     arch = report["preflight"]["architecture"]
@@ -157,7 +86,7 @@ def init_config_extracts_every_field(ctx: RunContext) -> Verdict:
     for field in EXTRACTED_FIELDS:
         partial = {k: v for k, v in QWEN2_5_0_5B_CONFIG.items() if k != field}
         bad, _ = qwen_fixture(ctx, config=partial, name=f"qwen-no-{field}")
-        code, _report, err = preflight(ctx, *base, "--init", str(bad), "--output", _output(ctx))
+        code, _report, err = preflight(ctx, *base, "--init", str(bad), "--output", output_dir(ctx))
         if code != 1 or field not in err:
             silently_defaulted.append(field)
     if silently_defaulted:
@@ -203,7 +132,7 @@ def qwen_tokenizer_passes_with_qwen_init(ctx: RunContext) -> Verdict:
     """The real Qwen2.5 tokenizer (151,665 ids) passes preflight with a Qwen2.5-0.5B --init."""
     init, shards = qwen_fixture(ctx)
     code, report, err = preflight(ctx, "--dataset", str(shards), "--tokenizer", str(init), "--init", str(init),
-                                  *RUN, "--force-under-provisioned", "--output", _output(ctx))
+                                  *RUN, "--force-under-provisioned", "--output", output_dir(ctx))
     if code != 0:
         return ctx.falsified(f"Qwen tokenizer + Qwen init refused (exit {code}): {err.strip()[-300:]}",
                              measured={"exit_code": code})
@@ -219,7 +148,7 @@ def qwen_tokenizer_fails_without_init(ctx: RunContext) -> Verdict:
     """Without --init the same tokenizer fails the strict preflight (default arch, and qwen2-0.5b arch)."""
     init, shards = qwen_fixture(ctx)
     base = ("--dataset", str(shards), "--tokenizer", str(init), *RUN, "--force-under-provisioned",
-            "--output", _output(ctx))
+            "--output", output_dir(ctx))
     passed = []
     for arch in (None, "qwen2-0.5b"):
         code, _report, err = preflight(ctx, *base, *(("--arch", arch) if arch else ()))
@@ -232,7 +161,7 @@ def qwen_tokenizer_fails_without_init(ctx: RunContext) -> Verdict:
     tok, small_shards = small_fixture(ctx)
     size = tokenizer_size(tok)
     code, _report, err = preflight(ctx, "--dataset", str(small_shards), "--tokenizer", str(tok), *RUN,
-                                   "--force-under-provisioned", "--output", _output(ctx), "--arch", "tiny",
+                                   "--force-under-provisioned", "--output", output_dir(ctx), "--arch", "tiny",
                                    "--vocab-size", str(size + 1))
     if code != 1 or ARCH + "006" not in err:
         passed.append(f"tokenizer of {size} ids vs --arch tiny --vocab-size {size + 1}: exit {code}")
@@ -251,7 +180,7 @@ def encoder_init_refused(ctx: RunContext) -> Verdict:
     tok, shards = small_fixture(ctx)
     init = encoder_init_dir(ctx.workspace / "bert-init")
     code, _report, err = preflight(ctx, "--dataset", str(shards), "--tokenizer", str(tok), "--init", str(init),
-                                   *RUN, "--force-under-provisioned", "--output", _output(ctx))
+                                   *RUN, "--force-under-provisioned", "--output", output_dir(ctx))
     if code != 1 or "encoder" not in err or ARCH + "007" not in err:
         return ctx.falsified(f"encoder init not refused as an encoder (exit {code}): {err.strip()[-300:]}",
                              measured={"exit_code": code})
@@ -301,7 +230,7 @@ def oversized_tokenizer_refused(ctx: RunContext) -> Verdict:
     tok, shards = small_fixture(ctx)
     size = tokenizer_size(tok)  # the model sizes below are computed from it: size is the bound by construction
     base = ("--dataset", str(shards), "--tokenizer", str(tok), *RUN, "--force-under-provisioned",
-            "--output", _output(ctx))
+            "--output", output_dir(ctx))
     slipped = []
     for rows, want in ((size, 0), (size - 1, 1)):  # on the bound: accepted; one id past it: refused
         init = ctx.workspace / f"init-vocab-{rows}"
@@ -349,7 +278,7 @@ def init_never_silently_dropped(ctx: RunContext) -> Verdict:
     proc = apr(ctx, "pretrain", "--dataset", str(one), "--val-shards", str(shards), "--tokenizer", str(tok),
                "--init", str(ckpt), "--device", "auto", "--num-steps", "1", "--batch-size", "1",
                "--seq-length", str(seq), "--lr", "1e-4", "--val-tokens", "64", "--force-under-provisioned",
-               "--no-progress", "--output", _output(ctx))
+               "--no-progress", "--output", output_dir(ctx))
     if proc.returncode != 0:
         raise RuntimeError(f"apr pretrain failed (exit {proc.returncode}): {proc.stderr[-1500:]}")
     first = next(json.loads(line) for line in (ctx.workspace / "out" / "metrics.jsonl").read_text().splitlines()
@@ -369,10 +298,7 @@ def init_never_silently_dropped(ctx: RunContext) -> Verdict:
     return ctx.held(f"step-0 loss {first['loss']:.6f} = init model's {own:.6f}", measured=measured)
 
 
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    # Chinchilla-gate and from-init falsifiers live in a helper module (kept under ~400 lines each).
-    from falsifiers import _trainer_gates
-
     registry.add_module(sys.modules[__name__])
-    registry.add_module(_trainer_gates)

