@@ -31,6 +31,8 @@ from apr_contracts.results import Result
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_LIVE_TIMEOUT_S = 900.0
 TEMP_PREFIX = "pv-run-"  # temporary workspace folders, removed at the end of their run
+RUN_CACHE_ENV = "PV_RUN_CACHE"  # a folder the falsifiers of one run share for deterministic fixtures
+RUN_CACHE_DIR = ".run-cache"
 OWNER_FILE = ".pv-run-owner"  # the pid of the `pv run` that owns a temporary workspace folder
 
 
@@ -66,6 +68,9 @@ class RunOptions:
     # is removed when the run ends (a full run writes gigabytes of checkpoints and GGUF files).
     workspace_root: Path | None = None
     rerun: bool = False  # execute everything, even results whose claim and fingerprint are unchanged
+    # Recorded seconds per falsifier id: the longest start first, so no long one starts last and
+    # holds up the end of a --jobs N run (longest-processing-time-first scheduling).
+    durations: Mapping[str, float] = field(default_factory=dict)
 
 
 # Outcomes a later run may reuse while nothing changed. ERROR never: the check broke, maybe by chance.
@@ -187,6 +192,12 @@ def run_jobs(
     else:
         root = options.workspace_root
         root.mkdir(parents=True, exist_ok=True)
+    # Fixtures built from the same inputs (a tokenizer trained on the standard library, the Qwen2
+    # vocabulary rebuilt from its ranks: ~1-3.5 s each) are built once per run, not once per
+    # worker process; restarted empty every run, so no fixture outlives the code that built it.
+    cache = root / RUN_CACHE_DIR
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir()
     try:
         return results + _run_all(to_run, plugins, options, on_result, root)
     finally:
@@ -231,7 +242,8 @@ def _run_all(
     root: Path,
 ) -> list[Result]:
     results: list[Result] = []
-    pending = [job for job in jobs if job.spec is not None]
+    pending = sorted((job for job in jobs if job.spec is not None),
+                     key=lambda job: -expected_duration(job, options.durations))
     for job in jobs:
         if job.spec is None:
             result = _result(job, Outcome.NOT_BOUND, "no plugin implements this falsifier id", level=None)
@@ -284,6 +296,7 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
         "contract_file": str(Path(job.contract.path).resolve()),
         "result_file": str(workspace / "result.json"),
         "trace_dir": str(workspace / "module-trace"),
+        "run_cache": str(root / RUN_CACHE_DIR),
     }
     timeout = options.live_timeout_s if job.required_level is Level.LIVE else options.timeout_s
     started = time.monotonic()
@@ -384,13 +397,15 @@ def partition(jobs: Sequence[Job], total: int, durations: Mapping[str, float]) -
     estimated by level), so every shard of one CI matrix computes the same partition as long
     as they all see the same durations: the same evidence database, or none.
     """
-    def expected(job: Job) -> float:
-        return durations.get(job.falsifier_id, ESTIMATED_DURATION_S[job.required_level])
-
     shards: list[list[Job]] = [[] for _ in range(total)]
     loads = [0.0] * total
-    for job in sorted(jobs, key=lambda j: (-expected(j), j.falsifier_id, str(j.contract.id))):
+    for job in sorted(jobs, key=lambda j: (-expected_duration(j, durations), j.falsifier_id, str(j.contract.id))):
         target = min(range(total), key=lambda k: (loads[k], k))
         shards[target].append(job)
-        loads[target] += expected(job)
+        loads[target] += expected_duration(job, durations)
     return shards
+
+
+def expected_duration(job: Job, durations: Mapping[str, float]) -> float:
+    """Recorded seconds of the falsifier's last execution, else an estimate by its level."""
+    return durations.get(job.falsifier_id, ESTIMATED_DURATION_S[job.required_level])

@@ -22,6 +22,7 @@ from apr_contracts.execute import execute
 from apr_contracts.fingerprint import TRACE_ENV, TRACE_OWNER_ENV, read_trace
 from apr_contracts.outcomes import Level
 from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
+from apr_contracts.runner import RUN_CACHE_ENV
 
 _PLUGINS: dict[str, Plugins] = {}  # loaded once per worker process, by settings
 
@@ -51,11 +52,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if trace_dir is not None:  # the `apr`/`pv` subprocesses of this falsifier report what they load
         os.environ[TRACE_ENV] = str(trace_dir)
         os.environ[TRACE_OWNER_ENV] = str(os.getpid())
+    if job.get("run_cache"):
+        os.environ[RUN_CACHE_ENV] = job["run_cache"]
     try:
         execution = _execute(spec, factories, workspace, job)
     finally:
-        os.environ.pop(TRACE_ENV, None)
-        os.environ.pop(TRACE_OWNER_ENV, None)
+        for name in (TRACE_ENV, TRACE_OWNER_ENV, RUN_CACHE_ENV):
+            os.environ.pop(name, None)
     return {
         "outcome": execution.outcome.value,
         "message": execution.message,

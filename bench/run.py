@@ -76,12 +76,15 @@ def run_mode(mode: str, contracts: Path, work: Path, level: str, database: str, 
     out["counts"] = {k: v for k, v in payload.get("counts", {}).items() if v}
     out["reused"] = payload.get("reused", 0)
     out["results"] = [{"falsifier": r["falsifier_id"], "outcome": r["outcome"], "duration_s": r["duration_s"],
-                       "message": (r.get("message") or "")[:160]} for r in payload.get("results", [])]
+                       "reused": r.get("reused_from") is not None, "message": (r.get("message") or "")[:160]}
+                      for r in payload.get("results", [])]
     return out
 
 
 def slowest(run: dict[str, Any], n: int = 10) -> list[dict[str, Any]]:
-    return sorted(run.get("results", []), key=lambda r: -float(r["duration_s"]))[:n]
+    """The slowest falsifiers this run executed (a reused result's duration is its original run's)."""
+    executed = [r for r in run.get("results", []) if not r.get("reused")]
+    return sorted(executed, key=lambda r: -float(r["duration_s"]))[:n]
 
 
 def render(runs: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
@@ -93,11 +96,11 @@ def render(runs: list[dict[str, Any]], load: tuple[float, float, float]) -> str:
             lines.append(f"  FAILED: {run['error']}")
             continue
         total = sum(run["counts"].values())
-        summed = sum(float(r["duration_s"]) for r in run["results"])
+        summed = sum(float(r["duration_s"]) for r in run["results"] if not r.get("reused"))
         lines.append(f"  wall {run['wall_s']:.2f} s, children CPU {run['cpu_s']:.2f} s, exit {run['exit_code']}; "
                      f"{total} falsifiers: " + ", ".join(f"{v} {k}" for k, v in sorted(run["counts"].items()))
                      + f"; {run['reused']} reused")
-        lines.append(f"  sum of per-falsifier durations {summed:.1f} s; slowest 10:")
+        lines.append(f"  sum of executed falsifiers' durations {summed:.1f} s; slowest 10:")
         for r in slowest(run):
             lines.append(f"    {r['duration_s']:7.2f} s  {r['outcome']:<9} {r['falsifier']}")
     done = {r["mode"]: r for r in runs if "error" not in r}

@@ -164,8 +164,9 @@ def run_command(args: argparse.Namespace) -> int:
     jobs = collect(loaded.contracts, plugins, options, claim_hash)
     root = project_root(paths[0])
     db_path = Path(args.evidence or os.environ.get("PV_EVIDENCE") or default_evidence_path(root))
+    known = EvidenceStore(db_path).durations() if db_path.exists() else {}
+    options.durations = known
     if shard is not None:
-        known = EvidenceStore(db_path).durations() if db_path.exists() else {}
         jobs = partition(jobs, shard[1], known)[shard[0] - 1]
     if args.collect_only:
         return _print_collection(jobs, args.format)

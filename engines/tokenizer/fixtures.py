@@ -15,8 +15,9 @@ the Python standard library itself.
 * :func:`stdlib_corpus_jsonl` — the standard library's ``.py`` files, one JSONL
   document ``{"text", "path"}`` per file, in a stable order.
 
-Builders are cached per process (and across processes when ``APR_FIXTURE_CACHE``
-names a directory); each call writes a fresh copy into the caller's directory.
+Builders are cached per process, and across processes when ``APR_FIXTURE_CACHE`` names a
+directory (or ``PV_RUN_CACHE``: the folder `pv run` gives the falsifiers of one run, restarted
+empty every run); each call writes a fresh copy into the caller's directory.
 Heavy libraries are imported inside the functions.
 """
 
@@ -76,10 +77,10 @@ def package_file(module: str, *parts: str) -> Path:
 
 
 def _cached(name: str, build: Callable[[], str]) -> str:
-    """Memoize a builder's text output in memory and, if APR_FIXTURE_CACHE is set, on disk."""
+    """Memoize a builder's text output in memory and, if APR_FIXTURE_CACHE or PV_RUN_CACHE is set, on disk."""
     if name in _MEMORY:
         return _MEMORY[name]
-    cache_dir = os.environ.get("APR_FIXTURE_CACHE")
+    cache_dir = os.environ.get("APR_FIXTURE_CACHE") or os.environ.get("PV_RUN_CACHE")
     disk = Path(cache_dir) / f"{name}.json" if cache_dir else None
     if disk is not None and disk.is_file():
         text = disk.read_text(encoding="utf-8")

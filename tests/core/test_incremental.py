@@ -211,3 +211,39 @@ def test_a_changed_claim_is_executed_not_reused(project: Path, capsys: pytest.Ca
     _run(project, capsys)
     _edit(project, "contracts/inc-v1.yaml", "prediction FALSIFY-INC-A", "a sharper prediction")
     assert _executed(_run(project, capsys)) == {"FALSIFY-INC-A", "FALSIFY-INC-ERROR"}
+
+
+CACHE_PLUGIN = '''
+import os, sys
+from pathlib import Path
+from apr_contracts import falsifier, hookimpl
+
+@falsifier("FALSIFY-CACHE-001")
+def cache_starts_empty(ctx):
+    cache = Path(os.environ["PV_RUN_CACHE"])
+    leftovers = sorted(p.name for p in cache.iterdir())
+    (cache / "built-by-an-earlier-run").write_text("stale")
+    return ctx.falsified(f"the run cache holds {leftovers}") if leftovers else ctx.held()
+
+@hookimpl
+def apr_register_falsifiers(registry):
+    registry.add_module(sys.modules[__name__])
+'''
+
+
+def test_the_run_cache_is_shared_per_run_and_restarted_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "cacheplug.py").write_text(CACHE_PLUGIN)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PV_DISABLE_PLUGIN_AUTOLOAD", "1")
+    (tmp_path / "c.yaml").write_text(
+        "metadata:\n  id: cache-v1\n  version: 1.0.0\n  description: cache\nfalsification_tests:\n"
+        "- id: FALSIFY-CACHE-001\n  rule: r\n  prediction: p\n  if_fails: f\n"
+    )
+    for _ in range(2):  # a kept workspace keeps its folders, but never a fixture of an earlier run
+        pv(["run", str(tmp_path / "c.yaml"), "-p", "cacheplug", "--evidence", str(tmp_path / "ev.sqlite"),
+            "--workspace", str(tmp_path / "ws"), "--rerun", "--format", "json"])
+        results = json.loads(capsys.readouterr().out)["results"]
+        assert [r["outcome"] for r in results] == ["HELD"], results
