@@ -17,10 +17,9 @@ from apr_contracts.runner import (
     DEFAULT_TIMEOUT_S,
     RunOptions,
     collect,
-    parse_shard,
-    partition,
     run_jobs,
 )
+from apr_contracts.scheduling import parse_shard, partition
 
 OUTCOME_STYLE = {
     Outcome.HELD: "green",

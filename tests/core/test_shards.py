@@ -12,7 +12,8 @@ import pytest
 
 from apr_contracts.cli import main as pv
 from apr_contracts.outcomes import Level
-from apr_contracts.runner import Job, parse_shard, partition
+from apr_contracts.runner import Job
+from apr_contracts.scheduling import parse_shard, partition
 from tests.core.test_runner import project  # noqa: F401 - the fake plugin project fixture
 
 # The fake project's falsifiers that finish quickly (its hang/crash ones are deselected).
