@@ -307,6 +307,18 @@ class EvidenceStore:
         ).fetchone()
         return _stored(row) if row else None
 
+    def reuse_candidates(self, contract_id: str, falsifier_id: str, claim_hash: str, fingerprint: str,
+                         *, limit: int = 5) -> list[StoredResult]:
+        """The newest results for this claim executed with this fingerprint (reused copies included),
+        newest first: after a change is undone, the result of the code as it is again still counts."""
+        rows = self._connection().execute(
+            "SELECT r.*, runs.code_version AS code_version FROM results r JOIN runs ON runs.id = r.run_id"
+            " WHERE r.contract_id = ? AND r.falsifier_id = ? AND r.claim_hash = ? AND r.fingerprint = ?"
+            " ORDER BY r.id DESC LIMIT ?",
+            (contract_id, falsifier_id, claim_hash, fingerprint, limit),
+        ).fetchall()
+        return [_stored(row) for row in rows]
+
     def durations(self) -> dict[str, float]:
         """Seconds of each falsifier's latest execution (reused results excluded): shard balancing."""
         # Shards recorded straight into this database do not count: a later shard of the same

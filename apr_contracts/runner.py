@@ -149,16 +149,20 @@ def fingerprint_of(spec: FalsifierSpec, entry: Any, seed: int, plugins: Plugins,
     return digest
 
 
-def reusable(job: Job, previous: Result | None) -> bool:
-    """Whether ``previous`` (the latest result for the job's claim hash) can stand for running it:
-    same fingerprint, every file and distribution its subprocesses loaded unchanged."""
-    return (
-        previous is not None
-        and job.fingerprint != ""
-        and previous.outcome in REUSABLE
-        and previous.fingerprint == job.fingerprint
-        and still_current(previous.inputs)
-    )
+def reusable(job: Job, candidates: Sequence[tuple[int, Result]]) -> tuple[int, Result] | None:
+    """The stored ``(run id, result)`` that may stand for executing ``job``, if any.
+
+    Candidates come newest first. The newest one executed on exactly this code — the same
+    fingerprint, every file and distribution its subprocesses loaded unchanged — decides: it is
+    reused when HELD, FALSIFIED or SKIPPED; when it is an ERROR the job runs again (an older
+    success on the same code must not hide a newer failure).
+    """
+    if not job.fingerprint:
+        return None
+    for run_id, old in candidates:
+        if old.fingerprint == job.fingerprint and still_current(old.inputs):
+            return (run_id, old) if old.outcome in REUSABLE else None
+    return None
 
 
 def run_jobs(
@@ -166,18 +170,20 @@ def run_jobs(
     plugins: Plugins,
     options: RunOptions,
     on_result: Callable[[Result], None] = lambda result: None,
-    previous: Callable[[Job], tuple[int, Result] | None] = lambda job: None,
+    previous: Callable[[Job], Sequence[tuple[int, Result]]] = lambda job: (),
 ) -> list[Result]:
     """Run every job (``options.jobs`` at a time) and call ``on_result`` as each finishes.
 
-    ``previous(job)`` gives the latest stored ``(run id, result)`` for the job's claim hash; when
-    it is :func:`reusable` (and not ``options.rerun``) it is recorded again as reused, not executed.
+    ``previous(job)`` gives stored ``(run id, result)`` candidates for the job's claim hash and
+    fingerprint, newest first; the first :func:`reusable` one (unless ``options.rerun``) is
+    recorded again as reused instead of executing the job.
     """
     results: list[Result] = []
     to_run: list[Job] = []
     for job in jobs:
-        found = None if options.rerun or job.spec is None else previous(job)
-        if found is not None and reusable(job, found[1]):
+        candidates = () if options.rerun or job.spec is None or not job.fingerprint else previous(job)
+        found = reusable(job, candidates)
+        if found is not None:
             run_id, old = found
             result = replace(old, reused_from=old.reused_from or run_id, contract_file=str(job.contract.path))
             results.append(result)

@@ -194,9 +194,9 @@ def run_command(args: argparse.Namespace) -> int:
             record(result)
             advance(result)
 
-        def previous(job: Any) -> tuple[int, Result] | None:
-            stored = store.latest(str(job.contract.id), job.falsifier_id, job.claim_hash)
-            return (stored.run_id, stored.result) if stored else None
+        def previous(job: Any) -> list[tuple[int, Result]]:
+            found = store.reuse_candidates(str(job.contract.id), job.falsifier_id, job.claim_hash, job.fingerprint)
+            return [(stored.run_id, stored.result) for stored in found]
 
         run_jobs(jobs, plugins, options, on_result=on_result, previous=previous)
 

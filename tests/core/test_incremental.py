@@ -177,6 +177,18 @@ def test_editing_one_engine_module_reruns_exactly_its_falsifiers(
     assert _executed(_run(project, capsys)) == {"FALSIFY-INC-A", "FALSIFY-INC-ERROR"}
 
 
+def test_undoing_a_change_reuses_the_results_of_that_code(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _run(project, capsys)
+    engine = project / "fakepkg" / "engine_b.py"
+    original = engine.read_text()
+    engine.write_text(original.replace("return 2\n", "return 4\n"))  # a defect...
+    assert _run(project, capsys)["FALSIFY-INC-B"]["outcome"] == "FALSIFIED"
+    engine.write_text(original)  # ...undone
+    undone = _run(project, capsys)
+    assert _executed(undone) == {"FALSIFY-INC-ERROR"}
+    assert undone["FALSIFY-INC-B"]["outcome"] == "HELD" and undone["FALSIFY-INC-B"]["reused_from"] == 1
+
+
 def test_a_module_loaded_only_by_a_subprocess_is_traced(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first = _run(project, capsys)
     traced = first["FALSIFY-INC-TOOL"]["inputs"]["files"]
