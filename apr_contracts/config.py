@@ -30,6 +30,7 @@ class ValidateConfig:
     check_test_nodes: bool = False
     falsifier_id_pattern: str | None = None
     paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # patterns of files/folders to skip inside searched folders
     source: str | None = field(default=None, compare=False)  # the file the settings came from
 
     def override(self, **changes: Any) -> ValidateConfig:
@@ -38,7 +39,7 @@ class ValidateConfig:
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "strict": bool, "select": list, "ignore": list, "max_file_bytes": int, "check_test_nodes": bool,
-    "falsifier_id_pattern": str, "paths": list,
+    "falsifier_id_pattern": str, "paths": list, "exclude": list,
 }
 
 

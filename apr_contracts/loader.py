@@ -9,6 +9,7 @@ loaded contracts' falsifier entries directly.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import gc
 import math
 import os
@@ -117,9 +118,26 @@ class LoadResult:
     files: int = 0
 
 
-def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Issue]]:
+def excluded(relative: str, patterns: Sequence[str]) -> bool:
+    """Whether a path inside a searched folder matches an ``--exclude`` pattern, as .gitignore reads
+    them: a pattern without ``/`` matches any file or folder name (``versions``, ``*-draft.yaml``);
+    one with ``/`` matches the path relative to the folder (``aprender/versions/*``)."""
+    parts = relative.split("/")
+    for pattern in patterns:
+        pattern = pattern.strip("/")
+        if "/" in pattern:
+            if fnmatch.fnmatchcase(relative, pattern) or any(
+                    fnmatch.fnmatchcase("/".join(parts[:i]), pattern) for i in range(1, len(parts))):
+                return True
+        elif any(fnmatch.fnmatchcase(part, pattern) for part in parts):
+            return True
+    return False
+
+
+def discover(paths: Sequence[str | Path], exclude: Sequence[str] = ()) -> tuple[list[Path], list[Issue]]:
     """Contract files under ``paths``: files as given, folders recursively (``*.yaml``/``*.yml``),
-    skipping hidden folders and files (``.pv/``, ``.git/``). Sorted, without duplicates."""
+    skipping hidden folders and files (``.pv/``, ``.git/``) and what ``exclude`` matches (see
+    :func:`excluded`; files named explicitly are never excluded). Sorted, without duplicates."""
     found: list[Path] = []
     issues: list[Issue] = []
     seen: set[str] = set()
@@ -134,9 +152,13 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[Issue]]:
         p = Path(raw)
         if p.is_dir():
             for dirpath, dirnames, filenames in os.walk(p):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                here = Path(dirpath).relative_to(p).as_posix()
+                inside = "" if here == "." else here + "/"
+                dirnames[:] = sorted(d for d in dirnames
+                                     if not d.startswith(".") and not excluded(inside + d, exclude))
                 for name in sorted(filenames):
-                    if name.endswith(CONTRACT_SUFFIXES) and not name.startswith("."):
+                    if (name.endswith(CONTRACT_SUFFIXES) and not name.startswith(".")
+                            and not excluded(inside + name, exclude)):
                         add(Path(dirpath) / name)
         elif p.exists():
             add(p)
@@ -163,13 +185,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_contracts(paths: Sequence[str | Path], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadResult:
+def load_contracts(paths: Sequence[str | Path], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                   exclude: Sequence[str] = ()) -> LoadResult:
     with gc_paused():
-        return _load_all(paths, max_file_bytes)
+        return _load_all(paths, max_file_bytes, exclude)
 
 
-def _load_all(paths: Sequence[str | Path], max_file_bytes: int) -> LoadResult:
-    files, issues = discover(paths)
+def _load_all(paths: Sequence[str | Path], max_file_bytes: int, exclude: Sequence[str] = ()) -> LoadResult:
+    files, issues = discover(paths, exclude)
     result = LoadResult(issues=issues, files=len(files))
     for path in files:
         try:

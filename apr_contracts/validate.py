@@ -93,14 +93,14 @@ def _context_contracts(context: Sequence[str | Path], loaded: Sequence[Document]
     if not context:
         return [], []
     mine = {c.path.resolve() for c in loaded}
-    others = load_contracts(context, max_file_bytes=config.max_file_bytes)
+    others = load_contracts(context, max_file_bytes=config.max_file_bytes, exclude=config.exclude)
     return ([c for c in others.contracts if c.path.resolve() not in mine],
             [a for a in others.acceptance if a.path.resolve() not in mine])
 
 
 def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: RuleRegistry,
               context: Sequence[str | Path] = ()) -> ValidationReport:
-    loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes)
+    loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes, exclude=config.exclude)
     documents: list[Document] = [*loaded.contracts, *loaded.acceptance]
     # Context first: rules that report "every occurrence after the first" then point at ``paths``.
     other_contracts, other_acceptance = _context_contracts(context, documents, config)

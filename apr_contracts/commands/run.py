@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
+from apr_contracts.commands import add_exclude_option
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.results import Result, RunSummary
 from apr_contracts.runner import (
@@ -110,6 +111,7 @@ def register(subparsers: Any) -> None:
         "code, package versions, engine selected) are unchanged since their recorded result",
     )
     parser.add_argument("--format", choices=["text", "json"], default="text")
+    add_exclude_option(parser)
     add_plugin_options(parser)
     parser.set_defaults(func=run_command)
 
@@ -158,7 +160,7 @@ def run_command(args: argparse.Namespace) -> int:
         shard = parse_shard(args.shard) if args.shard else None
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    loaded = load_contracts(paths)
+    loaded = load_contracts(paths, exclude=args.exclude)
     broken = [i for i in loaded.issues if i.severity == "error"]
     jobs = collect(loaded.contracts, plugins, options, claim_hash)
     root = project_root(paths[0])

@@ -33,8 +33,10 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-plugins", action="store_true",
                         help="do not load plugins: skips the bound/unbound drift checks and plugin formats")
     # The same plugin switches as `pv run`, so both commands see the same set of implementations.
+    from apr_contracts.commands import add_exclude_option
     from apr_contracts.commands.run import add_plugin_options
 
+    add_exclude_option(parser)
     add_plugin_options(parser)
 
 
@@ -108,7 +110,7 @@ def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: boo
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(missing_input(missing, "pass contract files or folders of them"))
-    loaded = load_contracts(list(paths))
+    loaded = load_contracts(list(paths), exclude=getattr(args, "exclude", None) or ())
     notes = [_issue_note(i) for i in loaded.issues if "error" in str(getattr(i, "severity", "")).lower()]
     registered = None
     reporters: dict[str, Any] = {}

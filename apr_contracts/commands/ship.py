@@ -9,12 +9,14 @@ Exit 0, 1 when a ``--fail-on`` condition holds, 2 for usage errors (no acceptanc
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from apr_contracts.acceptance.board import FAIL_ON_HELP
 from apr_contracts.cli import UsageError, missing_input
+from apr_contracts.commands import add_exclude_option
 from apr_contracts.commands.scoreboard import emit, open_store, report_failures
 
 FORMATS = ("text", "md", "json", "html", "github")
@@ -30,6 +32,7 @@ def register(subparsers: Any) -> None:
                         help="acceptance files and the contracts they need, files or folders "
                              "(default: [tool.pv] paths, else ./contracts and ./acceptance of the project)")
     parser.add_argument("--format", choices=FORMATS, default="text")
+    add_exclude_option(parser)
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (atomically) instead of stdout")
     parser.add_argument("--evidence", metavar="DB", type=Path,
                         help="evidence database (default: $PV_EVIDENCE, else <project>/.pv/evidence.sqlite)")
@@ -72,7 +75,7 @@ def default_paths() -> list[Path]:
     return found or [Path.cwd()]
 
 
-def build(paths: list[Path], evidence: Path | None) -> Any:
+def build(paths: list[Path], evidence: Path | None, exclude: Sequence[str] = ()) -> Any:
     """The ShipBoard for ``paths`` (usage error when no acceptance file is among them)."""
     from apr_contracts.acceptance.board import build_ship
     from apr_contracts.commands.scoreboard import _issue_note
@@ -81,7 +84,7 @@ def build(paths: list[Path], evidence: Path | None) -> Any:
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(missing_input(missing, "pass acceptance files and the contracts they need, or folders of them"))
-    loaded = load_contracts(list(paths))
+    loaded = load_contracts(list(paths), exclude=exclude)
     if not loaded.acceptance:
         raise UsageError(f"no acceptance file under {', '.join(map(str, paths))}: an acceptance file is YAML with a "
                          "top-level `acceptance:` header and `products:` (see `pv schema --kind acceptance`); "
@@ -101,6 +104,6 @@ def run(args: argparse.Namespace) -> int:
     from apr_contracts.report.ship import RENDERERS
 
     conditions = parse_fail_on(args.fail_on)
-    board = build(list(args.paths) or default_paths(), args.evidence)
+    board = build(list(args.paths) or default_paths(), args.evidence, args.exclude)
     emit(RENDERERS[args.format](board), args.output)
     return report_failures(board.fail_reasons(conditions))

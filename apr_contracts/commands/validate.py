@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import UsageError, missing_input
+from apr_contracts.commands import add_exclude_option
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...] | None:
@@ -38,6 +39,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-context", action="store_true",
                    help="compare PATHs only with each other, not with the other contracts of [tool.pv] paths")
     p.add_argument("--no-plugins", action="store_true", help="only the built-in rules")
+    add_exclude_option(p)
     p.set_defaults(func=run)
 
 
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     config = config.override(
         strict=args.strict, select=_codes(args.select), ignore=_codes(args.ignore),
         max_file_bytes=args.max_file_bytes, check_test_nodes=args.check_test_nodes,
+        exclude=(*config.exclude, *args.exclude) if args.exclude else None,
     )
     registry = build_registry(with_plugins=not args.no_plugins)
     for failure in registry.plugin_failures:  # reported and skipped, never fatal for validation
