@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apr_contracts.outcomes import Outcome
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Forward migrations: MIGRATIONS[n] takes a database from version n-1 to n.
 # Statements are listed one by one (not executescript) so they run inside the
@@ -72,5 +72,40 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE results ADD COLUMN reused_from INTEGER",
         "ALTER TABLE runs ADD COLUMN origin TEXT",
         "ALTER TABLE runs ADD COLUMN shard TEXT",
+    ),
+    # v5: the OUT_OF_SCOPE outcome. SQLite cannot change a CHECK constraint in place, so the
+    # results table is rebuilt with the same columns in the same order and its indexes recreated.
+    5: (
+        f"""CREATE TABLE results_v5 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            recorded_at TEXT NOT NULL,
+            contract_id TEXT NOT NULL,
+            contract_file TEXT NOT NULL DEFAULT '',
+            contract_version TEXT,
+            claim_hash TEXT NOT NULL,
+            falsifier_id TEXT NOT NULL,
+            required_level TEXT NOT NULL,
+            level TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ({", ".join(repr(o.value) for o in Outcome)})),
+            message TEXT NOT NULL DEFAULT '',
+            measured TEXT NOT NULL DEFAULT '{{}}',
+            thresholds TEXT NOT NULL DEFAULT '[]',
+            counterexample TEXT,
+            traceback TEXT NOT NULL DEFAULT '',
+            duration_s REAL NOT NULL DEFAULT 0,
+            seed INTEGER NOT NULL DEFAULT 0,
+            engines TEXT NOT NULL DEFAULT '{{}}',
+            plugin TEXT NOT NULL DEFAULT '',
+            contract_sha256 TEXT NOT NULL DEFAULT '',
+            fingerprint TEXT NOT NULL DEFAULT '',
+            inputs TEXT NOT NULL DEFAULT '{{}}',
+            reused_from INTEGER
+        )""",
+        "INSERT INTO results_v5 SELECT * FROM results",
+        "DROP TABLE results",
+        "ALTER TABLE results_v5 RENAME TO results",
+        "CREATE INDEX results_by_claim ON results (contract_id, falsifier_id, claim_hash, id)",
+        "CREATE INDEX results_by_run ON results (run_id, id)",
     ),
 }

@@ -37,3 +37,6 @@ class Outcome(StrEnum):
     ERROR = "ERROR"  # the check itself broke; never counts as held or falsified
     NOT_BOUND = "NOT_BOUND"  # no implementation is registered for this id
     SKIPPED = "SKIPPED"  # could not run here (missing optional dependency, level not selected)
+    # A plugin declared that this id (of someone else's contract) does not apply to these engines,
+    # with a reason: shown, never counted as HELD, and distinct from NOT_BOUND (nobody looked).
+    OUT_OF_SCOPE = "OUT_OF_SCOPE"

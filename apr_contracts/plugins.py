@@ -97,6 +97,7 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     engines: list[str] = field(default_factory=list)  # "kind=name"
     falsifiers: list[str] = field(default_factory=list)
+    out_of_scope: list[str] = field(default_factory=list)  # "ID: reason" declared by this plugin
 
 
 @dataclass
@@ -208,6 +209,9 @@ def _describe(plugins: Plugins) -> None:
         for engine_name, spec in by_name.items():
             if spec.plugin in plugins.info:
                 plugins.info[spec.plugin].engines.append(f"{kind}={engine_name}")
+    for fid, declared in sorted(plugins.falsifiers.out_of_scope.items()):
+        if declared.plugin in plugins.info:
+            plugins.info[declared.plugin].out_of_scope.append(f"{fid}: {declared.reason}")
     for fid, fspec in plugins.falsifiers.by_id.items():
         if fspec.plugin in plugins.info:
             plugins.info[fspec.plugin].falsifiers.append(fid)

@@ -86,12 +86,39 @@ class EngineRegistry:
         return sorted(m for m in members if not hasattr(engine, m))
 
 
+@dataclass(frozen=True)
+class OutOfScope:
+    """A plugin's word that a falsifier id does not apply to these engines, and why."""
+
+    falsifier_id: str
+    reason: str
+    plugin: str
+
+
 @dataclass
 class FalsifierRegistry:
-    """Falsifier implementations by id; an id may be bound once."""
+    """Falsifier implementations by id; an id may be bound once, or declared out of scope once."""
 
     by_id: dict[str, FalsifierSpec] = field(default_factory=dict)
+    out_of_scope: dict[str, OutOfScope] = field(default_factory=dict)
     current_plugin: str = "?"
+
+    def declare_out_of_scope(self, falsifier_id: str, reason: str) -> None:
+        """Say that ``falsifier_id`` (of someone else's contract) does not apply here, in one line.
+
+        `pv run` records it as OUT_OF_SCOPE with the reason; it never counts as HELD.
+        """
+        reason = " ".join(str(reason).split())
+        if not reason:
+            raise RegistryError(f"{falsifier_id}: declaring it out of scope needs a reason (one line)")
+        for taken in (self.by_id.get(falsifier_id), self.out_of_scope.get(falsifier_id)):
+            if taken is not None:
+                raise RegistryError(
+                    f"{falsifier_id} is declared out of scope by plugin {self.current_plugin!r} but "
+                    f"{'bound' if isinstance(taken, FalsifierSpec) else 'already declared out of scope'} "
+                    f"by plugin {taken.plugin!r}; keep one"
+                )
+        self.out_of_scope[falsifier_id] = OutOfScope(falsifier_id, reason, self.current_plugin)
 
     def add(self, fn: FalsifierFn | FalsifierSpec) -> None:
         specs = [fn] if isinstance(fn, FalsifierSpec) else specs_in_function(fn)
@@ -99,6 +126,11 @@ class FalsifierRegistry:
             raise RegistryError(f"{fn!r} is not decorated with @falsifier(...)")
         for spec in specs:
             spec = replace(spec, plugin=self.current_plugin)
+            if spec.id in self.out_of_scope:
+                raise RegistryError(
+                    f"falsifier {spec.id} is bound by plugin {spec.plugin!r} ({spec.qualname}) but declared out "
+                    f"of scope by plugin {self.out_of_scope[spec.id].plugin!r}; keep one"
+                )
             if spec.id in self.by_id:
                 other = self.by_id[spec.id]
                 raise RegistryError(

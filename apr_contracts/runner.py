@@ -253,7 +253,12 @@ def _run_all(
                      key=lambda job: -expected_duration(job, options.durations))
     for job in jobs:
         if job.spec is None:
-            result = _result(job, Outcome.NOT_BOUND, "no plugin implements this falsifier id", level=None)
+            declared = plugins.falsifiers.out_of_scope.get(job.falsifier_id)
+            if declared is not None:
+                result = _result(job, Outcome.OUT_OF_SCOPE, f"out of scope: {declared.reason}", level=None)
+                result.plugin = declared.plugin
+            else:
+                result = _result(job, Outcome.NOT_BOUND, "no plugin implements this falsifier id", level=None)
             results.append(result)
             on_result(result)
     workers = WorkerPool(options.jobs, root) if options.isolation == "pool" and pending else None

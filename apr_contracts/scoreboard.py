@@ -131,6 +131,7 @@ class ContractRow:
         return {
             "held": labels.count("HELD"), "falsified": labels.count("FALSIFIED"), "error": labels.count("ERROR"),
             "unbound": labels.count("NOT_BOUND"), "skipped": labels.count("SKIPPED"),
+            "out_of_scope": labels.count("OUT_OF_SCOPE"),
             "pending": labels.count("PENDING"), "stale": labels.count("STALE"),
         }
 

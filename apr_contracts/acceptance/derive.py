@@ -116,6 +116,7 @@ _REASONS = {
     Outcome.ERROR: ("error", "ERROR: the check itself broke; an error never counts as held"),
     Outcome.SKIPPED: ("skipped", "SKIPPED: it could not run here (a missing optional dependency)"),
     Outcome.NOT_BOUND: ("not_bound", "NOT_BOUND: no plugin implements it"),
+    Outcome.OUT_OF_SCOPE: ("out_of_scope", "OUT_OF_SCOPE: a plugin declared it does not apply to these engines"),
     Outcome.FALSIFIED: ("falsified", "FALSIFIED: a counterexample is recorded"),
 }
 

@@ -53,6 +53,10 @@ def plugins_command(args: argparse.Namespace) -> int:
                 console.print(f"  engines ({len(info.engines)}): {', '.join(info.engines)}")
             if info.falsifiers:
                 console.print(f"  falsifiers ({len(info.falsifiers)}): {' '.join(info.falsifiers)}")
+            if info.out_of_scope:
+                console.print(f"  declared out of scope ({len(info.out_of_scope)}):")
+                for line in info.out_of_scope:
+                    console.print(f"    {line}", soft_wrap=True)
         for kind in sorted(plugins.engines.kinds):
             console.print(f"engine kind [bold]{kind}[/]: default {_default(plugins, kind) or '(none)'}")
         for failure in plugins.failures:

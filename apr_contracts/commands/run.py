@@ -28,6 +28,7 @@ OUTCOME_STYLE = {
     Outcome.ERROR: "bold magenta",
     Outcome.NOT_BOUND: "yellow",
     Outcome.SKIPPED: "dim",
+    Outcome.OUT_OF_SCOPE: "dim",
 }
 
 

@@ -37,7 +37,7 @@ tr.detail td{background:#fafbfc;padding:2px 8px 6px 28px}tr.detail table{font-si
 tr.detail summary{cursor:pointer;color:#0366d6}details[open]>summary{margin-bottom:6px}
 .drift{color:#b08800;font-weight:600}.muted{color:#6a737d}
 .o-HELD{color:#22863a;font-weight:600}.o-FALSIFIED{color:#cb2431;font-weight:700}.o-ERROR{color:#6f42c1;font-weight:600}
-.o-SKIPPED,.o-NOT_BOUND,.o-PENDING{color:#6a737d}.o-STALE{color:#b08800}
+.o-SKIPPED,.o-NOT_BOUND,.o-OUT_OF_SCOPE,.o-PENDING{color:#6a737d}.o-STALE{color:#b08800}
 #filter{padding:5px 8px;width:320px;border:1px solid #d1d5da;border-radius:6px;margin-bottom:8px}
 .cell{display:inline-block;width:14px;height:14px;margin-right:2px;border-radius:2px}
 .legend span{margin-right:14px;white-space:nowrap}

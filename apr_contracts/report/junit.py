@@ -1,6 +1,6 @@
 """`--format junit`: JUnit XML for test dashboards. One testsuite per contract, one testcase per falsifier.
 
-FALSIFIED -> <failure>, ERROR -> <error>, SKIPPED / NOT_BOUND / no current evidence -> <skipped>.
+FALSIFIED -> <failure>, ERROR -> <error>, SKIPPED / OUT_OF_SCOPE / NOT_BOUND / no current evidence -> <skipped>.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ STATUS_ICON = {
     "FALSIFIED": "🔴", "PROPOSED": "⚪", "PARTIAL_ALGORITHM_LEVEL": "🟡", "FUNCTIONAL": "🟢", "DISCHARGED": "✅",
 }
 OUTCOME_ICON = {
-    "HELD": "✅", "FALSIFIED": "❌", "ERROR": "💥", "NOT_BOUND": "➖", "SKIPPED": "⏭️", "PENDING": "⏳", "STALE": "🕸️",
+    "HELD": "✅", "FALSIFIED": "❌", "ERROR": "💥", "NOT_BOUND": "➖", "SKIPPED": "⏭️", "OUT_OF_SCOPE": "🚫", "PENDING": "⏳", "STALE": "🕸️",
 }
 
 

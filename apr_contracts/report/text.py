@@ -23,7 +23,7 @@ STATUS_STYLE = {
 }
 OUTCOME_STYLE = {
     "HELD": "green", "FALSIFIED": "bold red", "ERROR": "magenta", "NOT_BOUND": "dim",
-    "SKIPPED": "cyan", "PENDING": "dim", "STALE": "yellow",
+    "SKIPPED": "cyan", "OUT_OF_SCOPE": "dim", "PENDING": "dim", "STALE": "yellow",
 }
 LEVEL_ABBREV = {"algorithm": "alg", "integration": "int", "live": "live"}
 COUNTS_HEADER = "H/F/E/S/P"  # explained by a legend line under the table

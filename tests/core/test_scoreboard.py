@@ -23,7 +23,8 @@ def test_without_evidence_everything_is_pending(tmp_path: Path) -> None:
     (row,) = board.contracts
     assert row.derived_status is Status.PROPOSED
     assert [f.label for f in row.falsifiers] == ["PENDING", "NOT_BOUND", "NOT_BOUND"]
-    assert row.counts == {"held": 0, "falsified": 0, "error": 0, "unbound": 2, "skipped": 0, "pending": 1, "stale": 0}
+    assert row.counts == {"held": 0, "falsified": 0, "error": 0, "unbound": 2, "skipped": 0, "out_of_scope": 0,
+                          "pending": 1, "stale": 0}
     assert row.last_run is None and board.evidence_path is None
 
 
