@@ -36,6 +36,10 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
         "apr_pretrain_from_init",
         "apr_export_gguf",
         "apr_lifecycle",
+        # Reference contracts of another project (../shared/reference-contracts/aprender), named
+        # after the contract file's stem where the contract id is not `<name>-vN`.
+        "apr_cli_model_1_ship_via_cpu",
+        "apr_audit_ship_two",
     )),
 )
 

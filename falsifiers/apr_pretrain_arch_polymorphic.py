@@ -7,12 +7,11 @@ preflight (strict without an init, tokenizer <= model with one) and refusing enc
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from falsifiers._contract_checks import pv_validates
 from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB
 from falsifiers._trainer_support import (
     ARCH,
@@ -190,19 +189,7 @@ def encoder_init_refused(ctx: RunContext) -> Verdict:
 @falsifier(ARCH + "008", level="algorithm", engines=[])
 def arch_contract_validates(ctx: RunContext) -> Verdict:
     """`pv validate --strict` accepts the contract file that declares this falsifier."""
-    path = ctx.contract_file or (Path(str(ctx.params["contract_path"])) if "contract_path" in ctx.params else None)
-    if path is None or not path.is_file():
-        ctx.skip(f"{path}: no contract file to validate (run it through `pv run CONTRACT`, or pass params.contract_path)")
-    proc = subprocess.run([sys.executable, "-m", "apr_contracts.cli", "validate", "--strict", "--format", "json",
-                           str(path)], capture_output=True, text=True, timeout=300, check=False)
-    if proc.returncode != 0:
-        try:
-            issues = json.loads(proc.stdout).get("issues", [])
-        except json.JSONDecodeError:
-            issues = [proc.stdout[-500:] + proc.stderr[-500:]]
-        return ctx.falsified(f"pv validate --strict exit {proc.returncode} on {path.name}",
-                             counterexample=issues[:5], measured={"issues": len(issues)})
-    return ctx.held(f"{path.name} validates under --strict", measured={"issues": 0})
+    return pv_validates(ctx, strict=True)
 
 
 @falsifier(ARCH + "009", level="algorithm", engines=["trainer"])
