@@ -171,7 +171,7 @@ def run_command(args: argparse.Namespace) -> int:
     if shard is not None:
         jobs = partition(jobs, shard[1], known)[shard[0] - 1]
     if args.collect_only:
-        return _print_collection(jobs, args.format)
+        return _print_collection(jobs, args.format, plugins.falsifiers.out_of_scope)
 
     store = EvidenceStore(db_path)
     run_id = store.begin_run(
@@ -250,7 +250,7 @@ class _progress:
             self.bar.stop()
 
 
-def _print_collection(jobs: list[Any], fmt: str) -> int:
+def _print_collection(jobs: list[Any], fmt: str, out_of_scope: Any) -> int:
     rows = [
         {
             "contract": str(job.contract.id),
@@ -261,6 +261,7 @@ def _print_collection(jobs: list[Any], fmt: str) -> int:
             "implementation_level": job.spec.level.value if job.spec else None,
             "engines": list(job.spec.engines) if job.spec else [],
             "seed": job.seed,
+            "out_of_scope": out_of_scope[job.falsifier_id].reason if job.falsifier_id in out_of_scope else None,
         }
         for job in jobs
     ]
@@ -269,8 +270,13 @@ def _print_collection(jobs: list[Any], fmt: str) -> int:
         return EXIT_OK
     for row in rows:
         bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else "NOT BOUND"
+        if row["out_of_scope"]:
+            bound = f"OUT OF SCOPE: {row['out_of_scope']}"
         print(f"{row['falsifier']:<44} {row['required_level']:<12} {bound}")
-    print(f"{len(rows)} falsifiers collected")
+    scoped = sum(1 for row in rows if row["out_of_scope"])
+    bound_count = sum(1 for row in rows if row["bound"])
+    print(f"{len(rows)} falsifiers collected: {bound_count} bound, {scoped} declared out of scope, "
+          f"{len(rows) - bound_count - scoped} not bound")
     return EXIT_OK
 
 

@@ -60,3 +60,11 @@ def test_the_real_reference_contracts(tmp_path: Path, capsys: pytest.CaptureFixt
     out_of_scope = [r for r in results.values() if r["outcome"] == "OUT_OF_SCOPE"]
     assert len(out_of_scope) == 7
     assert all(r["message"].startswith("out of scope: ") and len(r["message"]) > 40 for r in out_of_scope)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent (set PV_SHARED_DIR)")
+def test_collect_only_counts_bound_out_of_scope_and_unbound(capsys: pytest.CaptureFixture[str]) -> None:
+    assert pv(["run", str(SHARED / "apr-audit-ship-two-v1.yaml"), "--collect-only"]) == 0
+    out = capsys.readouterr().out
+    assert "OUT OF SCOPE: tests the other project's `apr audit-ship-two`" in out
+    assert "3 falsifiers collected: 0 bound, 3 declared out of scope, 0 not bound" in out
