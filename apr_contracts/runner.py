@@ -32,8 +32,7 @@ from apr_contracts.scheduling import expected_duration
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_LIVE_TIMEOUT_S = 900.0
 TEMP_PREFIX = "pv-run-"  # temporary workspace folders, removed at the end of their run
-RUN_CACHE_ENV = "PV_RUN_CACHE"  # a folder the falsifiers of one run share for deterministic fixtures
-RUN_CACHE_DIR = ".run-cache"
+RUN_CACHE_DIR = ".run-cache"  # fixtures the falsifiers of one run share (worker.RUN_CACHE_ENV names it)
 OWNER_FILE = ".pv-run-owner"  # the pid of the `pv run` that owns a temporary workspace folder
 
 

@@ -22,7 +22,10 @@ from apr_contracts.execute import execute
 from apr_contracts.fingerprint import TRACE_ENV, TRACE_OWNER_ENV, read_trace
 from apr_contracts.outcomes import Level
 from apr_contracts.plugins import Plugins, PluginSettings, load_plugins
-from apr_contracts.runner import RUN_CACHE_ENV
+
+# The folder the falsifiers of one `pv run` share for deterministic fixtures (the runner makes it
+# and empties it every run; engines.tokenizer.fixtures caches there).
+RUN_CACHE_ENV = "PV_RUN_CACHE"
 
 _PLUGINS: dict[str, Plugins] = {}  # loaded once per worker process, by settings
 
