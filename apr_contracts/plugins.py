@@ -40,6 +40,23 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
         # after the contract file's stem where the contract id is not `<name>-vN`.
         "apr_cli_model_1_ship_via_cpu",
         "apr_audit_ship_two",
+        "absolute_position",
+        "activation_kernel",
+        "alibi_slopes",
+        "apr_architecture_schema",
+        "apr_bench_receipt",
+        "apr_cli_qa",
+        "apr_cli_tokenize_encode_corpus_parquet",
+        "apr_convert_hf_arch",
+        "apr_export_num_layers",
+        "apr_pretrain_val_shard",
+        "apr_tokenize_parallel_bpe",
+        "apr_tokenize_repair_manifest",
+        "chinchilla_gate",
+        "cosine_lr_schedule",
+        "data_feed",
+        "gqa_kernel",
+        "pretokenize_bin",
     )),
 )
 

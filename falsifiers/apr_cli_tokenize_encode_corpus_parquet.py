@@ -1,0 +1,16 @@
+"""Falsifiers of the reference contract apr-cli-tokenize-encode-corpus-parquet-v1 (FALSIFY-PARQ-INPUT-*): Parquet corpora.
+
+(Being bound: issue 11.)
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from apr_contracts import hookimpl
+
+
+@hookimpl
+def apr_register_falsifiers(registry: Any) -> None:
+    registry.add_module(sys.modules[__name__])
