@@ -24,6 +24,7 @@ from apr_contracts.status import (
     Observation,
     Status,
     derive_status,
+    discharge_blocker,
     effective_observation,
     why,
 )
@@ -93,6 +94,7 @@ class FalsifierRow:
     line: int = 0  # where the entry is in the contract file (for annotations)
     history: list[HistoryPoint] = field(default_factory=list)
     reused_from: int | None = None  # the result was not executed in run_id but reused from this run
+    discharge: str | None = None  # why this live evidence cannot discharge the contract (status.discharge_blocker)
 
     @property
     def evidence(self) -> str:
@@ -208,7 +210,7 @@ def _falsifier_dict(f: FalsifierRow) -> dict[str, Any]:
         "counterexample": f.counterexample, "duration_s": f.duration_s, "run": f.run_id,
         "recorded_at": f.recorded_at, "engines": f.engines, "test": f.test,
         "evidence": "reused" if f.reused_from is not None else ("fresh" if f.run_id is not None else None),
-        "reused_from": f.reused_from,
+        "reused_from": f.reused_from, "cannot_discharge": f.discharge,
         "history": [{"run": h.run_id, "at": h.recorded_at, "outcome": h.outcome.value, "current": h.current,
                      "engines": h.engines} for h in f.history],
     }
@@ -322,6 +324,7 @@ def _falsifier_row(
         run_id=chosen.run_id if chosen else None, recorded_at=chosen.recorded_at if chosen else None,
         engines=dict(result.engines) if result else {}, test=getattr(entry, "test", None),
         line=int(getattr(entry, "line", 0) or 0), reused_from=result.reused_from if result else None,
+        discharge=discharge_blocker(evidence),
         history=[HistoryPoint(s.run_id, s.recorded_at, s.outcome, s.result.claim_hash == current_hash,
                               dict(s.result.engines)) for s in everything],
     )

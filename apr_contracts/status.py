@@ -110,6 +110,33 @@ class FalsifierEvidence:
         return all(t.get("metric") in self.effective.measured for t in self.thresholds)
 
 
+def discharge_blocker(f: FalsifierEvidence) -> str | None:
+    """Why live evidence for ``f`` cannot discharge its contract, or None when nothing blocks it.
+
+    The case this names is evidence measured at live level that the contract cannot use: the
+    falsifier is declared below live (many hand-written contracts state a live bound only in
+    prose, e.g. "loss <= 6.0"), or it is declared live with no machine-readable thresholds. The
+    runner's rule never reads prose, so the fix is in the contract: `level: live` plus
+    `thresholds: [{metric, op, value}]` naming the metrics the falsifier measures.
+    """
+    obs = f.effective
+    if obs is None or obs.outcome is not Outcome.HELD or obs.level is not Level.LIVE:
+        return None
+    metrics = ", ".join(sorted(obs.measured)) or "its metrics"
+    if f.required_level is not Level.LIVE:
+        return (f"measured at live level ({metrics}), but the contract declares it at "
+                f"{f.required_level.value} level with no machine-readable thresholds, so it cannot "
+                "discharge the contract; add `level: live` and `thresholds:` on "
+                f"{'those metrics' if obs.measured else 'the metrics it measures'}")
+    if not f.thresholds:
+        return (f"measured at live level ({metrics}), but the contract declares no `thresholds:` for it, "
+                "so it cannot discharge the contract; add `thresholds:` on those metrics")
+    missing = sorted({str(t.get("metric")) for t in f.thresholds} - set(obs.measured))
+    if missing:
+        return f"the contract's thresholds name {', '.join(missing)}, which the falsifier did not measure"
+    return None
+
+
 def effective_observation(history: Sequence[Observation]) -> Observation | None:
     """The observation that decides a falsifier's standing, from its history (oldest first).
 
@@ -161,6 +188,11 @@ def why(falsifiers: Sequence[FalsifierEvidence]) -> str:
     if status is Status.FUNCTIONAL:
         live = [f for f in falsifiers if f.required_level is Level.LIVE]
         if not live:
+            prose = [f.falsifier_id for f in falsifiers if discharge_blocker(f)]
+            if prose:
+                return ("FUNCTIONAL: every falsifier HELD; " + ", ".join(prose) + " measured at live level, but the "
+                        "contract declares no live falsifier with machine-readable thresholds, so it cannot be "
+                        "DISCHARGED (add `level: live` and `thresholds:` to those entries)")
             return "FUNCTIONAL: every falsifier HELD; no live falsifier, so it cannot be DISCHARGED"
         pending = [f"{f.falsifier_id} ({_standing(f)})" for f in live if not f.live_discharged]
         return "FUNCTIONAL: live falsifiers pending: " + ", ".join(pending)

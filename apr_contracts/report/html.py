@@ -102,7 +102,8 @@ def _measured_vs_thresholds(f: Any) -> str:
 def _falsifier_row(f: Any) -> str:
     flags = ", ".join(x for x, on in (("stale", f.stale), ("flaky", f.flaky)) if on)
     cells = [f.id, f.required_level.value, f.label, f.level.value if f.level else DASH, flags or DASH,
-             f.evidence, _measured_vs_thresholds(f) or DASH, f.message or ""]
+             f.evidence, _measured_vs_thresholds(f) or DASH,
+             (f.message or "") + (f" — cannot discharge: {f.discharge}" if f.discharge else "")]
     tds = "".join(f'<td class="o-{_e(f.label)}">{_e(v)}</td>' if j == 2 else f"<td>{_e(v)}</td>"
                   for j, v in enumerate(cells))
     return f'<tr class="falsifier-row" data-falsifier="{_e(f.id)}">{tds}</tr>'

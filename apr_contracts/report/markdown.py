@@ -72,7 +72,7 @@ def _render(board: Any, *, details: bool) -> str:
                     f"| `{cell(f.id)}` | {f.required_level.value} | {OUTCOME_ICON.get(f.label, '')} {f.label} "
                     f"| {f.level.value if f.level else '—'} | {flags or '—'} | {f.evidence} "
                     f"| {cell(_measured_vs_thresholds(f))} "
-                    f"| {cell(f.message)} |"
+                    f"| {cell(f.message)}{' ⚠️ cannot discharge: ' + cell(f.discharge) if f.discharge else ''} |"
                 )
         lines += ["", "</details>"]
     if getattr(board, "ship", None) is not None:

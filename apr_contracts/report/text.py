@@ -194,6 +194,8 @@ def falsifier_lines(falsifiers: Any, width: int, *, show_message: bool = True) -
             out.append(Padding(Text(f"measured: {measured}"), (0, 0, 0, INDENT)))
         if show_message and f.message:
             out.append(Padding(Text(f"message: {_short(f.message, 300)}"), (0, 0, 0, INDENT)))
+        if f.discharge:
+            out.append(Padding(Text(f"cannot discharge: {f.discharge}", style="yellow"), (0, 0, 0, INDENT)))
     return out
 def render_contract(row: Any, *, color: bool = False, width: int | None = None) -> str:
     """`pv status CONTRACT`: one contract in detail, with each falsifier's history."""
@@ -217,6 +219,8 @@ def render_contract(row: Any, *, color: bool = False, width: int | None = None) 
             console.print(f"  measured: {_measured_vs_thresholds(f) or '—'}")
         if f.message:
             console.print(f"  message: {f.message}")
+        if f.discharge:
+            console.print(Text(f"  cannot discharge: {f.discharge}", style="yellow"))
         if f.counterexample is not None:
             console.print(f"  counterexample: {_short(f.counterexample, 300)}")
         if f.traceback:
