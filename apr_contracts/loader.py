@@ -13,6 +13,7 @@ import fnmatch
 import gc
 import math
 import os
+import re
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -134,13 +135,34 @@ def excluded(relative: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def discover(paths: Sequence[str | Path], exclude: Sequence[str] = ()) -> tuple[list[Path], list[Issue]]:
+# `name@<git revision>.yaml`: a snapshot of `name.yaml` kept for history (e.g. a versions/ folder).
+REVISION_SNAPSHOT = re.compile(r"^(?P<stem>.+)@(?P<rev>[0-9a-fA-F]{7,40})$")
+
+
+def archived_revisions(files: Sequence[Path]) -> dict[Path, Path]:
+    """Files found in folders that are snapshots of another file found there: ``x@<rev>.yaml`` next
+    to (anywhere in the same search as) ``x.yaml``. They repeat the live contract's falsifier ids, so
+    reading both would only report duplicates; a snapshot named explicitly is always read."""
+    by_name = {f.name: f for f in files if not REVISION_SNAPSHOT.match(f.stem)}
+    snapshots = {}
+    for f in files:
+        m = REVISION_SNAPSHOT.match(f.stem)
+        live = by_name.get(m["stem"] + f.suffix) if m else None
+        if live is not None:
+            snapshots[f] = live
+    return snapshots
+
+
+def discover(paths: Sequence[str | Path], exclude: Sequence[str] = (),
+             skipped: list[tuple[Path, str]] | None = None) -> tuple[list[Path], list[Issue]]:
     """Contract files under ``paths``: files as given, folders recursively (``*.yaml``/``*.yml``),
-    skipping hidden folders and files (``.pv/``, ``.git/``) and what ``exclude`` matches (see
-    :func:`excluded`; files named explicitly are never excluded). Sorted, without duplicates."""
+    skipping hidden folders and files (``.pv/``, ``.git/``), what ``exclude`` matches (see
+    :func:`excluded`) and archived revisions (see :func:`archived_revisions`; each is appended to
+    ``skipped`` with its reason). Files named explicitly are never skipped. Sorted, no duplicates."""
     found: list[Path] = []
     issues: list[Issue] = []
     seen: set[str] = set()
+    walked: list[Path] = []
 
     def add(p: Path) -> None:
         key = os.path.abspath(p)  # realpath() costs an lstat per component; symlinked twins are rare
@@ -160,11 +182,18 @@ def discover(paths: Sequence[str | Path], exclude: Sequence[str] = ()) -> tuple[
                     if (name.endswith(CONTRACT_SUFFIXES) and not name.startswith(".")
                             and not excluded(inside + name, exclude)):
                         add(Path(dirpath) / name)
+                        walked.append(Path(dirpath) / name)
         elif p.exists():
             add(p)
         else:
             issues.append(_issue("PV-YAML-006", p, 0, 0, "path does not exist", "check the path"))
-    return found, issues
+    snapshots = archived_revisions(walked)
+    explicit = {os.path.abspath(raw) for raw in paths if Path(raw).is_file()}
+    snapshots = {f: live for f, live in snapshots.items() if os.path.abspath(f) not in explicit}
+    for f, live in snapshots.items():
+        if skipped is not None:
+            skipped.append((f, f"archived revision of {live.name} (name@revision); name the file to read it"))
+    return [f for f in found if f not in snapshots], issues
 
 
 @contextlib.contextmanager
@@ -192,8 +221,9 @@ def load_contracts(paths: Sequence[str | Path], *, max_file_bytes: int = DEFAULT
 
 
 def _load_all(paths: Sequence[str | Path], max_file_bytes: int, exclude: Sequence[str] = ()) -> LoadResult:
-    files, issues = discover(paths, exclude)
-    result = LoadResult(issues=issues, files=len(files))
+    snapshots: list[tuple[Path, str]] = []
+    files, issues = discover(paths, exclude, snapshots)
+    result = LoadResult(issues=issues, files=len(files), skipped=snapshots)
     for path in files:
         try:
             load_file(path, result, max_file_bytes)

@@ -163,6 +163,10 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     loaded = load_contracts(paths, exclude=args.exclude)
     broken = [i for i in loaded.issues if i.severity == "error"]
+    snapshots = [p for p, why in loaded.skipped if why.startswith("archived revision")]
+    if snapshots and args.format != "json":
+        print(f"skipped {len(snapshots)} archived revision(s) (name@revision.yaml beside name.yaml), e.g. "
+              f"{snapshots[0]}; name a file to run it", file=sys.stderr)
     jobs = collect(loaded.contracts, plugins, options, claim_hash)
     root = project_root(paths[0])
     db_path = Path(args.evidence or os.environ.get("PV_EVIDENCE") or default_evidence_path(root))
