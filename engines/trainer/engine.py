@@ -7,7 +7,6 @@ happen inside the methods that need them.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +76,32 @@ class TorchTrainer:
 
         return gqa_attention(q, k, v)
 
+    def gqa_attention(self, q: Any, k: Any, v: Any) -> Any:
+        """:meth:`attention` (the model's path) after checking shapes and that KV divides H."""
+        from engines.trainer.gqa import check_qkv
+
+        check_qkv(q, k, v)
+        return self.attention(q, k, v)
+
+    def attention_weights(self, q: Any, k: Any) -> Any:
+        """The causal softmax weights [B, H, T, S] of :meth:`attention`, for inspection."""
+        from engines.trainer.gqa import causal_weights
+
+        return causal_weights(q, k)
+
+    # --- absolute positions ---------------------------------------------------------------------
+    def sinusoidal_positions(self, positions: Any, dim: int, *, base: float = 10_000.0) -> Any:
+        """PE(pos) [..., dim]: sin at even columns, cos at odd, w_i = base^(-2i/dim)."""
+        from engines.trainer.positions import sinusoidal
+
+        return sinusoidal(positions, dim, base=base)
+
+    def add_positions(self, token_embed: Any, pos_table: Any, positions: Any = None) -> Any:
+        """token_embed + pos_table[positions]; a position outside the table is refused (PositionError)."""
+        from engines.trainer.positions import add_positions
+
+        return add_positions(token_embed, pos_table, positions)
+
     def build_model(self, cfg: ArchConfig, *, seed: int = 0) -> Any:
         from engines.trainer.model import build_model
 
@@ -118,10 +143,23 @@ class TorchTrainer:
         return import_model(Path(source), Path(output), force=force, unpermute_qk=self.unpermute_qk,
                             config_from_hf=self.config_from_hf)
 
-    # --- schedule -------------------------------------------------------------------------------
-    def lr_factor(self, step: int, *, warmup: int, total: int, min_ratio: float) -> float:
-        if warmup > 0 and step < warmup:
-            return (step + 1) / warmup
-        span = max(1, total - warmup)
-        progress = min(1.0, (step - warmup) / span)
-        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    # --- schedule (engines/trainer/schedule.py) --------------------------------------------------
+    def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
+        from engines.trainer.schedule import factor
+
+        return factor(step, warmup=warmup, total=total, min_ratio=min_ratio)
+
+    def learning_rate(self, step: int, *, lr_max: float, warmup: int, total: int | None,
+                      min_ratio: float = 0.0) -> float:
+        """The lr of optimizer ``step``: ``lr_max`` x :meth:`lr_factor` (``total`` None: constant after warm-up)."""
+        return lr_max * self.lr_factor(step, warmup=warmup, total=total, min_ratio=min_ratio)
+
+    def lr_horizon(self, num_steps: int, grad_accum: int) -> int:
+        """The cosine's horizon: the optimizer steps the run takes. ``--num-steps`` counts optimizer steps
+        (each consumes ``grad_accum`` micro-batches), so the horizon is ``num_steps`` whatever ``grad_accum``."""
+        return num_steps
+
+    def set_lr(self, optimizer: Any, lr: float) -> None:
+        """Give every parameter group (decayed matrices and undecayed norms/biases alike) this step's lr."""
+        for group in optimizer.param_groups:
+            group["lr"] = lr

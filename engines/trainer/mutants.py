@@ -266,9 +266,29 @@ class WarmupIntDiv(TorchTrainer):
         return super().lr_factor(step, warmup=warmup, total=total, min_ratio=min_ratio)
 
 
+# Absolute-position and GQA-kernel mutants live in their own module; listed here like the rest.
+from engines.trainer.mutants_pos_gqa import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_POS_GQA,
+    GQABf16Scores,
+    GQADropoutInEval,
+    GQAMaskAfterSoftmax,
+    GQAMhaPathNotCausal,
+    GQAMqaFoldHeads,
+    GQANoRatioCheck,
+    GQAPow2GroupRound,
+    PosAddHalf,
+    PosAddLayerNorm,
+    PosConcatLayout,
+    PosFreqExponent,
+    PosSeqFirstBroadcast,
+    PosTableScaled,
+    PosWrapAround,
+)
+
 MUTANTS: tuple[type[TorchTrainer], ...] = (
     QwenPresetRope, ScratchMHA, DefaultsMissingField, GQATilesKV, StrictVocabUnderInit, RelaxedWithoutInit,
     BoundOffByOne, BoundExclusive, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
     RefuseBelow5N, SevereUnworded, FloorInclusive, OptimalExclusive, SevereInclusive, ImportKeepsPermutation,
     WarmupIntDiv,
+    *MUTANTS_POS_GQA,
 )

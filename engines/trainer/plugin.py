@@ -29,6 +29,20 @@ MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a
     "broken-severe-inclusive": "SevereInclusive",
     "broken-import-no-unpermute": "ImportKeepsPermutation",
     "broken-warmup-int-div": "WarmupIntDiv",
+    "broken-pe-seq-first-broadcast": "PosSeqFirstBroadcast",
+    "broken-pe-add-layernorm": "PosAddLayerNorm",
+    "broken-pe-wraps-position": "PosWrapAround",
+    "broken-pe-add-fp16": "PosAddHalf",
+    "broken-pe-scaled-by-sqrt-d": "PosTableScaled",
+    "broken-pe-concat-layout": "PosConcatLayout",
+    "broken-pe-freq-exponent": "PosFreqExponent",
+    "broken-gqa-mask-after-softmax": "GQAMaskAfterSoftmax",
+    "broken-gqa-mha-path-uncausal": "GQAMhaPathNotCausal",
+    "broken-gqa-dropout-in-eval": "GQADropoutInEval",
+    "broken-gqa-no-ratio-check": "GQANoRatioCheck",
+    "broken-gqa-bf16-scores": "GQABf16Scores",
+    "broken-gqa-mqa-fold": "GQAMqaFoldHeads",
+    "broken-gqa-pow2-group": "GQAPow2GroupRound",
 }
 
 

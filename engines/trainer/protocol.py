@@ -60,6 +60,22 @@ class TrainerEngine(Protocol):
         """Causal GQA attention: q [B,H,T,D], k/v [B,KV,T,D] -> [B,H,T,D]."""
         ...
 
+    def gqa_attention(self, q: Any, k: Any, v: Any) -> Any:
+        """:meth:`attention` after refusing shapes that do not fit and H % KV != 0 (HeadRatioError)."""
+        ...
+
+    def attention_weights(self, q: Any, k: Any) -> Any:
+        """The causal softmax weights [B, H, T, S] :meth:`attention` applies to V."""
+        ...
+
+    def sinusoidal_positions(self, positions: Any, dim: int, *, base: float = 10_000.0) -> Any:
+        """Sinusoidal absolute position encoding PE(pos) [..., dim] for integer or real positions."""
+        ...
+
+    def add_positions(self, token_embed: Any, pos_table: Any, positions: Any = None) -> Any:
+        """Additive absolute position embedding; positions outside [0, len(pos_table)) are refused."""
+        ...
+
     def build_model(self, config: ArchConfig, *, seed: int = 0) -> Any:
         """A freshly initialised CausalLM (HF parameter names) using :meth:`attention`."""
         ...
