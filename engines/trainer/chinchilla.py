@@ -8,7 +8,11 @@ grad-accum. N is the exact parameter count (:func:`engines.trainer.params.count_
 * D < 10 N: refuse (exit 1, the gate id in the message) unless ``--force-under-provisioned``.
 * D < 5 N: the same, worded as *severely* under-provisioned.
 
-The gate applies to every run, with or without ``--init``. No heavy imports.
+The gate applies to every run that trains on real data, with or without ``--init`` (N is exact
+from the architecture either way). Two runs are exempt, with verdict ``exempt`` and the reason
+printed: a ``--synthetic`` smoke run without ``--init`` (it checks the pipeline, not what a model
+learns) and a zero-step run (``--init`` loaded, evaluated and saved: no training compute to
+waste). No heavy imports.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class GateDecision:
     tokens: int  # D
     tokens_per_step: int
     ratio: float  # D / N
-    verdict: str  # "ok" | "warn" | "forced" | "refuse"
+    verdict: str  # "ok" | "warn" | "forced" | "refuse" | "exempt"
     severe: bool
     suggested_steps: int | None  # smallest --num-steps with D >= 20 N (None when already there)
     message: str
@@ -69,6 +73,21 @@ def decide(n_params: int, steps: int, tokens_per_step: int, *, force: bool = Fal
     message = f"{have} is {wording}; the model will not learn what its size promises; {need}"
     return GateDecision(n_params, tokens, tokens_per_step, ratio, "forced" if force else "refuse", severe,
                         suggest, message)
+
+
+def exemption(*, synthetic: bool, has_init: bool, steps: int) -> str | None:
+    """Why the gate does not apply to this run (None: it applies)."""
+    if steps == 0:
+        return "zero training steps (load, evaluate, save): no training compute to size"
+    if synthetic and not has_init:
+        return "synthetic smoke run without --init: it tests the pipeline, not what the model learns"
+    return None
+
+
+def exempt(n_params: int, steps: int, tokens_per_step: int, reason: str) -> GateDecision:
+    tokens = steps * tokens_per_step
+    return GateDecision(n_params, tokens, tokens_per_step, tokens / n_params, "exempt", False, None,
+                        f"Chinchilla gate not applied: {reason}")
 
 
 def enforce(decision: GateDecision) -> None:

@@ -36,7 +36,11 @@ def add_commands(subparsers: Any) -> None:
         description="Gates first (architecture, vocab, Chinchilla; exit 1 naming the gate id when one "
         "refuses), then AdamW with warm-up + cosine, held-out validation, atomic HF-loadable checkpoints.",
     )
-    p.add_argument("--dataset", nargs="+", required=True, metavar="SHARDS", help="shard files or directories")
+    p.add_argument("--dataset", nargs="+", default=[], metavar="SHARDS",
+                   help="shard files or directories (required unless --synthetic)")
+    p.add_argument("--synthetic", action="store_true",
+                   help="smoke run on generated, learnable tokens instead of --dataset; without --init the "
+                   "Chinchilla gate does not apply")
     p.add_argument("--tokenizer", required=True, help="tokenizer.json, import-hf dir or checkpoint dir")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--init", type=Path, help="checkpoint directory or .gguf to fine-tune from")
@@ -58,6 +62,8 @@ def add_commands(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--warmup-steps", type=int)
     p.add_argument("--min-lr-ratio", type=float, default=0.1)
+    p.add_argument("--lr-schedule", choices=["cosine", "constant"], default="cosine",
+                   help="after warm-up: cosine decay to --min-lr-ratio over --num-steps optimizer steps, or constant")
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--eval-every", type=int)
@@ -79,7 +85,7 @@ def add_commands(subparsers: Any) -> None:
     imp.add_argument("--format", choices=["text", "json"], default="text")
     imp.set_defaults(func=run_import)
 
-    ins = subparsers.add_parser("inspect", help="architecture, parameter count and metadata of a checkpoint/GGUF/config")
+    ins = subparsers.add_parser("inspect", help="architecture, parameter count and metadata of a checkpoint/GGUF/safetensors/config")
     ins.add_argument("path", type=Path)
     ins.add_argument("--format", choices=["text", "json"], default="text")
     ins.set_defaults(func=run_inspect)
@@ -93,8 +99,8 @@ def options_from_args(args: argparse.Namespace) -> Any:
         batch_size=args.batch_size, seq_length=args.seq_length, lr=args.lr, init=args.init, arch=args.arch,
         vocab_size=args.vocab_size, val_shards=list(args.val_shards), grad_accum=args.grad_accum,
         device=args.device, compile=args.compile, force_under_provisioned=args.force_under_provisioned,
-        preflight_only=args.preflight_only, resume=args.resume, force=args.force, seed=args.seed,
-        warmup_steps=args.warmup_steps, min_lr_ratio=args.min_lr_ratio, weight_decay=args.weight_decay,
+        preflight_only=args.preflight_only, synthetic=args.synthetic, resume=args.resume, force=args.force, seed=args.seed,
+        warmup_steps=args.warmup_steps, min_lr_ratio=args.min_lr_ratio, lr_schedule=args.lr_schedule, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, eval_every=args.eval_every, save_every=args.save_every,
         val_tokens=args.val_tokens, eval_at_start=args.eval_at_start, keep_checkpoints=args.keep_checkpoints,
         threads=args.threads, progress=not args.no_progress, halt_after=args.halt_after,
@@ -139,10 +145,11 @@ def run_inspect(args: argparse.Namespace) -> int:
     from engines.trainer.config import describe
 
     path: Path = args.path
-    require_paths([path], hint="pass a checkpoint folder, a .gguf file or a config.json")
+    require_paths([path], hint="pass a checkpoint folder, a .gguf file, a .safetensors file or a config.json")
     engine = _engine()
     config = engine.config_from_init(path)
-    payload: dict[str, Any] = {"path": str(path), "architecture": describe(config),
+    kind = "checkpoint" if path.is_dir() else {".gguf": "gguf", ".safetensors": "safetensors"}.get(path.suffix, "config")
+    payload: dict[str, Any] = {"path": str(path), "format": kind, "architecture": describe(config),
                                "parameters": engine.count_parameters(config)}
     if path.is_dir():
         payload["meta"] = read_meta(path)

@@ -10,14 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engines.errors import AprError
+from engines.errors import AprError, require_paths
 from engines.trainer import chinchilla, config, params, preflight
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from engines.trainer.chinchilla import GateDecision
     from engines.trainer.config import ArchConfig
+    from engines.trainer.data import ShardSet, Split
+    from engines.trainer.feed import ShardManifest
     from engines.trainer.importer import ImportResult
     from engines.trainer.preflight import VocabCheck
+    from engines.trainer.validation import HeldOut
 
 ID_INIT_DROPPED = "FALSIFY-APR-PRETRAIN-ARCH-011"
 
@@ -50,6 +55,13 @@ class TorchTrainer:
 
             hf, _ = gguf_hf_config(init)
             return self.config_from_hf(hf, source=f"{init} (GGUF metadata)")
+        if init.is_file() and init.suffix == ".safetensors":
+            # A safetensors file holds tensors, not the architecture: HF layout keeps config.json beside it.
+            path = init.parent / "config.json"
+            if not path.is_file():
+                raise AprError(f"{init}: a .safetensors file carries no architecture and {path} does not exist",
+                               hint="keep the file in its checkpoint folder (with config.json), or pass that folder")
+            return self.config_from_hf(config.read_hf_config(path), source=f"{path} (beside {init.name})")
         path = init / "config.json" if init.is_dir() else init
         if not path.exists():
             raise AprError(f"{init}: --init not found (expected a checkpoint directory or a .gguf file)",
@@ -66,6 +78,9 @@ class TorchTrainer:
 
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> GateDecision:
         return chinchilla.decide(n_params, steps, tokens_per_step, force=force)
+
+    def chinchilla_exemption(self, *, synthetic: bool, has_init: bool, steps: int) -> str | None:
+        return chinchilla.exemption(synthetic=synthetic, has_init=has_init, steps=steps)
 
     def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
         return preflight.check_vocab(tokenizer_vocab, model_vocab, init=init, tokenizer=tokenizer)
@@ -102,10 +117,68 @@ class TorchTrainer:
 
         return add_positions(token_embed, pos_table, positions)
 
+    # --- activations (engines/trainer/activations.py) -------------------------------------------
+    def gelu(self, x: Any, *, approximate: str = "none") -> Any:
+        """GELU: exact x·Φ(x) (``approximate="none"``) or the tanh approximation (``"tanh"``)."""
+        from engines.trainer.activations import gelu
+
+        return gelu(x, approximate)
+
+    def silu(self, x: Any) -> Any:
+        """SiLU / swish x·σ(x)."""
+        from engines.trainer.activations import silu
+
+        return silu(x)
+
+    def relu(self, x: Any) -> Any:
+        """max(0, x), +0.0 for every x <= 0."""
+        from engines.trainer.activations import relu
+
+        return relu(x)
+
+    def leaky_relu(self, x: Any, *, negative_slope: float = 0.01) -> Any:
+        """x for x >= 0, negative_slope·x below."""
+        from engines.trainer.activations import leaky_relu
+
+        return leaky_relu(x, negative_slope)
+
+    def activation(self, name: str) -> Any:
+        """The MLP kernel for HF ``hidden_act`` ``name``, made of this engine's own kernels."""
+        from functools import partial
+
+        from engines.trainer.activations import HF_LEAKY_SLOPE, check_name
+
+        kind = check_name(name)
+        if kind == "gelu_tanh":
+            return partial(self.gelu, approximate="tanh")
+        if kind == "leaky_relu":
+            return partial(self.leaky_relu, negative_slope=HF_LEAKY_SLOPE)
+        return {"gelu": self.gelu, "silu": self.silu, "relu": self.relu}[kind]
+
+    # --- ALiBi (engines/trainer/alibi.py) -------------------------------------------------------
+    def alibi_slopes(self, n_heads: int, *, max_bias: float = 8.0) -> list[float]:
+        """Per-head ALiBi slopes, ggml's rule for any head count."""
+        from engines.trainer.alibi import slopes
+
+        return slopes(n_heads, max_bias)
+
+    def alibi_bias(self, n_heads: int, seq_len: int, *, max_bias: float = 8.0, dtype: Any = None) -> Any:
+        """[H, T, T] score bias -m[h]·|i - j| from :meth:`alibi_slopes`."""
+        from engines.trainer.alibi import bias
+
+        return bias(self.alibi_slopes(n_heads, max_bias=max_bias), seq_len, dtype=dtype)
+
     def build_model(self, cfg: ArchConfig, *, seed: int = 0) -> Any:
         from engines.trainer.model import build_model
 
-        return build_model(cfg, seed=seed, attention_fn=self.attention)
+        return build_model(cfg, seed=seed, attention_fn=self.attention,
+                           activation_fn=self.activation(cfg.hidden_act))
+
+    def resolve_init(self, init: Path | None) -> Path | None:
+        """``--init`` as given; a path that does not exist is refused (exit 2), never replaced by a random init."""
+        require_paths([init], hint="--init takes a checkpoint folder or a .gguf file; drop --init to train "
+                      "from scratch on purpose")
+        return init
 
     def read_init_state(self, init: Path, cfg: ArchConfig) -> dict[str, Any]:
         """Init weights (HF names, validated against ``cfg``) from a checkpoint dir or a GGUF."""
@@ -134,6 +207,21 @@ class TorchTrainer:
                            exit_code=3, falsifier=ID_INIT_DROPPED)
         return {"init": str(init), "tensors": len(state), "device_requested": device}
 
+    def init_optimizer_state(self, init: Path) -> dict[str, Any] | None:
+        """The optimizer state a fine-tune from ``init`` starts with: none (fresh AdamW moments, step 0).
+
+        Only weights are inherited. An intermediate checkpoint of another run carries its AdamW
+        moments and step counter beside the weights (``trainer_state.pt``, for --resume); they
+        belong to that run's data and schedule, so --init deliberately ignores them.
+        """
+        return None
+
+    # --- synthetic smoke data -------------------------------------------------------------------
+    def synthetic_tokens(self, count: int, vocab_size: int, eos_id: int | None, seed: int) -> Any:
+        from engines.trainer.synthetic import synthetic_tokens
+
+        return synthetic_tokens(count, vocab_size, eos_id, seed)
+
     # --- import ---------------------------------------------------------------------------------
     unpermute_qk = True  # GGUF `llama` arch stores q/k rows permuted; undo it on import
 
@@ -141,7 +229,61 @@ class TorchTrainer:
         from engines.trainer.importer import import_model
 
         return import_model(Path(source), Path(output), force=force, unpermute_qk=self.unpermute_qk,
-                            config_from_hf=self.config_from_hf)
+                            config_from_hf=self.config_from_hf, hf_architecture_of=self.hf_architecture_of,
+                            synthesize_hf_class=self.hf_class_for_family)
+
+    def hf_architecture_of(self, hf_config: Any) -> str | None:
+        """The HF class an imported config.json names: ``architectures[0]``, or None (never a guess)."""
+        from engines.trainer.importer import hf_architecture_from_config
+
+        return hf_architecture_from_config(hf_config)
+
+    def hf_class_for_family(self, family: str) -> str:
+        """The canonical HF class for a GGUF ``general.architecture`` (qwen2 -> Qwen2ForCausalLM)."""
+        from engines.trainer.importer import synthesize_hf_architecture
+
+        return synthesize_hf_architecture(family)
+
+    # --- data feed (engines/trainer/feed.py) and held-out set (engines/trainer/validation.py) ---------
+    shard_dtype = "<u4"  # encode-corpus writes little-endian uint32 ids
+
+    def read_manifest(self, path: Path) -> ShardManifest:
+        """A shard folder's manifest.json; a missing required field is refused naming it."""
+        from engines.trainer.feed import read_manifest
+
+        return read_manifest(Path(path))
+
+    def open_shards(self, specs: Sequence[str | Path]) -> ShardSet:
+        """``--dataset`` shard files/folders, read with :attr:`shard_dtype` and checked against their manifests."""
+        from engines.trainer.data import open_shards
+
+        return open_shards(specs, dtype=self.shard_dtype, read_manifest=self.read_manifest)
+
+    def open_val_shards(self, specs: Sequence[str | Path], seq_length: int) -> ShardSet:
+        """``--val-shards``; refused (FALSIFY-PRETRAIN-VAL-SHARD-003, naming the path) if it yields no window."""
+        from engines.trainer.validation import open_val_shards
+
+        return open_val_shards(specs, seq_length, self.open_shards)
+
+    def legacy_split(self, shards: ShardSet, eos_id: int | None) -> Split:
+        """The held-out split of ``--dataset`` when no ``--val-shards`` are given (every 20th document)."""
+        from engines.trainer.data import split_documents
+
+        return split_documents(shards, eos_id)
+
+    def validation_windows(self, shards: ShardSet, ranges: list[tuple[int, int, int]], seq_length: int,
+                           max_tokens: int) -> Any:
+        """Consecutive ``seq + 1`` windows over ``ranges``, at most ``max_tokens`` worth; never wraps around."""
+        from engines.trainer.data import validation_windows
+
+        return validation_windows(shards, ranges, seq_length, max_tokens)
+
+    def held_out(self, shards: ShardSet, val: ShardSet | None, *, seq_length: int, max_tokens: int,
+                 eos_id: int | None) -> HeldOut:
+        """Training ranges and validation windows: from ``val`` when given, else the legacy split of ``shards``."""
+        from engines.trainer.validation import held_out
+
+        return held_out(self, shards, val, seq_length=seq_length, max_tokens=max_tokens, eos_id=eos_id)
 
     # --- schedule (engines/trainer/schedule.py) --------------------------------------------------
     def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:

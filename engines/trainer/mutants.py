@@ -260,11 +260,64 @@ class WarmupIntDiv(TorchTrainer):
 
     name = "broken-warmup-int-div"
 
-    def lr_factor(self, step: int, *, warmup: int, total: int, min_ratio: float) -> float:
+    def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
         if warmup > 0 and step < warmup:
             return float((step + 1) // warmup)
         return super().lr_factor(step, warmup=warmup, total=total, min_ratio=min_ratio)
 
+
+# Activation-kernel and ALiBi-slope mutants (FALSIFY-ACT-*, FALSIFY-AS-*).
+from engines.trainer.mutants_act_alibi import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_ACT_ALIBI,
+    AlibiInterleaveOffset,
+    AlibiNaiveGeometric,
+    AlibiNoOffset,
+    GeluPolynomialErf,
+    GeluTableOffset,
+    GeluTanhCoefficient,
+    GeluTanhNoHalf,
+    GeluTextbookFloat32,
+    LeakyDefaultSlope,
+    LeakyMaxTrick,
+    ReluAsLeaky,
+    ReluMaskMultiply,
+    ReluSignFlip,
+    SiluSigmoidGate,
+)
+
+# HF-architecture (apr import) mutants live in their own module; listed here like the rest.
+from engines.trainer.mutants_hf_arch import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_HF_ARCH,
+    ImportDropsHfArch,
+    ImportGuessesHfArch,
+    ImportLastHfArch,
+    ImportSlugAsHfClass,
+)
+
+# --init / Chinchilla-scope / --synthetic mutants (mutants_init.py), listed here like the rest.
+from engines.trainer.mutants_init import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_INIT,
+    ChinchillaGatesSynthetic,
+    ChinchillaInitExempt,
+    ChinchillaNoWarnBand,
+    ChinchillaRoundedRatio,
+    ChinchillaSilentForce,
+    InitAutoOnly,
+    InitCarriesOptimizer,
+    InitFallbackRandom,
+    InitMissingScratch,
+    InitReinitLinears,
+    InitResizesVocab,
+    InitUnseededJitter,
+    SyntheticUniform,
+)
+
+# Shard-loader mutants (FALSIFY-PRETOK-*).
+from engines.trainer.mutants_loader import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_LOADER,
+    LoaderDropsFragment,
+    LoaderSkipsHeader,
+)
 
 # Absolute-position and GQA-kernel mutants live in their own module; listed here like the rest.
 from engines.trainer.mutants_pos_gqa import (  # noqa: E402,F401  (class names the plugin looks up here)
@@ -285,10 +338,32 @@ from engines.trainer.mutants_pos_gqa import (  # noqa: E402,F401  (class names t
     PosWrapAround,
 )
 
+# Schedule, held-out set and data-feed mutants (FALSIFY-COSINE-*, -PRETRAIN-VAL-SHARD-*, -ALM-*).
+from engines.trainer.mutants_schedule_data import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_SCHEDULE_DATA,
+    CosineFromStepZero,
+    CosineFullPeriod,
+    HorizonCountsMicroSteps,
+    HorizonDropped,
+    LegacySplitEvery16,
+    LrFirstGroupOnly,
+    ManifestLenient,
+    ShardBigEndian,
+    UnknownHorizonDefaulted,
+    ValEmptyFallsBack,
+    ValShardsStillSplit,
+    ValWrapsAround,
+)
+
 MUTANTS: tuple[type[TorchTrainer], ...] = (
+    *MUTANTS_HF_ARCH,
     QwenPresetRope, ScratchMHA, DefaultsMissingField, GQATilesKV, StrictVocabUnderInit, RelaxedWithoutInit,
     BoundOffByOne, BoundExclusive, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
     RefuseBelow5N, SevereUnworded, FloorInclusive, OptimalExclusive, SevereInclusive, ImportKeepsPermutation,
     WarmupIntDiv,
     *MUTANTS_POS_GQA,
+    *MUTANTS_INIT,
+    *MUTANTS_SCHEDULE_DATA,
+    *MUTANTS_ACT_ALIBI,
+    *MUTANTS_LOADER,
 )

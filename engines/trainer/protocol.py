@@ -52,6 +52,22 @@ class TrainerEngine(Protocol):
         """The Chinchilla decision (ok / warn / refuse / forced) for a planned run."""
         ...
 
+    def chinchilla_exemption(self, *, synthetic: bool, has_init: bool, steps: int) -> str | None:
+        """Why the gate does not apply (a --synthetic run without --init, zero steps), or None."""
+        ...
+
+    def resolve_init(self, init: Path | None) -> Path | None:
+        """``--init`` as given; a missing path is refused (exit 2), never replaced by a random init."""
+        ...
+
+    def init_optimizer_state(self, init: Path) -> dict[str, Any] | None:
+        """Optimizer state a fine-tune from ``init`` starts with (None: fresh; only weights are inherited)."""
+        ...
+
+    def synthetic_tokens(self, count: int, vocab_size: int, eos_id: int | None, seed: int) -> Any:
+        """``--synthetic`` data: ``count`` uint32 ids of a learnable pattern, EOS-delimited, seed-determined."""
+        ...
+
     def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
         """Preflight vocab gate; raises PreflightError naming the falsifier id."""
         ...
@@ -76,8 +92,37 @@ class TrainerEngine(Protocol):
         """Additive absolute position embedding; positions outside [0, len(pos_table)) are refused."""
         ...
 
+    def gelu(self, x: Any, *, approximate: str = "none") -> Any:
+        """GELU of a tensor: exact x·Φ(x) or (``approximate="tanh"``) the tanh approximation."""
+        ...
+
+    def silu(self, x: Any) -> Any:
+        """SiLU (swish) x·σ(x) of a tensor."""
+        ...
+
+    def relu(self, x: Any) -> Any:
+        """ReLU max(0, x) of a tensor (+0.0, never -0.0, for x <= 0)."""
+        ...
+
+    def leaky_relu(self, x: Any, *, negative_slope: float = 0.01) -> Any:
+        """Leaky ReLU: x where x >= 0, negative_slope·x where x < 0."""
+        ...
+
+    def activation(self, name: str) -> Any:
+        """The MLP activation for an HF ``hidden_act`` name, built from the kernels above."""
+        ...
+
+    def alibi_slopes(self, n_heads: int, *, max_bias: float = 8.0) -> list[float]:
+        """ALiBi slopes, head 0 first: m0^(h+1) with m0 = 2^(-max_bias/p) (p = largest power of two <= n),
+        interleaved m1^(2(h-p)+1) for the heads past p (ggml's rule)."""
+        ...
+
+    def alibi_bias(self, n_heads: int, seq_len: int, *, max_bias: float = 8.0, dtype: Any = None) -> Any:
+        """ALiBi's additive attention bias [H, T, T] = -slope[h]·|i - j|."""
+        ...
+
     def build_model(self, config: ArchConfig, *, seed: int = 0) -> Any:
-        """A freshly initialised CausalLM (HF parameter names) using :meth:`attention`."""
+        """A freshly initialised CausalLM (HF parameter names) using :meth:`attention` and :meth:`activation`."""
         ...
 
     def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
@@ -88,6 +133,32 @@ class TrainerEngine(Protocol):
         """`apr import`: HF dir or GGUF -> checkpoint directory."""
         ...
 
-    def lr_factor(self, step: int, *, warmup: int, total: int, min_ratio: float) -> float:
-        """Multiplier of --lr at 0-based ``step``: linear warm-up then cosine to ``min_ratio``."""
+    def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
+        """Multiplier of --lr at 0-based ``step``: linear warm-up then cosine to ``min_ratio`` over ``total``
+        optimizer steps (``total`` None: constant after warm-up)."""
+        ...
+
+    def learning_rate(self, step: int, *, lr_max: float, warmup: int, total: int | None,
+                      min_ratio: float = 0.0) -> float:
+        """``lr_max`` x :meth:`lr_factor`: the lr optimizer ``step`` trains with."""
+        ...
+
+    def lr_horizon(self, num_steps: int, grad_accum: int) -> int:
+        """The cosine horizon of a run: the number of optimizer steps it takes."""
+        ...
+
+    def set_lr(self, optimizer: Any, lr: float) -> None:
+        """Give every parameter group of ``optimizer`` this step's lr."""
+        ...
+
+    def read_manifest(self, path: Path) -> Any:
+        """A shard folder's manifest.json (engines.trainer.feed.ShardManifest); missing required fields refused."""
+        ...
+
+    def open_val_shards(self, specs: Any, seq_length: int) -> Any:
+        """``--val-shards`` as a ShardSet; refused naming the path when it yields no window."""
+        ...
+
+    def held_out(self, shards: Any, val: Any, *, seq_length: int, max_tokens: int, eos_id: int | None) -> Any:
+        """Training ranges + validation windows (engines.trainer.validation.HeldOut)."""
         ...

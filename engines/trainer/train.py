@@ -27,10 +27,13 @@ from typing import Any
 from apr_contracts.atomic import write_text_atomic
 from engines.errors import AprError, UsageError, require_paths
 from engines.trainer import data as data_mod
+from engines.trainer import synthetic
 from engines.trainer.checkpoint import is_complete, save_checkpoint
-from engines.trainer.chinchilla import GateDecision, enforce
+from engines.trainer.chinchilla import GateDecision, enforce, exempt
 from engines.trainer.config import ArchConfig, describe
+from engines.trainer.schedule import LRSchedule, default_warmup
 from engines.trainer.state import STATE_FILE, TrainerState, load_state, save_state
+from engines.trainer.validation import HeldOut
 
 CKPT_DIR = "checkpoints"
 METRICS = "metrics.jsonl"
@@ -59,6 +62,7 @@ class PretrainOptions:
     seed: int = 0
     warmup_steps: int | None = None
     min_lr_ratio: float = 0.1
+    lr_schedule: str = "cosine"  # "constant": no horizon, lr stays at --lr after warm-up
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     eval_every: int | None = None
@@ -68,6 +72,7 @@ class PretrainOptions:
     keep_checkpoints: int = 2
     threads: int | None = None
     progress: bool = True
+    synthetic: bool = False  # smoke run on generated data (engines.trainer.synthetic); no --dataset
     halt_after: int | None = None  # test hook: die (like a kill) right after this many steps
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr))
 
@@ -84,6 +89,7 @@ class Plan:
     split: data_mod.Split
     world_size: int
     rank: int
+    held_out: HeldOut
 
     def report(self) -> dict[str, Any]:
         return {
@@ -93,7 +99,7 @@ class Plan:
             "vocab_check": self.vocab.to_dict(), "chinchilla": self.gate.to_dict(),
             "dataset": {"shards": [str(p) for p in self.shards.paths], "tokens": self.shards.tokens,
                         "manifest_sha256": self.shards.manifest_sha256},
-            "validation": self.split.to_dict(), "world_size": self.world_size,
+            "validation": {**self.split.to_dict(), **self.held_out.to_dict()}, "world_size": self.world_size,
         }
 
 
@@ -108,9 +114,16 @@ def preflight(opts: PretrainOptions, engine: Any) -> Plan:
     """
     from engines.trainer.preflight import tokenizer_facts
 
-    for name in ("num_steps", "batch_size", "seq_length", "grad_accum"):
+    for name in ("batch_size", "seq_length", "grad_accum"):
         if getattr(opts, name) <= 0:
             raise UsageError(f"--{name.replace('_', '-')} must be positive, got {getattr(opts, name)}")
+    if opts.num_steps < 0 or (opts.num_steps == 0 and opts.init is None):
+        raise UsageError(f"--num-steps must be positive, got {opts.num_steps}",
+                         hint="--num-steps 0 is only for --init (load, evaluate and save the init unchanged)")
+    if opts.synthetic == bool(opts.dataset):
+        raise UsageError("pass either --dataset SHARDS or --synthetic" if not opts.synthetic else
+                         "--synthetic generates its own data; do not combine it with --dataset",
+                         hint="--synthetic is a smoke run of the pipeline on generated tokens")
     if opts.init is not None and (opts.arch is not None or opts.vocab_size is not None):
         raise UsageError("--init fixes the architecture; do not combine it with --arch / --vocab-size",
                          hint="drop --arch/--vocab-size, or drop --init to train from scratch")
@@ -118,9 +131,9 @@ def preflight(opts: PretrainOptions, engine: Any) -> Plan:
     require_paths([*opts.dataset, *opts.val_shards], hint="--dataset / --val-shards take encode-corpus output "
                   "folders or shard-*.bin files")
     require_paths([opts.tokenizer], hint="--tokenizer takes a tokenizer.json, an import-hf folder or a checkpoint")
-    require_paths([opts.init], hint="--init takes a checkpoint folder or a .gguf file")
-    shards = data_mod.open_shards(opts.dataset)
-    val = data_mod.open_shards(opts.val_shards) if opts.val_shards else None
+    opts.init = engine.resolve_init(opts.init)
+    shards = engine.open_shards(opts.dataset) if not opts.synthetic else None
+    val = engine.open_val_shards(opts.val_shards, opts.seq_length) if opts.val_shards else None
     tok = tokenizer_facts(opts.tokenizer)
     config = engine.config_from_init(opts.init) if opts.init is not None else engine.resolve_arch(
         opts.arch, opts.vocab_size)
@@ -134,18 +147,31 @@ def preflight(opts: PretrainOptions, engine: Any) -> Plan:
     n_params = engine.count_parameters(config)
     per_step = engine.planned_tokens(1, opts.batch_size, opts.seq_length, grad_accum=opts.grad_accum,
                                      world_size=world)
-    gate = engine.chinchilla(n_params, opts.num_steps, per_step, force=opts.force_under_provisioned)
+    reason = engine.chinchilla_exemption(synthetic=opts.synthetic, has_init=opts.init is not None,
+                                         steps=opts.num_steps)
+    if reason is not None:
+        gate = exempt(n_params, opts.num_steps, per_step, reason)
+    else:
+        gate = engine.chinchilla(n_params, opts.num_steps, per_step, force=opts.force_under_provisioned)
     enforce(gate)
-    if gate.verdict != "ok" and rank == 0:
+    if gate.verdict == "exempt" and rank == 0:
+        opts.log(f"note: {gate.message}")
+    elif gate.verdict != "ok" and rank == 0:
         extra = f"; suggested --num-steps {gate.suggested_steps:,}" if gate.suggested_steps else ""
-        opts.log(f"warning: Chinchilla gate ({gate.verdict}): {gate.message}{extra}")
+        # A bypass is logged as one: the run log must show the gate was overridden, not passed.
+        what = "BYPASSED by --force-under-provisioned" if gate.verdict == "forced" else f"({gate.verdict})"
+        opts.log(f"warning: Chinchilla gate {what}: {gate.message}{extra}")
+    if shards is None:  # --synthetic: generated now that the vocab and EOS are known
+        rows = opts.batch_size * world * opts.grad_accum
+        count = synthetic.planned_count(opts.num_steps, rows, opts.seq_length, opts.val_tokens)
+        stream = engine.synthetic_tokens(count, min(tok.vocab_size, config.vocab_size), tok.eos_id, opts.seed)
+        shards = engine.open_shards([str(synthetic.write_shards(stream, tok.vocab_size, tok.eos_id))])
     data_mod.check_ids(shards, config.vocab_size)
     if val is not None:
         data_mod.check_ids(val, config.vocab_size)
-        split = data_mod.Split(data_mod.whole(shards), [], f"--val-shards ({len(val.paths)} shard(s))")
-    else:
-        split = data_mod.split_documents(shards, shards.eos_id if shards.eos_id is not None else tok.eos_id)
-    return Plan(config, tok, n_params, vocab, gate, shards, val, split, world, rank)
+    held = engine.held_out(shards, val, seq_length=opts.seq_length, max_tokens=opts.val_tokens,
+                           eos_id=shards.eos_id if shards.eos_id is not None else tok.eos_id)
+    return Plan(config, tok, n_params, vocab, gate, shards, val, held.split, world, rank, held)
 
 
 def _prepare_output(opts: PretrainOptions, rank: int) -> Path | None:
@@ -285,6 +311,7 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
             opts.log(f"resuming from {resume_from} (step {start})")
     elif opts.init is not None:
         init_facts = engine.load_init(model, opts.init, device=opts.device)
+        optimizer_state = engine.init_optimizer_state(opts.init)  # None: only weights are inherited
     model.to(device)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
@@ -306,10 +333,10 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
     loss_fn = torch.compile(batch_loss) if opts.compile else batch_loss
 
     sampler = data_mod.WindowSampler(plan.shards, plan.split.train, opts.seq_length, opts.seed)
-    val_source = plan.val_shards or plan.shards
-    val_ranges = data_mod.whole(plan.val_shards) if plan.val_shards else plan.split.val
-    val_windows = data_mod.validation_windows(val_source, val_ranges, opts.seq_length, opts.val_tokens)
-    warmup = opts.warmup_steps if opts.warmup_steps is not None else min(100, max(1, opts.num_steps // 10))
+    val_windows = plan.held_out.windows
+    warmup = opts.warmup_steps if opts.warmup_steps is not None else default_warmup(opts.num_steps)
+    horizon = engine.lr_horizon(opts.num_steps, opts.grad_accum) if opts.lr_schedule == "cosine" else None
+    schedule = LRSchedule(opts.lr_schedule, opts.lr, warmup, horizon, opts.min_lr_ratio)
     eval_every = opts.eval_every or max(1, opts.num_steps // 5)
     save_every = opts.save_every or eval_every
     rows = opts.batch_size * world * opts.grad_accum
@@ -357,9 +384,8 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
     model.train()
     try:
         for step in range(start, opts.num_steps):
-            lr = opts.lr * engine.lr_factor(step, warmup=warmup, total=opts.num_steps, min_ratio=opts.min_lr_ratio)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            lr = engine.learning_rate(step, lr_max=opts.lr, warmup=warmup, total=horizon, min_ratio=opts.min_lr_ratio)
+            engine.set_lr(optimizer, lr)
             batch = sampler.global_batch(step, rows)
             optimizer.zero_grad(set_to_none=True)
             loss_sum = torch.zeros((), dtype=torch.float64)
@@ -386,7 +412,9 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
             now = time.perf_counter()
             tok_rate = rows * opts.seq_length / max(now - t_last, 1e-9)
             t_last = now
-            log_metrics({"step": step, "loss": value, "lr": lr, "grad_norm": grad_norm,
+            # group_lr: what each AdamW param group actually stepped with (the schedule reaches all of them).
+            log_metrics({"step": step, "loss": value, "lr": lr, "group_lr": [g["lr"] for g in optimizer.param_groups],
+                         "grad_norm": grad_norm,
                          "tokens_seen": tokens_seen, "tokens_per_s": round(tok_rate, 1)})
             done = step + 1
             if rank == 0 and (done % eval_every == 0 or done == opts.num_steps):
@@ -407,7 +435,8 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
         dist.destroy_process_group()
     return {"output": str(opts.output), "steps": opts.num_steps, "tokens_seen": tokens_seen, "val_loss": last_val,
             "init": init_facts, "resumed_from": str(resume_from) if resume_from else None,
-            "validation": plan.split.description, "tokens_per_s": round(tok_rate, 1)}
+            "validation": plan.split.description, "tokens_per_s": round(tok_rate, 1),
+            "schedule": schedule.to_dict()}
 
 
 def _model_card_of(init: Path | None) -> dict[str, str]:
