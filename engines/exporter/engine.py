@@ -10,8 +10,8 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from engines.exporter.gguf_writer import (
     tokenizer_kvs,
     write_gguf,
 )
+from engines.exporter.infer import INFERABLE
 from engines.exporter.layout import HParams, KeySpec, LayoutError
 from engines.exporter.tokmeta import (
     UNUSED,
@@ -51,6 +52,7 @@ class ExportResult:
     bytes: int
     seconds: float
     verified: bool  # False only with verify=False (`apr export --no-verify`)
+    inferred: dict[str, int] = field(default_factory=dict)  # config fields filled from tensor names/shapes
 
     def to_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
@@ -120,12 +122,41 @@ class GGUFExporter:
 
     # --- the pipeline -------------------------------------------------------------------------
 
+    def check_schema(self, target: Path) -> Any:
+        """(declared dims, violations) of a checkpoint directory or GGUF file (see engines.exporter.schema)."""
+        return self.qa_gates.schema.check_path(Path(target))
+
+    def infer_num_layers(self, names: Iterable[str]) -> int | None:
+        """max N + 1 over ``blk.N.*`` / ``model.layers.N.*`` tensor names (engines.exporter.infer)."""
+        from engines.exporter.infer import infer_num_layers
+
+        return infer_num_layers(names)
+
+    def infer_dims(self, config: dict[str, Any], ckpt: Path) -> dict[str, int]:
+        """Dimensions config.json leaves out that the tensor names and shapes determine (engines.exporter.infer)."""
+        from engines.exporter.infer import checkpoint_shapes, infer_dims
+
+        return infer_dims(config, checkpoint_shapes(ckpt), layers_of=self.infer_num_layers)
+
     def hparams(self, ckpt: Path) -> tuple[dict[str, Any], HParams]:
+        from engines.exporter.schema import dims_from_config
+
         config = read_config(ckpt)
+        if any(config.get(key) is None for key in INFERABLE):
+            config = {**config, **self.infer_dims(config, ckpt)}
+        where = ckpt / "config.json"
+        # Declared-but-invalid values (0 heads, hidden % heads != 0, heads % kv != 0) are refused by
+        # name here; absent ones are named by hparams_from_config below.
+        bad = [v for v in self.qa_gates.schema.config(dims_from_config(config, str(where)))
+               if not (v.rule == "required-field" and v.actual is None)]
+        if bad:
+            raise AprError(f"{where}: the architecture is inconsistent:\n  - " + "\n  - ".join(map(str, bad)),
+                           hint="fix config.json; the weights cannot be laid out for these dimensions")
         try:
             return config, layout.hparams_from_config(config)
-        except LayoutError as exc:
-            raise AprError(f"{ckpt / 'config.json'}: {exc}", hint="export a llama- or qwen2-family checkpoint with complete metadata") from exc
+        except (LayoutError, TypeError, ValueError) as exc:
+            raise AprError(f"{where}: {exc}", hint="export a llama- or qwen2-family checkpoint with complete metadata "
+                           "(fields the tensors determine are inferred; these are not)") from exc
 
     def tensors(self, ckpt: Path, hp: HParams) -> Iterator[tuple[str, Any]]:
         seen = set()
@@ -173,6 +204,8 @@ class GGUFExporter:
         self.check_overwrite(out, force)
         try:
             config, hp = self.hparams(ckpt)
+            declared = read_config(ckpt)
+            inferred = {k: int(v) for k, v in config.items() if declared.get(k) is None and v is not None and k in INFERABLE}
             tok = tokenizer_meta(ckpt, config)
             tokens, types = self.pad_tokens(tok, hp.vocab_size)
         except (CheckpointError, TokenizerMetaError) as exc:
@@ -226,6 +259,7 @@ class GGUFExporter:
             bytes=out.stat().st_size,
             seconds=round(time.perf_counter() - started, 3),
             verified=verify,
+            inferred=inferred,
         )
 
     def verify(self, path: Path, hp: HParams, tok: TokenizerMeta | None = None) -> list[readback.Problem]:

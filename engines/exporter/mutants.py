@@ -200,7 +200,25 @@ class BenchMeanAsMedian(GGUFExporter):
         self.bencher = _MeanAsMedian()
 
 
+# Architecture-schema and metadata-inference mutants live in their own module; listed here like the rest.
+from engines.exporter.mutants_schema import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_SCHEMA,
+    DefaultsMissingDims,
+    ExpectsNumLayers,
+    InferKvAsHeads,
+    InferLayersDistinct,
+    SchemaAttnRowsOnly,
+    SchemaCountOneSided,
+    SchemaEmbedColsOnly,
+    SchemaFfnSortedDims,
+    SchemaFloorHeadDim,
+    SchemaGqaBound,
+    SchemaNormTotal,
+    SchemaRopeDefault,
+)
+
 MUTANTS: tuple[type[GGUFExporter], ...] = (
+    *MUTANTS_SCHEMA,
     HFClassArch, DropsPre, SkipsPermutation, PadsAfterBPE, DropsRopeBase, DropsQkvBias,
     MhaKvHeads, SelfCheckLoadableOnly, OverwritesWithoutForce, QaTrustsTokenizerConfig, QaArchOnlyMetadata,
     BenchMeanAsMedian, DropsModelCard, RmsEpsDefault, PadRefusesFullRows,

@@ -9,6 +9,18 @@ from apr_contracts import hookimpl
 from engines.plugin_support import register_engines
 
 MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a test keeps them equal)
+    "broken-schema-floor-head-dim": "SchemaFloorHeadDim",
+    "broken-schema-gqa-bound": "SchemaGqaBound",
+    "broken-schema-attn-rows-only": "SchemaAttnRowsOnly",
+    "broken-schema-ffn-sorted-dims": "SchemaFfnSortedDims",
+    "broken-schema-norm-total": "SchemaNormTotal",
+    "broken-schema-embed-cols-only": "SchemaEmbedColsOnly",
+    "broken-schema-rope-default": "SchemaRopeDefault",
+    "broken-schema-count-one-sided": "SchemaCountOneSided",
+    "broken-infer-layers-distinct": "InferLayersDistinct",
+    "broken-export-expects-num-layers": "ExpectsNumLayers",
+    "broken-export-defaults-missing": "DefaultsMissingDims",
+    "broken-infer-kv-as-heads": "InferKvAsHeads",
     "broken-hf-class-arch": "HFClassArch",
     "broken-drops-pre": "DropsPre",
     "broken-skips-permutation": "SkipsPermutation",

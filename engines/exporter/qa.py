@@ -16,6 +16,7 @@ from typing import Any
 from engines.exporter import layout, readback
 from engines.exporter.fixtures import CODE_SAMPLE
 from engines.exporter.gguf_writer import CheckpointError, iter_checkpoint_arrays, read_config
+from engines.exporter.schema import Schema
 from engines.exporter.tokmeta import TokenizerMetaError, tokenizer_meta
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -24,10 +25,11 @@ G_TOKENIZER = "QA-TOKENIZER-EMBEDDED"
 G_METADATA = "QA-ARCH-METADATA"
 G_TENSORS = "QA-TENSOR-INVENTORY"
 G_FINITE = "QA-WEIGHTS-FINITE"
+G_SCHEMA = "QA-ARCH-SCHEMA"
 G_ROUNDTRIP = "QA-TOKENIZER-ROUNDTRIP"
 G_DECODE = "QA-GREEDY-DECODE"
 G_READBACK = "QA-GGUF-READBACK"
-GATES = (G_TOKENIZER, G_METADATA, G_TENSORS, G_FINITE, G_ROUNDTRIP, G_DECODE, G_READBACK)
+GATES = (G_TOKENIZER, G_METADATA, G_TENSORS, G_FINITE, G_SCHEMA, G_ROUNDTRIP, G_DECODE, G_READBACK)
 DECODE_TOKENS = 8
 
 
@@ -66,6 +68,20 @@ class QaReport:
 
 class Qa:
     """The gate logic; the exporter engine owns one (a broken engine may swap a step)."""
+
+    schema: Schema = Schema()  # the architecture rules (engines.exporter.schema); a broken engine swaps it
+
+    def schema_gate(self, target: Path) -> Gate:
+        """Structure vs declared architecture: every violation named with its tensor/field, expected vs found."""
+        try:
+            dims, violations = self.schema.check_path(target)
+        except (ValueError, OSError) as exc:
+            return Gate(G_SCHEMA, FAIL, f"the architecture cannot be read: {exc}")
+        details: dict[str, Any] = {"violations": [v.__dict__ for v in violations], "warnings": dims.warnings}
+        if violations:
+            return Gate(G_SCHEMA, FAIL, "; ".join(map(str, violations[:5])), details)
+        return Gate(G_SCHEMA, PASS, f"{dims.num_layers} layers agree with the declared architecture "
+                    "(attention, FFN, norms, embedding, RoPE, tensor count)", details)
 
     def tokenizer_gate(self, ckpt: Path) -> tuple[Gate, Any]:
         path = ckpt / "tokenizer.json"
@@ -111,6 +127,7 @@ class Qa:
         gate, hp = self.metadata_gate(ckpt)
         report.gates.append(gate)
         finite_ok = self._tensor_gates(report, ckpt, hp)
+        report.gates.append(self.schema_gate(ckpt))
         report.gates.append(_roundtrip(tok.encode, tok.decode, tok) if tok is not None
                             else Gate(G_ROUNDTRIP, SKIP, f"needs {G_TOKENIZER} to pass"))
         if hp is None or tok is None or not finite_ok:
@@ -191,6 +208,7 @@ class Qa:
             report.gates.append(Gate(G_READBACK, FAIL, "required hyper-parameter keys are missing (see " + G_METADATA + ")"
                                      + ("; " + "; ".join(map(str, problems)) if problems else "")))
         report.gates.append(_gguf_finite(info))
+        report.gates.append(self.schema_gate(path))
         report.gates.append(_roundtrip(tok.encode, tok.decode, tok) if tok is not None
                             else Gate(G_ROUNDTRIP, SKIP, f"needs {G_TOKENIZER} to pass"))
         report.gates.append(_llama_decode(path, hp) if hp is not None and tok is not None

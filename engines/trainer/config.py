@@ -220,8 +220,11 @@ _REQUIRED: tuple[tuple[str, str], ...] = (
 def family_of(config: Mapping[str, Any], *, source: str = "config.json") -> Family:
     """The decoder family of an HF config, or a :class:`ConfigError` (encoders named as such)."""
     model_type = config.get("model_type")
-    classes = [c for c in config.get("architectures") or () if isinstance(c, str)]
-    described = f"model_type={model_type!r}, architectures={classes!r}"
+    listed = [c for c in config.get("architectures") or () if isinstance(c, str)]
+    described = f"model_type={model_type!r}, architectures={listed!r}"
+    # HF convention: architectures[0] is the class the weights belong to; later entries name other
+    # heads the same weights can serve (e.g. ...ForSequenceClassification), not this checkpoint.
+    classes = listed[:1]
     is_encoder = (isinstance(model_type, str) and model_type.lower() in ENCODER_MODEL_TYPES) or any(
         hint in c for c in classes for hint in ENCODER_CLASS_HINTS
     ) or bool(config.get("is_encoder_decoder"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,29 @@ QWEN2_PATTERN = (
     r"|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 CONTROL = 3  # gguf TokenType.CONTROL
+
+
+# The source's model identity is recorded in the checkpoint's apr_checkpoint.json as
+# ``hf_architecture`` (the HF class, e.g. Qwen2ForCausalLM) and ``hf_model_type`` (the family slug):
+# from config.json for an HF directory, synthesized from ``general.architecture`` for a GGUF.
+# Family slugs whose class name is not "Capitalized slug + ForCausalLM" (version suffixes).
+HF_CLASS_EXCEPTIONS: dict[str, str] = {"qwen2.5": "Qwen2ForCausalLM", "qwen3.5": "Qwen3ForCausalLM"}
+
+
+def hf_architecture_from_config(config: Mapping[str, Any]) -> str | None:
+    """``architectures[0]`` when it is a non-empty list whose first entry is a string; otherwise None (never a guess)."""
+    classes = config.get("architectures")
+    if isinstance(classes, list) and classes and isinstance(classes[0], str) and classes[0]:
+        return classes[0]
+    return None
+
+
+def synthesize_hf_architecture(family: str) -> str:
+    """The canonical HF class for a GGUF ``general.architecture``: qwen2 -> Qwen2ForCausalLM, llama -> LlamaForCausalLM."""
+    slug = family.strip().lower()
+    if slug in HF_CLASS_EXCEPTIONS:
+        return HF_CLASS_EXCEPTIONS[slug]
+    return slug[:1].upper() + slug[1:] + "ForCausalLM"
 
 
 class ImportError_(AprError):
@@ -181,6 +204,8 @@ def import_model(
     force: bool = False,
     unpermute_qk: bool = True,
     config_from_hf: Callable[..., ArchConfig] = from_hf_config,
+    hf_architecture_of: Callable[[Mapping[str, Any]], str | None] = hf_architecture_from_config,
+    synthesize_hf_class: Callable[[str], str] = synthesize_hf_architecture,
 ) -> ImportResult:
     import tempfile
 
@@ -198,6 +223,8 @@ def import_model(
             gguf_tokenizer(model.values, source, Path(tmp))
             meta = {"source": str(source), "source_kind": "gguf", "source_sha256": sha256_file(source),
                     "qk_unpermuted": bool(unpermute_qk and config.family == "llama"), "step": 0,
+                    "hf_architecture": synthesize_hf_class(str(model.values["general.architecture"])),
+                    "hf_model_type": str(model.values["general.architecture"]),
                     "general": model_card.from_gguf_values(model.values)}
             if output.exists():
                 shutil.rmtree(output)
@@ -205,9 +232,12 @@ def import_model(
         return ImportResult(output, source, "gguf", config, len(model.state_dict), count_parameters(config), meta)
     if source.is_dir():
         ckpt = load_checkpoint(source)  # strict: config fields, tensors, shapes, tokenizer
-        config = config_from_hf(json.loads((source / "config.json").read_text(encoding="utf-8")),
-                                source=str(source / "config.json"))
-        meta = {"source": str(source), "source_kind": "hf", "step": 0, "general": model_card.from_directory(source)}
+        hf_config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+        config = config_from_hf(hf_config, source=str(source / "config.json"))
+        model_type = hf_config.get("model_type")
+        meta = {"source": str(source), "source_kind": "hf", "step": 0, "general": model_card.from_directory(source),
+                "hf_architecture": hf_architecture_of(hf_config),
+                "hf_model_type": model_type if isinstance(model_type, str) else None}
         if output.exists():
             shutil.rmtree(output)
         save_checkpoint(output, config, ckpt.state_dict, source, meta)
