@@ -114,7 +114,7 @@ def _explicit(q: Any, k: Any, v: Any, *, mask_after_softmax: bool = False, score
     import torch
 
     group = q.shape[1] // k.shape[1]
-    k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+    k = k.repeat_interleave(group, dim=1)
     scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
     if score_dtype is not None:
         scores = scores.to(score_dtype)
@@ -123,7 +123,7 @@ def _explicit(q: Any, k: Any, v: Any, *, mask_after_softmax: bool = False, score
         weights = torch.softmax(scores, dim=-1).masked_fill(~mask, 0.0)
     else:
         weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
-    return weights.to(q.dtype) @ v if v is not None else weights
+    return weights if v is None else weights.to(q.dtype) @ v.repeat_interleave(group, dim=1)
 
 
 class GQAMaskAfterSoftmax(TorchTrainer):
