@@ -20,14 +20,14 @@ numpy is imported inside functions.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import NO_SUCH_PATH
 from engines.errors import AprError, UsageError
+from engines.trainer import feed
 
 ID_OOB = "FALSIFY-APR-PRETRAIN-ARCH-010"  # an id >= vocab is the same out-of-bounds failure
 
@@ -62,25 +62,9 @@ def _shard_files(spec: Path) -> tuple[list[Path], Path | None]:
     raise UsageError(f"{NO_SUCH_PATH}: {spec}", hint="check the --dataset / --val-shards paths")
 
 
-def _manifest_entries(manifest: Path) -> dict[str, int]:
-    """shard file name -> token count, from an encode-corpus manifest (tolerant of its exact shape)."""
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{manifest}: unreadable manifest: {exc}", hint="re-run encode-corpus") from exc
-    entries = data.get("shards") if isinstance(data, dict) else None
-    counts: dict[str, int] = {}
-    for entry in entries or []:
-        if not isinstance(entry, dict):
-            continue
-        name = entry.get("file") or entry.get("path") or entry.get("name")
-        count = entry.get("tokens", entry.get("n_tokens", entry.get("num_tokens")))
-        if isinstance(name, str) and isinstance(count, int):
-            counts[Path(name).name] = count
-    return counts
-
-
-def open_shards(specs: Sequence[str | Path]) -> ShardSet:
+def open_shards(specs: Sequence[str | Path], *, dtype: str = feed.SHARD_DTYPE,
+                read_manifest: Callable[[Path], feed.ShardManifest] = feed.read_manifest) -> ShardSet:
+    """Open shard files/folders; ``dtype`` and ``read_manifest`` are the engine's (see engines.trainer.feed)."""
     import numpy as np
 
     paths: list[Path] = []
@@ -91,10 +75,10 @@ def open_shards(specs: Sequence[str | Path]) -> ShardSet:
         paths.extend(files)
         if manifest is not None:
             manifests.append(manifest)
-            counts = _manifest_entries(manifest)
-            eos = _manifest_eos(manifest)
-            if eos is not None:
-                eos_ids.add(eos)
+            parsed = read_manifest(manifest)
+            counts = parsed.counts
+            if parsed.eos_id is not None:
+                eos_ids.add(parsed.eos_id)
             for f in files:
                 expected = counts.get(f.name)
                 if expected is not None and f.stat().st_size != expected * 4:
@@ -110,7 +94,7 @@ def open_shards(specs: Sequence[str | Path]) -> ShardSet:
                             hint="re-run `apr tokenize encode-corpus` to rewrite it")
         if size == 0:
             continue  # encode-corpus may leave an empty last shard; it holds nothing to train on
-        arrays.append(np.memmap(path, dtype="<u4", mode="r"))
+        arrays.append(np.memmap(path, dtype=dtype, mode="r"))
     paths = [p for p in paths if p.stat().st_size > 0]
     if not arrays:
         raise DataError(f"{', '.join(str(s) for s in specs)}: the shards hold no tokens",
@@ -123,14 +107,6 @@ def open_shards(specs: Sequence[str | Path]) -> ShardSet:
         for path in paths:
             digest.update(f"{path.name}:{path.stat().st_size}\n".encode())
     return ShardSet(paths, arrays, digest.hexdigest(), manifests, eos_ids.pop() if len(eos_ids) == 1 else None)
-
-
-def _manifest_eos(manifest: Path) -> int | None:
-    try:
-        value = json.loads(manifest.read_text(encoding="utf-8")).get("eos_id")
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def check_ids(shards: ShardSet, vocab_size: int) -> None:
