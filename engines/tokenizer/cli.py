@@ -1,4 +1,4 @@
-"""`apr tokenize import-hf | encode-corpus | verify-shards` (argparse wiring; the work is in the engine).
+"""`apr tokenize import-hf | encode-corpus | verify-shards | repair-manifest` (argparse wiring; the work is in the engine).
 
 The engine comes from :func:`engines.cli.engine_for` ("hf" unless ``--engine-impl
 tokenizer=NAME`` or ``APR_ENGINE_TOKENIZER`` choose another registered one).
@@ -69,6 +69,21 @@ def add_commands(subparsers: Any) -> None:
     ver.add_argument("directory", type=Path, help="an encode-corpus --output directory")
     ver.add_argument("--format", choices=("text", "json"), default="text")
     ver.set_defaults(func=_verify_shards)
+
+    rep = sub.add_parser("repair-manifest", help="rebuild a lost or stale manifest.json from the shards on disk",
+                         description="Recompute manifest.json of an encode-corpus --output folder from its "
+                         "shard-NNNNN.bin files (ids = bytes / 4, sha256 each) and whatever still knows the run's "
+                         "settings (the stale manifest, .encode-state.json, --tokenizer). Marks it repair: true "
+                         "with repaired_at (RFC 3339 UTC); writes nothing but manifest.json, atomically. A shard "
+                         "whose size is not a multiple of 4, or a gap in the numbering, is refused.")
+    rep.add_argument("directory", nargs="?", type=Path, help="the encode-corpus --output folder")
+    rep.add_argument("--output", dest="output_dir", type=Path, default=None,
+                     help="the same folder, for scripts written against encode-corpus's --output")
+    rep.add_argument("--tokenizer", type=Path, default=None,
+                     help="the tokenizer the shards were encoded with (fills vocab_size and the tokenizer sha256)")
+    rep.add_argument("--force", action="store_true", help="rewrite a manifest that already agrees with the shards")
+    rep.add_argument("--format", choices=("text", "json"), default="text")
+    rep.set_defaults(func=_repair_manifest)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -145,9 +160,28 @@ def _verify_shards(args: argparse.Namespace) -> int:
     require_paths([args.directory], hint="pass the --output folder of encode-corpus")
     report = _engine().verify_shards(args.directory)
     lines = [f"{'OK' if report.ok else 'CORRUPT'}: {report.shards} shard(s), {report.tokens:,} tokens in "
-             f"{report.directory}"] + [f"  - {p}" for p in report.problems]
+             f"{report.directory}"] + [f"  - {p}" for p in report.problems] + [f"  note: {n}" for n in report.notes]
     _emit(args, report.to_dict(), "\n".join(lines))
     return 0 if report.ok else 1
+
+
+def _repair_manifest(args: argparse.Namespace) -> int:
+    from engines.errors import UsageError, require_paths
+
+    if (args.directory is None) == (args.output_dir is None):
+        raise UsageError("repair-manifest takes one folder: DIR or --output DIR",
+                         hint="apr tokenize repair-manifest path/to/encode-corpus-output")
+    directory = args.directory if args.directory is not None else args.output_dir
+    require_paths([directory, args.tokenizer], hint="pass the --output folder of encode-corpus (and its tokenizer)")
+    result = _engine().repair_manifest(directory, tokenizer=args.tokenizer, force=args.force)
+    m = result.manifest
+    if result.unchanged:
+        text = f"unchanged: {directory}/manifest.json already agrees with its {len(m['shards'])} shard(s)"
+    else:
+        text = (f"repaired {directory}/manifest.json: {len(m['shards'])} shard(s), {m['tokens']:,} tokens, "
+                f"from {', '.join(result.sources)}" + "".join(f"\n  - {f}" for f in result.fixed[:20]))
+    _emit(args, result.to_dict(), text)
+    return 0
 
 
 class _progress:

@@ -12,11 +12,12 @@ from engines.tokenizer.encode import SAMPLE_BYTES, EncodeCorpus
 from engines.tokenizer.importer import ImportHF
 from engines.tokenizer.load import LoadedTokenizer, load_tokenizer
 from engines.tokenizer.reference import ReferenceProcess
+from engines.tokenizer.repair import RepairManifest
 from engines.tokenizer.shards import VerifyShards
 
 
-class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards):
-    """import-hf, encode-corpus and verify-shards. Mutants (engines.tokenizer.mutants) subclass it."""
+class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards, RepairManifest):
+    """import-hf, encode-corpus, verify-shards and repair-manifest. Mutants (engines.tokenizer.mutants) subclass it."""
 
     name = "hf"
 

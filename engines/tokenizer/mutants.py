@@ -21,6 +21,22 @@ from engines.tokenizer.load import LoadedTokenizer
 from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.shards import ShardWriter
 
+# repair-manifest and shard-format mutants live in their own module; imported here so the plugin
+# finds them by class name in this module.
+from engines.tokenizer.mutants_shards import (  # noqa: E402,F401
+    BigEndianShards,
+    HashNotReset,
+    RepairCountsLeftovers,
+    RepairFloorsTruncated,
+    RepairLocalTimestamp,
+    RepairReferenceSchema,
+    RepairRunId,
+    RepairTokensAsBytes,
+    RepairTruncatesShard,
+    ShufflesUnseeded,
+    VerifyVocabInclusive,
+)
+
 
 def _named(cls: type) -> type:
     cls.name = next(k for k, v in MUTANTS.items() if v == cls.__name__)  # type: ignore[attr-defined]

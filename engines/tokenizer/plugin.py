@@ -34,6 +34,17 @@ MUTANTS: dict[str, str] = {
     "broken-sorts-merges": "SortsMerges",
     "broken-skips-nfc": "SkipsNfc",
     "broken-encodes-one-by-one": "EncodesOneByOne",
+    "broken-repair-counts-leftovers": "RepairCountsLeftovers",
+    "broken-repair-tokens-as-bytes": "RepairTokensAsBytes",
+    "broken-repair-floors-truncated": "RepairFloorsTruncated",
+    "broken-repair-reference-schema": "RepairReferenceSchema",
+    "broken-repair-local-timestamp": "RepairLocalTimestamp",
+    "broken-repair-truncates-shard": "RepairTruncatesShard",
+    "broken-repair-run-id": "RepairRunId",
+    "broken-verify-vocab-inclusive": "VerifyVocabInclusive",
+    "broken-shuffles-unseeded": "ShufflesUnseeded",
+    "broken-big-endian-shards": "BigEndianShards",
+    "broken-hash-not-reset": "HashNotReset",
 }
 
 

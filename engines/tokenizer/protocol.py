@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from engines.tokenizer.encode import EncodeOptions, EncodeResult
     from engines.tokenizer.importer import ImportResult
     from engines.tokenizer.load import LoadedTokenizer
+    from engines.tokenizer.repair import RepairResult
     from engines.tokenizer.shards import VerifyReport
 
 
@@ -40,4 +41,8 @@ class TokenizerEngine(Protocol):
 
     def verify_shards(self, directory: Path) -> VerifyReport:
         """Re-read shards against the manifest: counts, sha256, ids < vocab size, sizes multiple of 4."""
+        ...
+
+    def repair_manifest(self, directory: Path, *, tokenizer: Path | None = None, force: bool = False) -> RepairResult:
+        """Rebuild manifest.json from the shard-NNNNN.bin files on disk (repair: true, repaired_at)."""
         ...

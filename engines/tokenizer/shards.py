@@ -112,6 +112,7 @@ class VerifyReport:
     shards: int = 0
     tokens: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be checked (not a problem)
 
     @property
     def ok(self) -> bool:
@@ -119,7 +120,7 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"directory": str(self.directory), "ok": self.ok, "shards": self.shards,
-                "tokens": self.tokens, "problems": list(self.problems)}
+                "tokens": self.tokens, "problems": list(self.problems), "notes": list(self.notes)}
 
 
 class VerifyShards:
@@ -135,11 +136,15 @@ class VerifyShards:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             records = list(manifest["shards"])
-            vocab_size = int(manifest["vocab_size"])
+            # null in a repaired manifest when no source knew the tokenizer (repair-manifest --tokenizer)
+            vocab_size = None if manifest["vocab_size"] is None else int(manifest["vocab_size"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise AprError(f"{manifest_path}: unreadable or incomplete manifest ({exc})",
                            hint="re-run encode-corpus with --force to rebuild the shards") from exc
         report = VerifyReport(directory)
+        if vocab_size is None:
+            report.notes.append("ids < vocab size not checked: the manifest does not know the vocab size "
+                                "(apr tokenize repair-manifest --tokenizer PATH records it)")
         for record in records:
             report.shards += 1
             report.tokens += self.check_shard(directory, record, vocab_size, report.problems)
@@ -152,7 +157,8 @@ class VerifyShards:
                 report.problems.append(f"{stray.name}: present but not in the manifest")
         return report
 
-    def check_shard(self, directory: Path, record: dict[str, Any], vocab_size: int, problems: list[str]) -> int:
+    def check_shard(self, directory: Path, record: dict[str, Any], vocab_size: int | None,
+                    problems: list[str]) -> int:
         """Check one shard; append problems; return the tokens it holds."""
         name = str(record.get("file"))
         path = directory / name
@@ -168,7 +174,7 @@ class VerifyShards:
             problems.append(f"{name}: holds {tokens} ids, the manifest says {record.get('tokens')}")
         ids = read_shard(path)
         self.verify_digest(ids, record, name, problems)
-        if tokens:
+        if tokens and vocab_size is not None:
             top = int(ids.max())
             if top >= vocab_size:
                 problems.append(f"{name}: id {top} >= vocab size {vocab_size}")
