@@ -95,3 +95,53 @@ def output_dir(ctx: RunContext, name: str = "out") -> str:
 
 # --- apr-pretrain-arch-polymorphic-v1 -------------------------------------------------------------
 
+# --- the Chinchilla gate through `apr pretrain --preflight-only` (ours and chinchilla-gate-v1) ------
+
+
+def scratch_source(ctx: RunContext) -> tuple[str, ...]:
+    """From-scratch arguments for the small fixture: ``--arch tiny`` with the tokenizer's vocab."""
+    from engines.trainer.fixtures import tokenizer_size
+
+    tok, _ = small_fixture(ctx)
+    return ("--arch", "tiny", "--vocab-size", str(tokenizer_size(tok)))
+
+
+def tiny_init(ctx: RunContext, name: str = "tiny-init") -> Path:
+    """A real tiny checkpoint (random weights) for the small fixture's tokenizer, built once per workspace."""
+    from engines.trainer.fixtures import tiny_checkpoint
+
+    tok, _ = small_fixture(ctx)
+    dest = ctx.workspace / name
+    if not (dest / "model.safetensors").is_file():
+        tiny_checkpoint(dest, tok, seed=ctx.seed + 7)
+    return dest
+
+
+def gate_run(ctx: RunContext, source: tuple[str, ...], steps: int, *extra: str, seq: int = 64,
+             env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    """The gate on the small fixture: preflight of ``steps`` x batch 1 x ``seq`` with ``source``
+    (``--arch ...`` or ``--init ...``) -> (exit code, report or {}, stderr)."""
+    tok, shards = small_fixture(ctx)
+    return preflight(ctx, "--dataset", str(shards), "--tokenizer", str(tok), *source, "--num-steps", str(steps),
+                     "--batch-size", "1", "--seq-length", str(seq), "--lr", "1e-4", "--output", output_dir(ctx),
+                     *extra, env=env)
+
+
+def gate_at(ctx: RunContext, source: tuple[str, ...], tokens: int, *extra: str) -> tuple[int, dict[str, Any], str]:
+    """The gate at D = ``tokens`` exactly: batch 1 x seq 1 makes D = --num-steps, so a bound k·N and
+    k·N - 1 are both reachable whatever N is (with seq 64 only multiples of 64 are)."""
+    return gate_run(ctx, source, tokens, *extra, seq=1)
+
+
+def gate_missed(report: dict[str, Any], tokens: int, label: str) -> list[str]:
+    """[] when the command's own report says D = ``tokens`` (the fixture really hit the bound)."""
+    got = report.get("preflight", {}).get("chinchilla", {}).get("tokens")
+    return [] if got == tokens else [f"{label}: the command planned D = {got}, not steps x 1 x 1 = {tokens:,}"]
+
+
+def gate_n_params(ctx: RunContext, source: tuple[str, ...]) -> int:
+    """N as the command reports it for ``source`` (the gate must be consistent with its own N)."""
+    code, report, err = gate_run(ctx, source, 1, "--force-under-provisioned")
+    if code != 0:
+        raise RuntimeError(f"preflight of the fixture failed (exit {code}): {err[-500:]}")
+    return int(report["preflight"]["parameters"])

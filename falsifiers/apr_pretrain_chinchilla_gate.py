@@ -9,51 +9,35 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers._trainer_support import (
     CHIN,
     QWEN_PARAMS,
-    output_dir,
-    preflight,
-    small_fixture,
+    gate_at,
+    gate_missed,
+    gate_n_params,
+    gate_run,
+    scratch_source,
 )
 
 
 def _gate(ctx: RunContext, steps: int, *extra: str, seq: int = 64, env: dict[str, str] | None = None,
           ) -> tuple[int, dict[str, Any], str]:
-    tok, shards = small_fixture(ctx)
-    return preflight(ctx, "--dataset", str(shards), "--tokenizer", str(tok), "--arch", "tiny",
-                     "--vocab-size", str(_vocab(tok)), "--num-steps", str(steps), "--batch-size", "1",
-                     "--seq-length", str(seq), "--lr", "1e-4", "--output", output_dir(ctx), *extra, env=env)
-
-
-def _vocab(tok: Path) -> int:
-    from engines.trainer.fixtures import tokenizer_size
-
-    return tokenizer_size(tok)
+    """The gate for a from-scratch ``--arch tiny`` run (shared with chinchilla-gate-v1's --init runs)."""
+    return gate_run(ctx, scratch_source(ctx), steps, *extra, seq=seq, env=env)
 
 
 def _at(ctx: RunContext, tokens: int, *extra: str) -> tuple[int, dict[str, Any], str]:
-    """The gate at D = ``tokens`` exactly: batch 1 x seq 1 makes D = --num-steps, so a bound k·N and
-    k·N - 1 are both reachable whatever N is (with seq 64 only multiples of 64 are)."""
-    return _gate(ctx, tokens, *extra, seq=1)
+    return gate_at(ctx, scratch_source(ctx), tokens, *extra)
 
 
-def _missed(report: dict[str, Any], tokens: int, label: str) -> list[str]:
-    """[] when the command's own report says D = ``tokens`` (the fixture really hit the bound)."""
-    got = report.get("preflight", {}).get("chinchilla", {}).get("tokens")
-    return [] if got == tokens else [f"{label}: the command planned D = {got}, not steps x 1 x 1 = {tokens:,}"]
+_missed = gate_missed
 
 
 def _n_params(ctx: RunContext) -> int:
-    """N as the command reports it (the gate must be consistent with its own N)."""
-    code, report, err = _gate(ctx, 1, "--force-under-provisioned")
-    if code != 0:
-        raise RuntimeError(f"preflight of the tiny fixture failed (exit {code}): {err[-500:]}")
-    return int(report["preflight"]["parameters"])
+    return gate_n_params(ctx, scratch_source(ctx))
 
 
 @falsifier(CHIN + "001", level="algorithm", engines=["trainer"])
