@@ -183,8 +183,11 @@ def head_counts_must_divide(ctx: RunContext) -> Verdict:
                                  counterexample={"heads": h, "kv_heads": kv})
         try:
             engine.preset("tiny").replace(num_attention_heads=h, num_kv_heads=kv, head_dim=8)
-        except (ValueError, AprError):
-            continue
+        except (ValueError, AprError) as exc:
+            if f"num_kv_heads {kv}" in str(exc):  # refused for the ratio, not for some other field
+                continue
+            return ctx.falsified(f"the {h}:{kv} architecture was refused, but not for its head ratio: {exc}",
+                                 counterexample={"heads": h, "kv_heads": kv, "where": "config"})
         return ctx.falsified(f"an architecture with {h} heads over {kv} KV heads was constructed",
                              counterexample={"heads": h, "kv_heads": kv, "where": "config"})
     return ctx.held(f"{len(INVALID_RATIOS)} uneven ratios refused (kernel and config); "
@@ -210,7 +213,8 @@ def fused_matches_explicit_reference(ctx: RunContext) -> Verdict:
             return ctx.falsified(f"H={h}, KV={kv}, T={t}, D={d}: fused attention {dist:.1f} ULP from the explicit "
                                  f"reference (> {SIMD_ULPS})", counterexample={"heads": h, "kv_heads": kv, "t": t,
                                                                               "d": d, "ulp": dist})
-    return ctx.held(f"{SAMPLES} draws: worst {worst:.2f} ULP (of max|V|) from the explicit reference",
+    return ctx.held(f"read as: fused SDPA kernel vs explicit float64 per-head reference (our 'SIMD vs scalar'); "
+                    f"{SAMPLES} draws: worst {worst:.2f} ULP (of max|V|)",
                     measured={"max_ulp": worst})
 
 
@@ -260,8 +264,8 @@ def _cuda(ctx: RunContext) -> str:
     import torch
 
     if not torch.cuda.is_available():
-        ctx.skip("needs a CUDA device (GPU vs CPU parity); none here. The same comparison runs on CPU in "
-                 "tests/falsifiers/test_gqa_kernel.py")
+        ctx.skip("read as: the engine's attention on a CUDA device vs the float64 CPU reference; no CUDA device "
+                 "here (the same comparison runs on CPU in tests/falsifiers/test_gqa_kernel.py)")
     return "cuda"
 
 
