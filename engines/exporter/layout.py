@@ -125,6 +125,12 @@ def hparams_from_config(config: Mapping[str, Any]) -> HParams:
         raise LayoutError(f"config.json lacks {', '.join(missing)} (needed for the {arch} GGUF metadata)")
     if config.get("mlp_bias"):
         raise LayoutError("mlp_bias=true is not supported by the llama/qwen2 GGUF layout written here")
+    # llama.cpp's llama/qwen2 graphs hard-code SiLU in the FFN: a GELU/ReLU model would load and
+    # silently compute different logits, so refuse it (absent means HF's class default, silu).
+    act = config.get("hidden_act", "silu")
+    if act not in ("silu", "swish"):
+        raise LayoutError(f"hidden_act={act!r}: the {arch} GGUF architecture runs SiLU (SwiGLU) in the FFN; "
+                          "this model would load in llama.cpp and compute wrong logits. Export only silu models.")
     n_head = int(config["num_attention_heads"])
     hidden = int(config["hidden_size"])
     head_dim = int(config.get("head_dim") or hidden // n_head)

@@ -27,6 +27,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engines.errors import AprError
+from engines.trainer.activations import ACTIVATIONS
+from engines.trainer.activations import check_name as check_activation
 
 Family = Literal["qwen2", "llama"]
 
@@ -69,6 +71,9 @@ class ArchConfig(BaseModel):
     rms_norm_eps: float = Field(gt=0)
     tie_word_embeddings: bool
     qkv_bias: bool
+    # The MLP's gate activation, by its HF name (engines/trainer/activations.py); every published
+    # Llama/Qwen2 uses silu (SwiGLU), the others serve configs that name them.
+    hidden_act: str = "silu"
     head_dim: int | None = None  # None: hidden_size // num_attention_heads (HF's rule)
     # Special token ids travel with config.json (HF puts them there); not architecture.
     bos_token_id: int | None = None
@@ -77,6 +82,7 @@ class ArchConfig(BaseModel):
 
     @model_validator(mode="after")
     def _shapes_fit(self) -> ArchConfig:
+        check_activation(self.hidden_act)  # ActivationError is a ValueError: pydantic reports it
         if self.head_dim is None and self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"hidden_size {self.hidden_size} is not divisible by num_attention_heads "
@@ -131,7 +137,7 @@ class ArchConfig(BaseModel):
             "rope_scaling": None,
             "rms_norm_eps": self.rms_norm_eps,
             "tie_word_embeddings": self.tie_word_embeddings,
-            "hidden_act": "silu",
+            "hidden_act": self.hidden_act,
             "attention_dropout": 0.0,
             "initializer_range": 0.02,
             "use_cache": True,
@@ -292,10 +298,11 @@ def from_hf_config(config: Mapping[str, Any], *, source: str = "config.json") ->
     act = config.get("hidden_act", config.get("hidden_activation"))
     if act is None:
         raise _missing("hidden_act", source)
-    if act != "silu":
-        raise ConfigError(f"{source}: hidden_act={act!r}; this decoder implements SwiGLU (silu) only",
-                          hint="use a Llama/Qwen2 checkpoint with hidden_act 'silu'", falsifier=ID_EXTRACT)
-    values: dict[str, Any] = {"family": family}
+    if act not in ACTIVATIONS:
+        raise ConfigError(f"{source}: hidden_act={act!r} is not an activation this decoder implements",
+                          hint=f"use one of {', '.join(sorted(ACTIVATIONS))} (Llama/Qwen2 checkpoints use 'silu')",
+                          falsifier=ID_EXTRACT)
+    values: dict[str, Any] = {"family": family, "hidden_act": act}
     for ours, theirs in _REQUIRED:
         if config.get(theirs) is None:
             raise _missing(theirs, source)

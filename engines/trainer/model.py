@@ -4,7 +4,8 @@ One code path for every GQA ratio (1:1, 4:1, 7:1, 8:1...): queries keep ``H`` he
 values keep ``KV`` heads, and query head ``h`` reads KV head ``h // (H // KV)`` (the HF
 ``repeat_kv`` convention, i.e. ``repeat_interleave`` along heads). RoPE uses HF's
 ``rotate_half`` pairing (i, i + d/2) with cos/sin computed in fp32; RMSNorm computes in fp32;
-the MLP is SwiGLU ``down(silu(gate(x)) * up(x))``. ``state_dict()`` keys are the HF ones
+the MLP is gated ``down(act(gate(x)) * up(x))`` with ``act`` the config's ``hidden_act`` (SiLU, i.e.
+SwiGLU, for every published Llama/Qwen2; kernels in :mod:`engines.trainer.activations`). ``state_dict()`` keys are the HF ones
 (``model.layers.0.self_attn.q_proj.weight``...), so a ``Qwen2ForCausalLM`` /
 ``LlamaForCausalLM`` loads our weights with no missing or unexpected keys and the logits agree
 to float rounding.
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from engines.trainer import activations
 from engines.trainer.config import ArchConfig
 
 AttentionFn = Callable[[Tensor, Tensor, Tensor], Tensor]
@@ -110,15 +112,21 @@ class Attention(nn.Module):
         return self.o_proj(out.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim))
 
 
+ActivationFn = Callable[[Tensor], Tensor]
+
+
 class MLP(nn.Module):
     def __init__(self, config: ArchConfig) -> None:
         super().__init__()
+        # Replaced by build_model with the engine's kernel for the same name (so a broken engine's
+        # activation is the one the model really runs); a plain attribute, not a parameter.
+        self.act_fn: ActivationFn = activations.kernel(config.hidden_act)
         self.gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
         self.up_proj = nn.Linear(config.hidden_size, config.intermediate_size, bias=False)
         self.down_proj = nn.Linear(config.intermediate_size, config.hidden_size, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        return self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))
 
 
 class DecoderLayer(nn.Module):
@@ -190,8 +198,13 @@ class CausalLM(nn.Module):
         return state
 
 
-def build_model(config: ArchConfig, *, seed: int = 0, attention_fn: AttentionFn = gqa_attention) -> CausalLM:
+def build_model(config: ArchConfig, *, seed: int = 0, attention_fn: AttentionFn = gqa_attention,
+                activation_fn: ActivationFn | None = None) -> CausalLM:
     model = CausalLM(config, attention_fn)
+    if activation_fn is not None:
+        for module in model.modules():
+            if isinstance(module, MLP):
+                module.act_fn = activation_fn
     model.init_weights(seed)
     return model
 
