@@ -142,8 +142,7 @@ class GGUFExporter:
         from engines.exporter.schema import dims_from_config
 
         config = read_config(ckpt)
-        if any(config.get(key) is None for key in INFERABLE):
-            config = {**config, **self.infer_dims(config, ckpt)}
+        config = {**config, **self.infer_dims(config, ckpt)}  # only absent fields; safetensors headers, no data
         where = ckpt / "config.json"
         # Declared-but-invalid values (0 heads, hidden % heads != 0, heads % kv != 0) are refused by
         # name here; absent ones are named by hparams_from_config below.

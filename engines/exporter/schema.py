@@ -49,7 +49,7 @@ class Violation:
 
     def __str__(self) -> str:
         detail = f" (expected {self.expected}, found {self.actual})" if self.expected is not None else ""
-        return f"[{self.rule}] {self.item}: {self.message}{detail}"
+        return f"{self.item}: {self.message}{detail} <{self.rule}>"
 
 
 @dataclass
