@@ -108,6 +108,12 @@ def missing_dimension_never_crashes(ctx: RunContext) -> Verdict:
                 if found != truth[field]:
                     return ctx.falsified(f"export with {label}: GGUF carries {found} for {field}, the weights say {truth[field]}",
                                          counterexample={"case": label, "found": found, "expected": truth[field]})
+    # A present but malformed dimension: a clean error naming it, too.
+    status, detail = try_export(ctx, light_checkpoint(ctx, "light", {"num_hidden_layers": "two"}), ctx.workspace / "light.gguf")
+    outcomes["num_hidden_layers 'two'"] = status
+    if status != "error" or "num_hidden_layers" not in detail:
+        return ctx.falsified(f"export with num_hidden_layers='two': {status} {detail[:300]}",
+                             counterexample="num_hidden_layers 'two'", measured=outcomes)
     # The command itself, once, on the issue's own case: exit 0 or 1/2, and no traceback.
     ckpt = light_checkpoint(ctx, "light-cli", {"num_hidden_layers": None})
     proc = apr(ctx, "export", ckpt, "--format", "gguf", "-o", ctx.workspace / "cli.gguf", "--force", "--no-progress")
@@ -158,8 +164,28 @@ def metadata_light_checkpoint_exports(ctx: RunContext) -> Verdict:
         if diff:
             return ctx.falsified(f"metadata-light export ({label}): GGUF keys differ from the complete config's "
                                  f"(found, expected): {diff}", counterexample=diff, measured=measured)
+        runtime = llama_greedy(out), llama_greedy(full)
+        measured[label]["llama.cpp"] = runtime[0]
+        if runtime[0] != runtime[1]:
+            return ctx.falsified(f"metadata-light export ({label}): llama.cpp decodes {runtime[0]}, the complete "
+                                 f"config's GGUF {runtime[1]}", counterexample=runtime, measured=measured)
     return ctx.held("head counts inferred from q/k rows / head_dim: " + json.dumps(measured["no head counts"]),
                     measured=measured)
+
+
+def llama_greedy(path: Path, n: int = 4) -> list[int] | str:
+    """llama.cpp's first ``n`` greedy tokens for a fixed prompt, or why llama.cpp is unavailable (then both sides agree)."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return "llama_cpp not importable"
+    llm = llama_cpp.Llama(str(path), n_ctx=64, n_threads=1, n_threads_batch=1, verbose=False)
+    out: list[int] = []
+    for token in llm.generate(llm.tokenize(b"def f(x):", add_bos=False), temp=0.0, top_k=1, reset=True):
+        out.append(int(token))
+        if len(out) >= n:
+            break
+    return out
 
 
 @hookimpl

@@ -144,6 +144,11 @@ class GGUFExporter:
         config = read_config(ckpt)
         config = {**config, **self.infer_dims(config, ckpt)}  # only absent fields; safetensors headers, no data
         where = ckpt / "config.json"
+        not_int = [f"{k}={config[k]!r}" for k in (*INFERABLE, "max_position_embeddings", "head_dim")
+                   if config.get(k) is not None and (isinstance(config[k], bool) or not isinstance(config[k], int))]
+        if not_int:
+            raise AprError(f"{where}: {', '.join(not_int)}: these dimensions must be integers",
+                           hint="write them as JSON integers (e.g. 24, not \"24\" or 24.5)")
         # Declared-but-invalid values (0 heads, hidden % heads != 0, heads % kv != 0) are refused by
         # name here; absent ones are named by hparams_from_config below.
         bad = [v for v in self.qa_gates.schema.config(dims_from_config(config, str(where)))
