@@ -66,6 +66,8 @@ def _too_small(specs: Sequence[str | Path], seq_length: int, why: str) -> AprErr
 def open_val_shards(specs: Sequence[str | Path], seq_length: int,
                     open_shards: Callable[[Sequence[str | Path]], data_mod.ShardSet]) -> data_mod.ShardSet:
     """The ``--val-shards`` set, or an AprError naming ID_EMPTY when it cannot yield one window."""
+    if not all(Path(spec).exists() for spec in specs):
+        return open_shards(specs)  # names the missing path (exit 2), as for --dataset
     total = 0
     for spec in specs:
         path = Path(spec)

@@ -65,6 +65,9 @@ def test_empty_folder_and_zero_byte_shard_are_refused(tmp_path: Path) -> None:
         with pytest.raises(AprError) as err:
             engine.open_val_shards([str(folder)], 8)
         assert err.value.falsifier == ID_EMPTY and str(folder) in err.value.message
+    with pytest.raises(AprError) as missing:  # a missing path stays the usage error every input gets (exit 2)
+        engine.open_val_shards([str(tmp_path / "nope")], 8)
+    assert missing.value.exit_code == 2 and "no such file or folder" in missing.value.message
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent (set PV_SHARED_DIR)")
