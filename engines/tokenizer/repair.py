@@ -136,7 +136,7 @@ class RepairManifest:
         """How the existing manifest disagrees with the shards on disk (empty: it agrees)."""
         if old is None:
             return ["manifest.json was missing or unreadable"]
-        listed = old.get("shards") if isinstance(old.get("shards"), list) else []
+        listed: list[Any] = old["shards"] if isinstance(old.get("shards"), list) else []
         before = {r.get("file"): r for r in listed if isinstance(r, dict)}
         now = {r["file"]: r for r in records}
         out = [f"{name}: not on disk" for name in sorted(set(before) - set(now), key=str)]
