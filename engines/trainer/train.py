@@ -407,13 +407,14 @@ def train(opts: PretrainOptions, engine: Any, plan: Plan) -> dict[str, Any]:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip))
             if not math.isfinite(grad_norm):
                 stop_non_finite("gradient norm", grad_norm, step)
+            stepped_lr = [g["lr"] for g in optimizer.param_groups]  # read at the step, not after it
             optimizer.step()
             tokens_seen += rows * opts.seq_length
             now = time.perf_counter()
             tok_rate = rows * opts.seq_length / max(now - t_last, 1e-9)
             t_last = now
             # group_lr: what each AdamW param group actually stepped with (the schedule reaches all of them).
-            log_metrics({"step": step, "loss": value, "lr": lr, "group_lr": [g["lr"] for g in optimizer.param_groups],
+            log_metrics({"step": step, "loss": value, "lr": lr, "group_lr": stepped_lr,
                          "grad_norm": grad_norm,
                          "tokens_seen": tokens_seen, "tokens_per_s": round(tok_rate, 1)})
             done = step + 1
