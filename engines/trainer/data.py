@@ -3,8 +3,9 @@
 * :func:`open_shards` accepts shard files and/or directories (``shard-*.bin`` inside, plus a
   ``manifest.json`` when encode-corpus wrote one) and refuses, naming the file, what would
   silently corrupt training: a missing shard, a size that is not a multiple of 4 bytes (a
-  truncated write), an empty set, a shard shorter than its manifest says, an id >= the model's
-  vocab (with the position of the first offender).
+  truncated write), an empty set, a shard shorter than its manifest says, a manifest missing a
+  required field (:mod:`engines.trainer.feed`), an id >= the model's vocab (with the position of
+  the first offender).
 * :func:`split_documents` makes the held-out split when no ``--val-shards`` are given:
   documents are the EOS-terminated runs of ids; every 20th document (index % 20 == 19, at
   least one) is held out, so train and validation never share a document. Without any EOS
