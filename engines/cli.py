@@ -18,6 +18,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import EXIT_USAGE, call_handler
@@ -43,9 +44,9 @@ def engine_for(kind: str) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="apr",
-        description="Use the apr-contracts engines directly: tokenize, pretrain, import, inspect, export, qa, bench.",
+        description="Use the apr-contracts engines directly: tokenize, pretrain, import, inspect, export, qa, run, bench.",
     )
-    parser.add_argument("--version", action="version", version=f"apr {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version (and git commit) and exit")
     parser.add_argument(
         "--engine-impl",
         action="append",
@@ -65,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, parser: argparse.ArgumentParser | None = None) -> int:
+    parser = parser or build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
@@ -80,9 +81,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     return call_handler("apr", parser, args, AprError, lambda exc: exc.exit_code)
 
 def _version() -> str:
+    """``X.Y.Z (HASH)`` when run from a git clone (HASH = `git rev-parse --short HEAD` of that clone), else ``X.Y.Z``.
+
+    Read at call time, never stored at install time: an editable install keeps answering with
+    the commit actually checked out, so a stale tool cannot pass for the current one.
+    """
+    import subprocess
+
     from apr_contracts import __version__
 
-    return __version__
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return __version__
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return __version__
+    commit = proc.stdout.strip()
+    return f"{__version__} ({commit})" if proc.returncode == 0 and commit else __version__
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, computed only when asked (it runs git)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"apr {_version()}")
+        parser.exit()
 
 
 if __name__ == "__main__":

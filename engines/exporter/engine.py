@@ -65,25 +65,57 @@ class GGUFExporter:
 
     def __init__(self) -> None:
         from engines.exporter.bench import Bench
+        from engines.exporter.generate import Generator
         from engines.exporter.qa import Qa
 
         self.qa_gates = Qa()
         self.bencher = Bench()
+        self.generator = Generator()
 
-    def qa(self, target: Path, *, seed: int = 0) -> Any:
-        """`apr qa`: gates on a checkpoint directory or a GGUF file (see engines.exporter.qa)."""
+    def qa(self, target: Path, *, seed: int = 0, reference: Path | None = None, max_tokens: int | None = None) -> Any:
+        """`apr qa`: gates on a checkpoint directory or a GGUF file (see engines.exporter.qa).
+
+        ``reference`` (a checkpoint directory) and ``max_tokens`` drive the GGUF's format-parity
+        gate (engines.exporter.format_parity).
+        """
         target = Path(target)
         if target.is_dir():
             return self.qa_gates.run_checkpoint(target, seed)
         if target.is_file():
-            return self.qa_gates.run_gguf(target, seed)
+            return self.qa_gates.run_gguf(target, seed, reference=reference, max_tokens=max_tokens)
         raise AprError(f"{target} does not exist", hint="pass a checkpoint directory or a .gguf file")
 
+    def judge_format_parity(self, steps: list[Any], wanted: int) -> Any:
+        """The format-parity gate's verdict on per-step decode results (engines.exporter.format_parity)."""
+        return self.qa_gates.parity.judge(steps, wanted)
+
+    def format_parity_steps(self, max_tokens: int | None) -> int:
+        """How many decode steps the format-parity gate compares for ``--max-tokens``."""
+        return int(self.qa_gates.parity.steps_for(max_tokens))
+
+    def generate(self, target: Path, prompt: str, *, max_tokens: int = 16, temperature: float = 0.0,
+                 seed: int = 0) -> Any:
+        """`apr run`: continue ``prompt`` with the model in ``target`` (see engines.exporter.generate)."""
+        return self.generator.run(Path(target), prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
+
+    def validate_receipt(self, receipt: Any) -> list[str]:
+        """Every reason the bench receipt ``receipt`` (parsed JSON) cannot count as evidence."""
+        return list(self.bencher.validator.validate(receipt))
+
+    def receipt_cases(self) -> list[Any]:
+        """The validator's own case table: receipts with the verdict each must get."""
+        return list(self.bencher.validator.cases())
+
     def bench(self, target: Path, *, prompt_tokens: int = 128, decode_tokens: int = 32,
-              repeats: int = 3, threads: int | None = None) -> Any:
-        """`apr bench`: prefill/decode tokens per second with a receipt (see engines.exporter.bench)."""
+              repeats: int = 3, threads: int | None = None, baseline: dict[str, Any] | None = None,
+              threshold: float | None = None) -> Any:
+        """`apr bench`: prefill/decode tokens per second with a receipt (see engines.exporter.bench).
+
+        With ``baseline`` (another receipt) the decode medians are compared; ``threshold`` (a minimum
+        ratio) is armed only when both runs took the same compute class (engines.exporter.receipt).
+        """
         return self.bencher.run(Path(target), prompt_tokens=prompt_tokens, decode_tokens=decode_tokens,
-                                repeats=repeats, threads=threads)
+                                repeats=repeats, threads=threads, baseline=baseline, threshold=threshold)
 
     # --- steps a mutant may override ---------------------------------------------------------
 

@@ -200,6 +200,24 @@ class BenchMeanAsMedian(GGUFExporter):
         self.bencher = _MeanAsMedian()
 
 
+# apr command-surface mutants (qa gates, format parity, apr run, bench receipts): their own module too.
+from engines.exporter.mutants_qa import (  # noqa: E402,F401  (class names the plugin looks up here)
+    MUTANTS_QA,
+    BenchArmsCrossClass,
+    BenchCaseTableShrunk,
+    BenchClassNotRequired,
+    BenchSummaryOnly,
+    ParityAbsentFails,
+    ParityExplicitFallsBack,
+    ParityFirstStepOnly,
+    ParityNoFloor,
+    QaArchFromClass,
+    QaMissingAsGguf,
+    QaRawF32Details,
+    QaWarnOnlyGates,
+    RunDividesByTemperature,
+)
+
 # Architecture-schema and metadata-inference mutants live in their own module; listed here like the rest.
 from engines.exporter.mutants_schema import (  # noqa: E402,F401  (class names the plugin looks up here)
     MUTANTS_SCHEMA,
@@ -219,6 +237,7 @@ from engines.exporter.mutants_schema import (  # noqa: E402,F401  (class names t
 
 MUTANTS: tuple[type[GGUFExporter], ...] = (
     *MUTANTS_SCHEMA,
+    *MUTANTS_QA,
     HFClassArch, DropsPre, SkipsPermutation, PadsAfterBPE, DropsRopeBase, DropsQkvBias,
     MhaKvHeads, SelfCheckLoadableOnly, OverwritesWithoutForce, QaTrustsTokenizerConfig, QaArchOnlyMetadata,
     BenchMeanAsMedian, DropsModelCard, RmsEpsDefault, PadRefusesFullRows,

@@ -9,6 +9,19 @@ from apr_contracts import hookimpl
 from engines.plugin_support import register_engines
 
 MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a test keeps them equal)
+    "broken-qa-missing-as-gguf": "QaMissingAsGguf",
+    "broken-qa-warn-only-gates": "QaWarnOnlyGates",
+    "broken-qa-raw-f32-details": "QaRawF32Details",
+    "broken-qa-arch-from-class": "QaArchFromClass",
+    "broken-run-divides-by-temperature": "RunDividesByTemperature",
+    "broken-parity-absent-fails": "ParityAbsentFails",
+    "broken-parity-explicit-falls-back": "ParityExplicitFallsBack",
+    "broken-parity-no-floor": "ParityNoFloor",
+    "broken-parity-first-step-only": "ParityFirstStepOnly",
+    "broken-bench-class-not-required": "BenchClassNotRequired",
+    "broken-bench-arms-cross-class": "BenchArmsCrossClass",
+    "broken-bench-summary-only": "BenchSummaryOnly",
+    "broken-bench-case-table-shrunk": "BenchCaseTableShrunk",
     "broken-schema-floor-head-dim": "SchemaFloorHeadDim",
     "broken-schema-gqa-bound": "SchemaGqaBound",
     "broken-schema-attn-rows-only": "SchemaAttnRowsOnly",

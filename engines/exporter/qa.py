@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines.exporter import layout, readback
+from engines.exporter import format_parity, layout, readback
 from engines.exporter.fixtures import CODE_SAMPLE
 from engines.exporter.gguf_writer import CheckpointError, iter_checkpoint_arrays, read_config
 from engines.exporter.schema import Schema
@@ -29,7 +29,8 @@ G_SCHEMA = "QA-ARCH-SCHEMA"
 G_ROUNDTRIP = "QA-TOKENIZER-ROUNDTRIP"
 G_DECODE = "QA-GREEDY-DECODE"
 G_READBACK = "QA-GGUF-READBACK"
-GATES = (G_TOKENIZER, G_METADATA, G_TENSORS, G_FINITE, G_SCHEMA, G_ROUNDTRIP, G_DECODE, G_READBACK)
+G_PARITY = format_parity.G_PARITY
+GATES = (G_TOKENIZER, G_METADATA, G_TENSORS, G_FINITE, G_SCHEMA, G_ROUNDTRIP, G_DECODE, G_READBACK, G_PARITY)
 DECODE_TOKENS = 8
 
 
@@ -68,6 +69,9 @@ class QaReport:
 
 class Qa:
     """The gate logic; the exporter engine owns one (a broken engine may swap a step)."""
+
+    def __init__(self) -> None:
+        self.parity = format_parity.FormatParity()
 
     schema: Schema = Schema()  # the architecture rules (engines.exporter.schema); a broken engine swaps it
 
@@ -135,6 +139,7 @@ class Qa:
         else:
             report.gates.append(_torch_decode(ckpt, tok, hp, seed))
         report.gates.append(Gate(G_READBACK, SKIP, "the target is a checkpoint, not a GGUF (run `apr qa` on the exported file)"))
+        report.gates.append(Gate(G_PARITY, SKIP, "the target is a checkpoint: format parity compares a GGUF with it"))
         return report
 
     def _tensor_gates(self, report: QaReport, ckpt: Path, hp: layout.HParams | None) -> bool:
@@ -169,14 +174,16 @@ class Qa:
                             else Gate(G_FINITE, PASS, f"all {len(found)} tensors are finite"))
         return not problems and not bad
 
-    def run_gguf(self, path: Path, seed: int = 0) -> QaReport:
+    def run_gguf(self, path: Path, seed: int = 0, *, reference: Path | None = None,
+                 max_tokens: int | None = None) -> QaReport:
         report = QaReport(str(path), "gguf")
         try:
             info = readback.read_gguf(path, keep_reader=True)
         except readback.GGUFReadError as exc:
             report.gates.append(Gate(G_READBACK, FAIL, str(exc)))
-            for gate_id in GATES[:-1]:
-                report.gates.append(Gate(gate_id, SKIP, f"needs {G_READBACK}: the file cannot be read"))
+            for gate_id in GATES:
+                if gate_id != G_READBACK:
+                    report.gates.append(Gate(gate_id, SKIP, f"needs {G_READBACK}: the file cannot be read"))
             return report
         hp = None
         try:
@@ -195,7 +202,8 @@ class Qa:
             except ValueError as exc:
                 report.gates.append(Gate(G_TOKENIZER, FAIL, str(exc)))
         if hp is not None:
-            report.gates.append(Gate(G_METADATA, PASS, f"{hp.arch} hyper-parameters present"))
+            report.gates.append(Gate(G_METADATA, PASS, f"{hp.arch} hyper-parameters present",
+                                     {"arch": hp.arch, "vocab_size": hp.vocab_size, "layers": hp.num_hidden_layers}))
             tensor_problems = readback.check_tensors(info, hp)
             report.gates.append(Gate(G_TENSORS, FAIL, "; ".join(map(str, tensor_problems[:5]))) if tensor_problems
                                 else Gate(G_TENSORS, PASS, f"{len(info.tensors)} tensors match the declared hyper-parameters"))
@@ -213,9 +221,17 @@ class Qa:
                             else Gate(G_ROUNDTRIP, SKIP, f"needs {G_TOKENIZER} to pass"))
         report.gates.append(_llama_decode(path, hp) if hp is not None and tok is not None
                             else Gate(G_DECODE, SKIP, f"needs {G_METADATA} and {G_TOKENIZER} to pass"))
+        report.gates.append(self.parity_gate(path, hp, reference, max_tokens))
         order = {g: i for i, g in enumerate(GATES)}
         report.gates.sort(key=lambda g: order[g.id])
         return report
+
+    def parity_gate(self, path: Path, hp: layout.HParams | None, reference: Path | None,
+                    max_tokens: int | None) -> Gate:
+        if hp is None and reference is None:
+            return Gate(G_PARITY, SKIP, f"needs {G_METADATA} to pass")
+        verdict = self.parity.gate(path, reference, max_tokens)
+        return Gate(G_PARITY, verdict.status, verdict.reason, verdict.details)
 
 
 def _fallback_hp(info: readback.GGUFInfo) -> layout.HParams:

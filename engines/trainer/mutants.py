@@ -355,8 +355,22 @@ from engines.trainer.mutants_schedule_data import (  # noqa: E402,F401  (class n
     ValWrapsAround,
 )
 
+
+class InspectSafetensorsAsConfig(TorchTrainer):
+    """`apr inspect model.safetensors` reads the tensor file itself as the config.json (any non-GGUF file is a config)."""
+
+    name = "broken-inspect-safetensors-as-config"
+
+    def config_from_init(self, init: Path) -> ArchConfig:
+        init = Path(init)
+        if init.is_file() and init.suffix != ".gguf":
+            return self.config_from_hf(config.read_hf_config(init), source=str(init))
+        return super().config_from_init(init)
+
+
 MUTANTS: tuple[type[TorchTrainer], ...] = (
     *MUTANTS_HF_ARCH,
+    InspectSafetensorsAsConfig,
     QwenPresetRope, ScratchMHA, DefaultsMissingField, GQATilesKV, StrictVocabUnderInit, RelaxedWithoutInit,
     BoundOffByOne, BoundExclusive, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
     RefuseBelow5N, SevereUnworded, FloorInclusive, OptimalExclusive, SevereInclusive, ImportKeepsPermutation,

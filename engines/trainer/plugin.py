@@ -9,6 +9,7 @@ from apr_contracts import hookimpl
 from engines.plugin_support import register_engines
 
 MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a test keeps them equal)
+    "broken-inspect-safetensors-as-config": "InspectSafetensorsAsConfig",
     "broken-import-drops-hf-arch": "ImportDropsHfArch",
     "broken-import-guesses-hf-arch": "ImportGuessesHfArch",
     "broken-import-last-hf-arch": "ImportLastHfArch",
