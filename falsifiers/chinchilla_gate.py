@@ -159,7 +159,9 @@ def warning_band_10n_to_20n(ctx: RunContext) -> Verdict:
 
 
 def tail_of_text(err: str) -> str:
-    return (err.strip().splitlines() or ["(no stderr)"])[-1][:300]
+    """The command's error line (``apr pretrain: error: ...``), else its last stderr line."""
+    lines = err.strip().splitlines() or ["(no stderr)"]
+    return next((line for line in reversed(lines) if "error:" in line), lines[-1])[:300]
 
 
 @hookimpl
