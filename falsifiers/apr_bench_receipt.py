@@ -110,18 +110,21 @@ def cross_class_cannot_arm_threshold(ctx: RunContext) -> Verdict:
     other = _changed(receipt, lambda r: r["provenance"].update(compute_class="cuda", feature_set=["cpu", "cuda"], device="cuda"))
     cross_path = ctx.workspace / "baseline-cuda.json"
     cross_path.write_text(json.dumps(other), encoding="utf-8")
-    same_path = ctx.workspace / "receipt.json"
     bad = []
-    for label, path, want_cross in (("cuda baseline", cross_path, True), ("cpu baseline", same_path, False)):
-        got, why = _live_receipt(ctx, "--baseline", path, "--threshold", "0.01", name=f"vs-{path.stem}.json")
-        if got is None:
-            bad.append(f"{label}: {why}")
-            continue
-        comp = got.get("comparability")
-        if want_cross and (comp != CROSS or "threshold" in got):
-            bad.append(f"{label}: comparability {comp!r}, threshold {got.get('threshold')!r} (a cross-class ratio armed a gate)")
-        if not want_cross and (comp != "same-class" or "threshold" not in got):
-            bad.append(f"{label}: comparability {comp!r}, threshold {got.get('threshold')!r} (same class, threshold not armed)")
+    got, why = _live_receipt(ctx, "--baseline", cross_path, "--threshold", "0.01", name="vs-cuda.json")
+    if got is None:
+        bad.append(f"cuda baseline: {why}")
+    elif got.get("comparability") != CROSS or "threshold" in got:
+        bad.append(f"cuda baseline: comparability {got.get('comparability')!r}, threshold {got.get('threshold')!r} "
+                   "(a cross-class ratio armed a gate)")
+    # Same class, in-process (the engine's bench, fewer tokens): the threshold must arm here.
+    from falsifiers._export_support import checkpoint
+
+    same = ctx.engine("exporter").bench(checkpoint(ctx, "qwen2", name="model"), prompt_tokens=8, decode_tokens=2,
+                                        repeats=2, baseline=receipt, threshold=0.01).to_json()
+    if same.get("comparability") != "same-class" or "threshold" not in same:
+        bad.append(f"cpu baseline: comparability {same.get('comparability')!r}, threshold {same.get('threshold')!r} "
+                   "(same class, threshold not armed)")
     cross_receipt = _changed(receipt, lambda r: r.update(comparability=CROSS, comparison={"baseline_compute_class": "cuda"}))
     bad += _probe(ctx, receipt, {
         "cross-class with a threshold": (_changed(cross_receipt, lambda r: r.update(
@@ -160,9 +163,8 @@ def raw_samples_survive(ctx: RunContext) -> Verdict:
     bad += _probe(ctx, receipt, {
         "decode.samples_ms removed": (_changed(receipt, lambda r: r["decode"].pop("samples_ms")), False),
         "decode.samples_ms empty": (_changed(receipt, lambda r: r["decode"].update(samples_ms=[], n=0)), False),
-        "decode.samples_ms constant": (_changed(receipt, lambda r: r["decode"].update(
-            samples_ms=[r["decode"]["samples_ms"][0]] * 3)), False),
-        "prefill.n off by one": (_changed(receipt, lambda r: r["prefill"].update(n=r["prefill"]["n"] + 1)), False),
+        "decode.samples_ms constant": (_changed(receipt, lambda r: r["decode"].update(samples_ms=[50.0] * 3, n=3)), False),
+        "prefill.n off by one": (_changed(receipt, lambda r: r["prefill"].update(n=len(r["prefill"].get("samples_ms") or []) + 1)), False),
     })
     if bad:
         return ctx.falsified("; ".join(bad[:3]), counterexample=bad[0])
