@@ -181,7 +181,9 @@ def bad_magic_fails_fast(ctx: RunContext) -> Verdict:
     if problems:
         return ctx.falsified("; ".join(problems), counterexample=problems, measured={"refused": 4 - len(problems)})
     return ctx.held("4 corrupt inits (garbage / empty safetensors, wrong-magic / empty GGUF) refused before step 1, "
-                    "each naming the file", measured={"refused": 4})
+                    "each naming the file (read as: before any training step; a GGUF's magic is checked in "
+                    "preflight, safetensors weights when they are read, right after the model is built, since "
+                    "--preflight-only reads no weights by design)", measured={"refused": 4})
 
 
 @falsifier(REF + "005", level="integration", engines=["trainer"])
