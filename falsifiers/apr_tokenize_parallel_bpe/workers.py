@@ -72,16 +72,18 @@ def _encode(ctx: RunContext, tok: Path, corpus: Path, out: Path, *extra: str,
 @falsifier(PAR + "001", level="integration", engines=["tokenizer"])
 def workers_byte_identical(ctx: RunContext) -> Verdict:
     """Shards of `--workers 1` and `--workers N` (N = max(4, CPUs + 2)) have the same sha256, file by file,
-    for every backend, over several shards; the serial stream equals `tokenizers`' ids."""
-    tok, corpus, texts = _fixture(ctx, 120)
+    over several shards, with each backend that runs N threads; the serial stream equals `tokenizers`' ids."""
+    tok, corpus, texts = _fixture(ctx, 80)
     n = max(4, usable_cpus() + 2)
     measured: dict[str, Any] = {"workers": n, "documents": len(texts)}
-    for backend in ("tiktoken", "hf", "auto"):
+    # the two backends whose thread count follows --workers (gigatoken, auto's first choice when
+    # installed, encodes on one thread whatever --workers says, so its output cannot depend on it)
+    for backend in ("tiktoken", "hf"):
         digests = []
         for workers in (1, n):
             out = ctx.workspace / f"{backend}-{workers}"
             proc = _encode(ctx, tok, corpus, out, "--backend", backend, "--workers", str(workers),
-                           "--shard-tokens", "60000")
+                           "--shard-tokens", "40000")
             if proc.returncode != 0:
                 return ctx.falsified(f"--backend {backend} --workers {workers}: {said(proc)}", measured=measured)
             digests.append([(s["file"], sha256_of(out / s["file"])) for s in read_manifest(out)["shards"]])
@@ -97,7 +99,7 @@ def workers_byte_identical(ctx: RunContext) -> Verdict:
     if bad != len(units) or measured["hf_shards"] < 2:
         return ctx.falsified(f"the serial stream differs from tokenizers' ids at document {bad} "
                              f"({measured['hf_shards']} shards)", measured=measured)
-    return ctx.held(f"byte-identical shards for --workers 1 and {n} (tiktoken, hf, auto)", measured=measured)
+    return ctx.held(f"byte-identical shards for --workers 1 and {n} (tiktoken, hf)", measured=measured)
 
 
 def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int, rounds: int) -> dict[str, Any]:
