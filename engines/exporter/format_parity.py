@@ -145,9 +145,10 @@ def decode_compare(gguf: Path, reference: Path, n_steps: int) -> list[DecodeStep
     ref_model, tok = torch_model_for(reference)
     gguf_model, _ = torch_model_for(gguf)
     limit = min(ref_model.config.max_position_embeddings, gguf_model.config.max_position_embeddings)
-    seq = list(tok.encode(CODE_SAMPLE, add_special_tokens=False).ids)[:PROMPT_TOKENS]
-    if len(seq) + n_steps > limit:
-        raise ValueError(f"{len(seq)} prompt + {n_steps} decode tokens exceed max_position_embeddings {limit}")
+    if n_steps + 1 > limit:
+        raise ValueError(f"{n_steps} decode steps after a 1-token prompt exceed max_position_embeddings {limit}")
+    # A short context keeps all the decode steps and gives up prompt tokens instead.
+    seq = list(tok.encode(CODE_SAMPLE, add_special_tokens=False).ids)[:max(1, min(PROMPT_TOKENS, limit - n_steps))]
     out: list[DecodeStep] = []
     with torch.no_grad():
         for step in range(n_steps):
