@@ -3,8 +3,8 @@
 Read as: the other project's `--num-workers` is our `--workers` (both spellings accepted); its rayon
 pool is our encoding threads (the tiktoken fast path's pool, `tokenizers`' rayon pool for
 ``--backend hf``; gigatoken encodes on one thread by design). Oracles: hashlib over the shard files,
-`tokenizers` ids, ``os.sched_getaffinity`` in a child whose affinity we set, and tiktoken's own
-batch encoder as the measure of the parallel capacity the machine offers right now.
+`tokenizers` ids, ``os.sched_getaffinity`` in a child whose affinity we set, and tiktoken's encoder
+on N plain threads as the measure of the parallel capacity the machine offers right now.
 """
 
 from __future__ import annotations
@@ -102,23 +102,43 @@ def workers_byte_identical(ctx: RunContext) -> Verdict:
     return ctx.held(f"byte-identical shards for --workers 1 and {n} (tiktoken, hf)", measured=measured)
 
 
+def _plain_threads(encode: Any, texts: list[str], threads: int) -> float:
+    """Seconds to encode ``texts`` split into ``threads`` contiguous slices, one plain thread each:
+    the best the machine gives this very workload right now (tiktoken's encoder releases the GIL)."""
+    import threading
+
+    step = -(-len(texts) // threads)
+    workers = [threading.Thread(target=lambda part: [encode(t) for t in part], args=(texts[i:i + step],))
+               for i in range(0, len(texts), step)]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - t0
+
+
 def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int, rounds: int) -> dict[str, Any]:
     import tiktoken
 
+    from engines.tokenizer.backends import fast_plan
+
     tok = engine.load(tok_json)
+    plan, why = fast_plan(tok.raw)
+    if plan is None:
+        raise RuntimeError(f"the fixture tokenizer has no tiktoken equivalent: {why}")
+    peer = tiktoken.Encoding("peer", pat_str=plan.pattern, mergeable_ranks=plan.ranks, special_tokens={})
     serial, _ = engine.fast_backend("tiktoken", tok, 1)
     parallel, _ = engine.fast_backend("tiktoken", tok, n)
-    plan = serial.plan
-    peer = tiktoken.Encoding("peer", pat_str=plan.pattern, mergeable_ranks=plan.ranks, special_tokens={})
-    walls: dict[str, list[float]] = {"ours_1": [], "ours_n": [], "peer_1": [], "peer_n": []}
+    walls: dict[str, list[float]] = {"ours_1": [], "ours_n": [], "cal_1": [], "cal_n": []}
     try:
         serial.encode_many(texts[:20])  # warm-up: regex compile, pool start
         parallel.encode_many(texts[:20])
         for _ in range(rounds):  # interleaved: a burst of load from elsewhere falls on every row alike
             for name, run in (("ours_1", lambda: serial.encode_many(texts)),
                               ("ours_n", lambda: parallel.encode_many(texts)),
-                              ("peer_1", lambda: peer.encode_ordinary_batch(texts, num_threads=1)),
-                              ("peer_n", lambda: peer.encode_ordinary_batch(texts, num_threads=n))):
+                              ("cal_1", lambda: _plain_threads(peer.encode_ordinary, texts, 1)),
+                              ("cal_n", lambda: _plain_threads(peer.encode_ordinary, texts, n))):
                 t0 = time.perf_counter()
                 run()
                 walls[name].append(time.perf_counter() - t0)
@@ -126,7 +146,7 @@ def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int,
         serial.close()
         parallel.close()
     speedups = [a / b for a, b in zip(walls["ours_1"], walls["ours_n"], strict=True)]
-    capacities = [a / b for a, b in zip(walls["peer_1"], walls["peer_n"], strict=True)]
+    capacities = [a / b for a, b in zip(walls["cal_1"], walls["cal_n"], strict=True)]
     return {"speedup": statistics.median(speedups), "capacity": statistics.median(capacities),
             "ours_1_s": round(min(walls["ours_1"]), 4), "ours_n_s": round(min(walls["ours_n"]), 4)}
 
@@ -136,25 +156,34 @@ def speedup_near_linear(ctx: RunContext) -> Verdict:
     """Speedup of N encoding threads over one >= 0.8 x the parallel capacity the machine offers right now.
 
     Read as: N = min(usable CPUs, 8) (the contract's bound for N <= min(cores, 8)); with other jobs on
-    the machine N cores are not really free, so the bound is taken against tiktoken's own N-thread
-    speedup on the same texts, measured in the same interleaved rounds (median of ``rounds``). With
-    no spare core (capacity < 1.3) no speedup can be told apart from none: SKIPPED, saying so.
+    the machine N cores are not really free, so the bound is taken against the speedup tiktoken's
+    own encoder gets on N plain threads (contiguous slices of the same texts; it releases the GIL),
+    measured in the same interleaved rounds (median of ``rounds``). With
+    no spare core (capacity < 1.3 after ``attempts`` tries) no speedup can be told apart from none:
+    SKIPPED, saying so.
     """
     n = min(usable_cpus(), 8)
     if n < 2:
         ctx.skip(f"one usable CPU: an {n}-way speedup cannot be measured here")
     tok = fx.stdlib_bpe_tokenizer_json(ctx.workspace / "tok")
     texts = stdlib_docs(int(ctx.params.get("docs", 200)))
-    m = _capacity_and_speedup(ctx.engine("tokenizer"), tok, texts, n, int(ctx.params.get("rounds", 5)))
+    for attempt in range(max(1, int(ctx.params.get("attempts", 3)))):  # other jobs come and go: wait for a spare core
+        if attempt:
+            time.sleep(2.0)
+        m = _capacity_and_speedup(ctx.engine("tokenizer"), tok, texts, n, int(ctx.params.get("rounds", 5)))
+        if m["capacity"] >= 1.3:
+            break
     bound = 0.8 * min(n, m["capacity"])
     measured = {"workers": n, "speedup": round(m["speedup"], 3), "capacity": round(m["capacity"], 3),
-                "bound": round(bound, 3), "ours_1_s": m["ours_1_s"], "ours_n_s": m["ours_n_s"]}
+                "bound": round(bound, 3), "ours_1_s": m["ours_1_s"], "ours_n_s": m["ours_n_s"],
+                "load_average_1m": round(os.getloadavg()[0], 2), "attempts": attempt + 1}
     if m["capacity"] < 1.3:
-        ctx.skip(f"the machine gives no spare core right now (tiktoken's own {n}-thread speedup is "
-                 f"{m['capacity']:.2f}); a speedup bound cannot be judged")
+        ctx.skip(f"the machine gives no spare core right now (speedup of tiktoken on {n} plain threads is "
+                 f"{m['capacity']:.2f} after {attempt + 1} tries, load average {os.getloadavg()[0]:.1f} on {n} "
+                 "CPUs); a speedup bound cannot be judged")
     if m["speedup"] < bound:
         return ctx.falsified(f"{n} workers encode {m['speedup']:.2f}x faster than one, below 0.8 x the "
-                             f"{min(n, m['capacity']):.2f}x the machine gives tiktoken", measured=measured)
+                             f"{min(n, m['capacity']):.2f}x tiktoken gets on {n} plain threads", measured=measured)
     return ctx.held(f"{n} workers: {m['speedup']:.2f}x (machine capacity {m['capacity']:.2f}x, bound "
                     f"{bound:.2f}x)", measured=measured)
 

@@ -49,10 +49,10 @@ def test_held_on_real_engine_falsified_on_mutant(tmp_path: Path, number: str, mu
 def test_002_speedup_judged_against_measured_capacity(tmp_path: Path) -> None:
     """Wall-clock speedup on a shared 2-core machine: judged only when the machine shows spare capacity
     (else SKIPPED, with the measured capacity in the reason); the serialized mutant never gets a speedup."""
-    real = run_falsifier(PAR + "002", workspace=_ws(tmp_path / "real"), params={"rounds": 5})
+    real = run_falsifier(PAR + "002", workspace=_ws(tmp_path / "real"), params={"rounds": 5, "attempts": 2})
     assert real.outcome in (Outcome.HELD, Outcome.SKIPPED), real.message
     broken = run_falsifier(PAR + "002", engines={"tokenizer": "broken-serialized-workers"},
-                           workspace=_ws(tmp_path / "broken"), params={"rounds": 5})
+                           workspace=_ws(tmp_path / "broken"), params={"rounds": 5, "attempts": 2})
     if broken.outcome is Outcome.SKIPPED:
         pytest.skip(f"no spare core on this machine right now: {broken.message}")
     assert broken.outcome is Outcome.FALSIFIED, broken.message
