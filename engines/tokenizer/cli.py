@@ -34,11 +34,13 @@ def add_commands(subparsers: Any) -> None:
     imp.add_argument("--format", choices=("text", "json"), default="text")
     imp.set_defaults(func=_import_hf)
 
-    enc = sub.add_parser("encode-corpus", help="JSONL -> shard-NNNNN.bin (uint32 LE) + manifest.json",
-                         description="Encode JSONL documents into little-endian uint32 shards. Re-running the "
-                         "same command on the same --output resumes after the last completed shard.")
+    enc = sub.add_parser("encode-corpus", help="JSONL/Parquet -> shard-NNNNN.bin (uint32 LE) + manifest.json",
+                         description="Encode JSONL lines or Parquet rows into little-endian uint32 shards. "
+                         "Re-running the same command on the same --output resumes after the last completed "
+                         "shard. A folder holding both Parquet and JSONL files is read as Parquet (the JSONL "
+                         "files left out are reported).")
     enc.add_argument("--corpus", required=True, nargs="+", type=Path, metavar="PATH",
-                     help="JSONL files or folders of them (*.jsonl, *.json, *.ndjson)")
+                     help="JSONL/Parquet files or folders of them (*.jsonl, *.json, *.ndjson, *.parquet)")
     enc.add_argument("--tokenizer", required=True, type=Path,
                      help="tokenizer.json, an import-hf directory or a checkpoint directory")
     enc.add_argument("--output", required=True, type=Path, help="output directory")
@@ -160,9 +162,12 @@ def _encode_corpus(args: argparse.Namespace) -> int:
     if result.estimate is not None:
         e = result.estimate
         _emit(args, result.to_dict(),
-              f"estimate: ~{e['estimated_tokens']:,} tokens in ~{e['estimated_shards']} shard(s), "
-              f"~{e['estimated_seconds']} s ({e['backend']}; {e['tokens_per_byte']} tokens/byte "
-              f"from {e['sample_documents']} sample documents)")
+              f"estimate (nothing written): ~{e['estimated_tokens']:,} tokens in ~{e['estimated_shards']} shard(s) "
+              f"of {e['shard_tokens']:,}, ~{e['estimated_seconds']} s on {e['parallel_workers']} worker(s)\n"
+              f"  corpus: {e['corpus_units']:,} {e['unit']}"
+              f"{'' if e['input_docs'] is None else ' (Parquet rows)'}; sample: first {e['sample_documents']} "
+              f"documents, {e['sample_tokens']:,} tokens in {e['sample_wall_s']} s on one worker "
+              f"({e['backend']})")
         return 0
     m = result.manifest
     status = "already complete" if result.already_complete else (
