@@ -22,9 +22,25 @@ def contract_path(ctx: RunContext) -> Path:
     return path
 
 
-def pv_validates(ctx: RunContext, *, strict: bool) -> Verdict:
-    """Our `pv validate` (``--strict`` or not) exits 0 on the contract declaring this falsifier."""
+def claim_text(ctx: RunContext) -> str:
+    """The rule, prediction and test the declaring contract writes for this falsifier ("" if absent)."""
     path = contract_path(ctx)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = data.get("falsification_tests") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("id") == ctx.falsifier_id:
+            return " ".join(str(entry.get(key) or "") for key in ("rule", "prediction", "test"))
+    return ""
+
+
+def pv_validates(ctx: RunContext) -> Verdict:
+    """Our `pv validate` exits 0 on the contract declaring this falsifier.
+
+    Strict exactly when the declaring claim asks for `--strict`: the same falsifier id can be
+    declared by our own contract ("valid under strict validation") and by a reference contract
+    whose claim is the plain command, so the contract's own words decide, not the binding."""
+    path = contract_path(ctx)
+    strict = "--strict" in claim_text(ctx)
     flags = ["--strict"] if strict else []
     proc = subprocess.run([sys.executable, "-m", "apr_contracts.cli", "validate", *flags, "--format", "json",
                            str(path)], capture_output=True, text=True, timeout=300, check=False)
@@ -36,7 +52,8 @@ def pv_validates(ctx: RunContext, *, strict: bool) -> Verdict:
             issues = [proc.stdout[-500:] + proc.stderr[-500:]]
         return ctx.falsified(f"{shown} exit {proc.returncode} on {path.name}",
                              counterexample=issues[:5], measured={"issues": len(issues)})
-    return ctx.held(f"{path.name} passes {shown}", measured={"issues": 0})
+    reading = "the claim asks for --strict" if strict else "the claim names the plain command"
+    return ctx.held(f"{path.name} passes {shown} ({reading})", measured={"issues": 0})
 
 
 def declared_version(ctx: RunContext) -> tuple[Path, Any]:

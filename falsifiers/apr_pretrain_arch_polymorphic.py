@@ -188,8 +188,8 @@ def encoder_init_refused(ctx: RunContext) -> Verdict:
 
 @falsifier(ARCH + "008", level="algorithm", engines=[])
 def arch_contract_validates(ctx: RunContext) -> Verdict:
-    """`pv validate --strict` accepts the contract file that declares this falsifier."""
-    return pv_validates(ctx, strict=True)
+    """`pv validate` accepts the contract declaring this id (--strict when its claim says so, as ours does)."""
+    return pv_validates(ctx)
 
 
 @falsifier(ARCH + "009", level="algorithm", engines=["trainer"])

@@ -220,4 +220,4 @@ def bogus_architecture_fails_fast(ctx: RunContext) -> Verdict:
 @falsifier(REF + "008", level="algorithm", engines=[])
 def init_contract_validates(ctx: RunContext) -> Verdict:
     """The contract declaring this id passes our `pv validate` (read as: the reference's own pv validate)."""
-    return pv_validates(ctx, strict=False)
+    return pv_validates(ctx)

@@ -68,3 +68,17 @@ def test_collect_only_counts_bound_out_of_scope_and_unbound(capsys: pytest.Captu
     out = capsys.readouterr().out
     assert "OUT OF SCOPE: tests the other project's `apr audit-ship-two`" in out
     assert "3 falsifiers collected: 0 bound, 3 declared out of scope, 0 not bound" in out
+
+
+@pytest.mark.parametrize(("prediction", "outcome"), [
+    ("`pv validate` on this file exits 0", Outcome.HELD),  # warnings only: the plain command passes
+    ("`pv validate --strict` on this file exits 0", Outcome.FALSIFIED),  # strict turns them into errors
+])
+def test_validate_claims_are_strict_exactly_when_they_say_so(tmp_path: Path, prediction: str,
+                                                             outcome: Outcome) -> None:
+    path = tmp_path / "arch-v1.yaml"
+    path.write_text("metadata:\n  version: 1.0.0\n  description: d\nfalsification_tests:\n"
+                    f"- id: FALSIFY-APR-PRETRAIN-ARCH-008\n  rule: r\n  prediction: \"{prediction}\"\n"
+                    "  if_fails: f\n", encoding="utf-8")  # no `level:` and no `test:`: warnings, not errors
+    got = run_falsifier("FALSIFY-APR-PRETRAIN-ARCH-008", contract_file=path, workspace=tmp_path / "w")
+    assert got.outcome is outcome, got.message
