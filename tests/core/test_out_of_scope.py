@@ -62,6 +62,9 @@ def test_an_out_of_scope_id_is_shown_with_its_reason_and_never_held(
     assert board["derived_status"] == "PARTIAL_ALGORITHM_LEVEL"  # out of scope never counts as held
     labels = {f["id"]: f["label"] for f in board["falsifiers"]}
     assert labels["FALSIFY-OOS-002"] == "OUT_OF_SCOPE"
+    # Drift names only the id nobody looked at; a declared one has an owner and a reason.
+    assert [d for d in board["drift"] if d.startswith("no implementation")] == [
+        "no implementation registered for FALSIFY-OOS-003"]
     pv(["status", str(contract), "-p", "oosplug", "--evidence", db])
     assert "out of scope: needs the other project's book build" in capsys.readouterr().out
 
