@@ -90,6 +90,7 @@ class FalsifierSpec:
     plugin: str = "?"  # filled in by the registry: the plugin that registered it
     description: str = ""
     requires: tuple[Requirement, ...] = ()  # optional dependencies; missing -> SKIPPED
+    exclusive: bool = False  # needs the machine to itself (a timing): run after the others, alone
 
     def missing(self) -> list[Requirement]:
         """The declared requirements that are not installed here."""
@@ -109,13 +110,16 @@ def falsifier(
     level: str | Level = Level.ALGORITHM,
     engines: Sequence[str] = (),
     requires: Sequence[Requirement | str] = (),
+    exclusive: bool = False,
 ) -> Callable[[FalsifierFn], FalsifierFn]:
     """Declare ``fn`` as the implementation of ``falsifier_id``.
 
     ``level`` is the level the implementation actually exercises (it only counts
     for contracts that require at most that level); ``engines`` are the engine
     kinds it asks the run context for; ``requires`` are optional dependencies
-    (:class:`Requirement`) without which it is SKIPPED with their install command.
+    (:class:`Requirement`) without which it is SKIPPED with their install command;
+    ``exclusive`` marks a measurement that needs the machine to itself (a speedup, a
+    throughput): `pv run --jobs N` runs it after every other falsifier, with nothing beside it.
     """
 
     def mark(fn: FalsifierFn) -> FalsifierFn:
@@ -125,6 +129,7 @@ def falsifier(
             level=Level(level),
             engines=tuple(engines),
             requires=tuple(as_requirement(r) for r in requires),
+            exclusive=exclusive,
             description=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
         )
         specs: list[FalsifierSpec] = [*getattr(fn, _MARK, []), spec]

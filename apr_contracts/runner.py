@@ -267,11 +267,18 @@ def _run_all(
         # pointing at /dev/null, so without worker isolation falsifiers run one at a time.
         parallel = 1 if options.isolation == "none" else max(1, options.jobs)
         with ThreadPoolExecutor(max_workers=parallel) as threads:
-            futures = [threads.submit(_run_one, job, plugins, options, root, workers) for job in pending]
+            futures = [threads.submit(_run_one, job, plugins, options, root, workers)
+                       for job in pending if not job.spec or not job.spec.exclusive]
             for future in as_completed(futures):
                 result = future.result()
                 results.append(result)
                 on_result(result)
+        # Measurements that need the machine to themselves (speedups, throughput) run last, one
+        # at a time: beside another falsifier they would measure the contention, not the claim.
+        for job in (job for job in pending if job.spec and job.spec.exclusive):
+            result = _run_one(job, plugins, options, root, workers)
+            results.append(result)
+            on_result(result)
     finally:
         if workers is not None:
             workers.close()

@@ -151,7 +151,7 @@ def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int,
             "ours_1_s": round(min(walls["ours_1"]), 4), "ours_n_s": round(min(walls["ours_n"]), 4)}
 
 
-@falsifier(PAR + "002", level="live", engines=["tokenizer"], requires=[TIKTOKEN])
+@falsifier(PAR + "002", level="live", engines=["tokenizer"], requires=[TIKTOKEN], exclusive=True)
 def speedup_near_linear(ctx: RunContext) -> Verdict:
     """Speedup of N encoding threads over one >= 0.8 x the parallel capacity the machine offers right now.
 

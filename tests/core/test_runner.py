@@ -285,3 +285,45 @@ def test_workspaces_of_killed_runs_are_removed_by_the_next_run(tmp_path: Path) -
         folders[name] = folder
     assert remove_abandoned_workspaces(tmp_path) == [folders["killed"]]
     assert not folders["killed"].exists() and folders["running"].exists() and folders["unowned"].exists()
+
+
+def test_exclusive_falsifiers_run_last_and_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`exclusive=True` (a timing): with --jobs 2 it starts only after every other falsifier ended."""
+    import json as _json
+
+    from apr_contracts.cli import main as pv
+
+    (tmp_path / "exclplug.py").write_text(
+        "import sys, time, json, os\n"
+        "from apr_contracts import falsifier, hookimpl\n"
+        "LOG = os.environ['EXCL_LOG']\n"
+        "def _log(name, what):\n"
+        "    with open(LOG, 'a') as f: f.write(json.dumps([name, what, time.monotonic()]) + '\\n')\n"
+        "@falsifier('FALSIFY-EXCL-001', exclusive=True)\n"
+        "def timing(ctx):\n"
+        "    _log('excl', 'start'); _log('excl', 'end'); return ctx.held()\n"
+        "@falsifier('FALSIFY-EXCL-002')\n"
+        "def slow_a(ctx):\n"
+        "    _log('a', 'start'); time.sleep(0.5); _log('a', 'end'); return ctx.held()\n"
+        "@falsifier('FALSIFY-EXCL-003')\n"
+        "def slow_b(ctx):\n"
+        "    _log('b', 'start'); time.sleep(0.5); _log('b', 'end'); return ctx.held()\n"
+        "@hookimpl\n"
+        "def apr_register_falsifiers(registry):\n"
+        "    registry.add_module(sys.modules[__name__])\n")
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv("EXCL_LOG", str(log))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PV_DISABLE_PLUGIN_AUTOLOAD", "1")
+    entries = "".join(f"- id: FALSIFY-EXCL-00{n}\n  rule: r\n  prediction: p\n  if_fails: f\n" for n in (1, 2, 3))
+    contract = tmp_path / "excl-v1.yaml"
+    contract.write_text("metadata:\n  version: 1.0.0\n  description: d\nfalsification_tests:\n" + entries)
+    assert pv(["run", str(contract), "-p", "exclplug", "--jobs", "2", "--evidence", str(tmp_path / "e.sqlite"),
+               "--no-progress"]) == 0
+    events = [_json.loads(line) for line in log.read_text().splitlines()]
+    excl_start = next(t for name, what, t in events if name == "excl" and what == "start")
+    others_end = max(t for name, what, t in events if name != "excl" and what == "end")
+    assert excl_start >= others_end
+    a_start, b_start = (next(t for n, w, t in events if n == x and w == "start") for x in "ab")
+    assert abs(a_start - b_start) < 0.4  # the others did run side by side
