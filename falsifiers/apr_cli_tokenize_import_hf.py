@@ -225,7 +225,7 @@ def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local folders only; never a hub lookup
     texts = _stdlib_spread(int(ctx.params.get("documents", 600)))
-    sources = {"gpt2": (fx.gpt2_tokenizer_json, transformers.GPT2Tokenizer),
+    sources: dict[str, tuple[Any, Any]] = {"gpt2": (fx.gpt2_tokenizer_json, transformers.GPT2Tokenizer),
                "qwen2": (fx.qwen2_tokenizer_json, transformers.Qwen2Tokenizer)}
     measured: dict[str, Any] = {"vocabularies": 0, "documents": len(texts), "mismatched_documents": 0}
     first_mismatch: dict[str, Any] | None = None

@@ -25,7 +25,7 @@ class HFTokenizerEngine(ImportHF, EncodeCorpus, VerifyShards, RepairManifest):
         return load_tokenizer(source, lazy=lazy)
 
     # -- backend choice ---------------------------------------------------------------------------
-    FAST_BACKENDS = ("gigatoken", "tiktoken")  # in order of preference for --backend auto
+    FAST_BACKENDS: tuple[str, ...] = ("gigatoken", "tiktoken")  # in order of preference for --backend auto
 
     def fast_plan(self, tok: LoadedTokenizer) -> tuple[backends.FastPlan | None, str]:
         return backends.fast_plan(tok.raw)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ def bpe_qwen_encode(tok_dir: str, corpus: str, workers: str) -> dict[str, Any]:
     return {"tokens": sum(map(len, ids)), "encode_s": seconds}
 
 
-PEERS = {
+PEERS: dict[str, Callable[..., dict[str, Any]]] = {
     "tiktoken-pipeline": tiktoken_pipeline,
     "tiktoken-encode": tiktoken_encode,
     "gigatoken-pipeline": gigatoken_pipeline,

@@ -69,7 +69,7 @@ class ShardWriter:
         if self._file is None:
             self._open()
         try:
-            self._file.write(memoryview(data).cast("B"))
+            self._file.write(memoryview(data).cast("B"))  # type: ignore[arg-type]  # ndarray is a buffer; numpy stubs lag
         except OSError as exc:  # disk full, file-size limit...: atomic_path removes the file and names it
             stack, self._shard, self._file = self._shard, None, None
             assert stack is not None
