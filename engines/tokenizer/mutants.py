@@ -325,6 +325,7 @@ from engines.tokenizer.mutants_parallel import (  # noqa: E402,F401
     RefusesWorkersAboveCpus,
     SerializedWorkers,
     ShardsFloorDivided,
+    SharedEncoderPool,
     StridedWorkers,
     TimeTickMillis,
     WorkersFlagIgnored,

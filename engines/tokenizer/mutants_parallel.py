@@ -75,6 +75,25 @@ class _LockedTiktoken(backends.TiktokenBackend):
             return super().encode_one(text)
 
 
+class _SharedEncoderTiktoken(backends.TiktokenBackend):
+    def _encode_buffer(self, text: str, allowed: set[str]) -> Any:
+        return self.encoding._core_bpe.encode_to_tiktoken_buffer(text, allowed)  # one encoder for the pool
+
+
+@_named
+class SharedEncoderPool(HFTokenizerEngine):
+    """The pool's workers share one tiktoken encoder (what the engine did until issue 11): its regex
+    serves one thread fast and the rest slowly, so 2 workers encode no faster than 1."""
+
+    def fast_backend(self, name: str, tok: LoadedTokenizer, workers: int) -> tuple[Any, str]:
+        if name != "tiktoken":
+            return super().fast_backend(name, tok, workers)
+        plan, reason = self.fast_plan(tok)
+        if plan is None:
+            raise backends.BackendUnavailable(reason)
+        return _SharedEncoderTiktoken(tok, plan, workers), reason
+
+
 @_named
 class SerializedWorkers(HFTokenizerEngine):
     """The fast path's workers share one lock around encoding: correct ids, no speedup from --workers."""

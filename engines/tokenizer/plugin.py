@@ -48,6 +48,7 @@ MUTANTS: dict[str, str] = {
     "broken-strided-workers": "StridedWorkers",
     "broken-refuses-workers-above-cpus": "RefusesWorkersAboveCpus",
     "broken-serialized-workers": "SerializedWorkers",
+    "broken-shared-encoder-pool": "SharedEncoderPool",
     "broken-workers-flag-ignored": "WorkersFlagIgnored",
     "broken-default-workers-cpu-count": "DefaultWorkersCpuCount",
     "broken-zero-workers-falls-back": "ZeroWorkersFallsBack",

@@ -20,6 +20,7 @@ No heavy imports: pydantic and the standard library only.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -48,6 +49,14 @@ ENCODER_MODEL_TYPES = frozenset(
 )
 ENCODER_CLASS_HINTS = ("ForMaskedLM", "ForSequenceClassification", "ForTokenClassification",
                        "ForQuestionAnswering", "ForConditionalGeneration", "EncoderModel", "BertModel")
+
+
+_ENCODER_FAMILIES = frozenset(t.replace("-", "").replace("_", "") for t in ENCODER_MODEL_TYPES)
+
+
+def _class_family(class_name: str) -> str:
+    """"RobertaModel" -> "roberta", "XLMRobertaForMaskedLM" -> "xlmroberta": the family a class names."""
+    return re.sub(r"(For[A-Z]\w*|LMHeadModel|Model)$", "", class_name).lower()
 
 
 class ConfigError(AprError):
@@ -233,7 +242,7 @@ def family_of(config: Mapping[str, Any], *, source: str = "config.json") -> Fami
     classes = listed[:1]
     is_encoder = (isinstance(model_type, str) and model_type.lower() in ENCODER_MODEL_TYPES) or any(
         hint in c for c in classes for hint in ENCODER_CLASS_HINTS
-    ) or bool(config.get("is_encoder_decoder"))
+    ) or any(_class_family(c) in _ENCODER_FAMILIES for c in classes) or bool(config.get("is_encoder_decoder"))
     if is_encoder:
         raise ConfigError(
             f"{source}: {described} is an encoder architecture; a decoder-only causal LM "

@@ -102,14 +102,16 @@ def workers_byte_identical(ctx: RunContext) -> Verdict:
     return ctx.held(f"byte-identical shards for --workers 1 and {n} (tiktoken, hf)", measured=measured)
 
 
-def _plain_threads(encode: Any, texts: list[str], threads: int) -> float:
-    """Seconds to encode ``texts`` split into ``threads`` contiguous slices, one plain thread each:
-    the best the machine gives this very workload right now (tiktoken's encoder releases the GIL)."""
+def _plain_threads(make_encode: Any, texts: list[str], threads: int) -> float:
+    """Seconds to encode ``texts`` split into ``threads`` contiguous slices, one plain thread each
+    with its own encoder (``make_encode()``; a tiktoken encoder shared by threads serves only one
+    of them fast): the best the machine gives this very workload right now (it releases the GIL)."""
     import threading
 
     step = -(-len(texts) // threads)
-    workers = [threading.Thread(target=lambda part: [encode(t) for t in part], args=(texts[i:i + step],))
-               for i in range(0, len(texts), step)]
+    encoders = [make_encode() for _ in range(0, len(texts), step)]
+    workers = [threading.Thread(target=lambda part, encode: [encode(t) for t in part], args=(texts[i:i + step], enc))
+               for i, enc in zip(range(0, len(texts), step), encoders, strict=True)]
     t0 = time.perf_counter()
     for w in workers:
         w.start()
@@ -127,7 +129,10 @@ def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int,
     plan, why = fast_plan(tok.raw)
     if plan is None:
         raise RuntimeError(f"the fixture tokenizer has no tiktoken equivalent: {why}")
-    peer = tiktoken.Encoding("peer", pat_str=plan.pattern, mergeable_ranks=plan.ranks, special_tokens={})
+    def peer() -> Any:
+        return tiktoken.Encoding("peer", pat_str=plan.pattern, mergeable_ranks=plan.ranks,
+                                 special_tokens={}).encode_ordinary
+
     serial, _ = engine.fast_backend("tiktoken", tok, 1)
     parallel, _ = engine.fast_backend("tiktoken", tok, n)
     walls: dict[str, list[float]] = {"ours_1": [], "ours_n": [], "cal_1": [], "cal_n": []}
@@ -137,8 +142,8 @@ def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int,
         for _ in range(rounds):  # interleaved: a burst of load from elsewhere falls on every row alike
             for name, run in (("ours_1", lambda: serial.encode_many(texts)),
                               ("ours_n", lambda: parallel.encode_many(texts)),
-                              ("cal_1", lambda: _plain_threads(peer.encode_ordinary, texts, 1)),
-                              ("cal_n", lambda: _plain_threads(peer.encode_ordinary, texts, n))):
+                              ("cal_1", lambda: _plain_threads(peer, texts, 1)),
+                              ("cal_n", lambda: _plain_threads(peer, texts, n))):
                 t0 = time.perf_counter()
                 run()
                 walls[name].append(time.perf_counter() - t0)

@@ -94,7 +94,8 @@ def test_referenced_equations_whole_words_and_explicit_fields(tmp_path: Path) ->
 def test_real_contract_revisions_keep_hashes_of_unchanged_claims() -> None:
     # Two stored revisions of the same upstream contracts: v1.5.0 -> v1.6.0 of arch-polymorphic
     # only edits status/changelog/summary text; import-hf v1.0.0 -> v1.1.0 rewrites one prediction.
-    loaded = {c.id: c for c in load_contracts([REFERENCE]).contracts}
+    snapshots = sorted((REFERENCE / "versions").glob("*@*.yaml"))  # named explicitly: not skipped
+    loaded = {c.id: c for c in load_contracts([REFERENCE, *snapshots]).contracts}
     pairs = [("apr-pretrain-arch-polymorphic-v1", "apr-pretrain-arch-polymorphic-v1@769b4e26"),
              ("apr-cli-tokenize-import-hf-v1", "apr-cli-tokenize-import-hf-v1@e84b3e43")]
     for new_id, old_id in pairs:

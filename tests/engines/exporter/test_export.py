@@ -73,7 +73,7 @@ def test_refuses_overwrite_and_bad_paths(qwen2_ckpt: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize("damage,message", [
     ("tokenizer", "no embedded tokenizer"),
     ("config", "no architecture metadata"),
-    ("hidden_size", "hidden_size"),
+    ("rms_norm_eps", "rms_norm_eps"),  # not inferable from tensors (hidden_size is: see FALSIFY-EXPORT-NUM-LAYERS-002)
     ("arch", "unknown architecture"),
     ("tensor", "lack 1 tensor"),
     ("shape", "has shape"),
@@ -87,9 +87,9 @@ def test_defective_checkpoints_leave_no_file(qwen2_ckpt: Path, tmp_path: Path, d
         (qwen2_ckpt / "tokenizer.json").unlink()
     elif damage == "config":
         config_path.unlink()
-    elif damage in ("hidden_size", "arch"):
-        if damage == "hidden_size":
-            del config["hidden_size"]
+    elif damage in ("rms_norm_eps", "arch"):
+        if damage == "rms_norm_eps":
+            del config["rms_norm_eps"]
         else:
             config.update(model_type="gpt_neox", architectures=["GPTNeoXForCausalLM"])
         config_path.write_text(json.dumps(config))
