@@ -29,6 +29,20 @@ def _named(cls: type) -> type:
 
 
 # -- encode-corpus: workers, progress lines, --estimate-only (apr-tokenize-parallel-bpe) ---------
+class _TiktokenSwapped(HFTokenizerEngine):
+    """An engine whose tiktoken fast path is built from ``BACKEND`` (a broken TiktokenBackend)."""
+
+    BACKEND: type[backends.TiktokenBackend] = backends.TiktokenBackend
+
+    def fast_backend(self, name: str, tok: LoadedTokenizer, workers: int) -> tuple[Any, str]:
+        if name != "tiktoken":
+            return super().fast_backend(name, tok, workers)
+        plan, reason = self.fast_plan(tok)
+        if plan is None:
+            raise backends.BackendUnavailable(reason)
+        return self.BACKEND(tok, plan, workers), reason
+
+
 class _StridedTiktoken(backends.TiktokenBackend):
     def submit(self, texts: Any) -> Any:
         if self.workers == 1:
@@ -40,17 +54,11 @@ class _StridedTiktoken(backends.TiktokenBackend):
 
 
 @_named
-class StridedWorkers(HFTokenizerEngine):
+class StridedWorkers(_TiktokenSwapped):
     """With --workers > 1 the fast path deals documents round-robin to the workers and joins the
     workers' results one after another: every id is right, the document order is not."""
 
-    def fast_backend(self, name: str, tok: LoadedTokenizer, workers: int) -> tuple[Any, str]:
-        if name != "tiktoken":
-            return super().fast_backend(name, tok, workers)
-        plan, reason = self.fast_plan(tok)
-        if plan is None:
-            raise backends.BackendUnavailable(reason)
-        return _StridedTiktoken(tok, plan, workers), reason
+    BACKEND = _StridedTiktoken
 
 
 @_named
@@ -81,30 +89,18 @@ class _SharedEncoderTiktoken(backends.TiktokenBackend):
 
 
 @_named
-class SharedEncoderPool(HFTokenizerEngine):
+class SharedEncoderPool(_TiktokenSwapped):
     """The pool's workers share one tiktoken encoder (what the engine did until issue 11): its regex
     serves one thread fast and the rest slowly, so 2 workers encode no faster than 1."""
 
-    def fast_backend(self, name: str, tok: LoadedTokenizer, workers: int) -> tuple[Any, str]:
-        if name != "tiktoken":
-            return super().fast_backend(name, tok, workers)
-        plan, reason = self.fast_plan(tok)
-        if plan is None:
-            raise backends.BackendUnavailable(reason)
-        return _SharedEncoderTiktoken(tok, plan, workers), reason
+    BACKEND = _SharedEncoderTiktoken
 
 
 @_named
-class SerializedWorkers(HFTokenizerEngine):
+class SerializedWorkers(_TiktokenSwapped):
     """The fast path's workers share one lock around encoding: correct ids, no speedup from --workers."""
 
-    def fast_backend(self, name: str, tok: LoadedTokenizer, workers: int) -> tuple[Any, str]:
-        if name != "tiktoken":
-            return super().fast_backend(name, tok, workers)
-        plan, reason = self.fast_plan(tok)
-        if plan is None:
-            raise backends.BackendUnavailable(reason)
-        return _LockedTiktoken(tok, plan, workers), reason
+    BACKEND = _LockedTiktoken
 
 
 @_named
