@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apr_contracts.cli import main as pv
-from apr_contracts.loader import discover, excluded
+from apr_contracts.discovery import discover, excluded
 
 CONTRACT = ("metadata:\n  id: {id}\n  version: 1.0.0\n  description: d\nfalsification_tests:\n"
             "- id: FALSIFY-{n}-001\n  rule: r\n  prediction: p\n  if_fails: f\n")

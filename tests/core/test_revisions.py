@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from apr_contracts.cli import main as pv
-from apr_contracts.loader import archived_revisions, load_contracts
+from apr_contracts.discovery import archived_revisions
+from apr_contracts.loader import load_contracts
 
 ENTRY = "falsification_tests:\n- id: FALSIFY-REV-001\n  rule: r\n  prediction: p\n  if_fails: f\n"
 
