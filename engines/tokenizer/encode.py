@@ -3,7 +3,7 @@
 Order of work: discover corpus files, load the tokenizer, fingerprint both
 (sha256), then either start, resume (same fingerprint and a state file), report
 "already complete" (same fingerprint and a manifest) or refuse (different
-fingerprint, unless ``--force``). Documents are read by a background thread in
+fingerprint, unless ``--force``; see :mod:`engines.tokenizer.resume`). Documents are read by a background thread in
 chunks (memory stays flat) and encoded by the chosen backend (see
 :mod:`engines.tokenizer.backends`); a fast backend writes nothing before its
 start-up check passes and is audited while it runs (:mod:`engines.tokenizer.audit`). After each completed shard the state file
@@ -16,7 +16,6 @@ every document but the first; ``none`` = ids.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import deque
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apr_contracts.atomic import is_leftover, write_json_atomic
+from apr_contracts.atomic import write_json_atomic
 from engines.errors import AprError
 from engines.tokenizer import corpus as corpus_mod
 from engines.tokenizer.audit import Audit, AuditMismatch
@@ -38,7 +37,9 @@ from engines.tokenizer.progress import (
     ProgressLines,
 )
 from engines.tokenizer.reference import ReferenceProcess
+from engines.tokenizer.resume import ResumableOutput
 from engines.tokenizer.shards import MANIFEST, STATE, ShardWriter
+from engines.tokenizer.workers import WorkerCount
 
 ENCODE_SCHEMA = "apr.tokenize.encode-corpus/v1"
 DEFAULT_SHARD_TOKENS = 10_000_000
@@ -81,30 +82,12 @@ class EncodeResult:
                 "already_complete": self.already_complete, "estimate": self.estimate, "manifest": self.manifest}
 
 
-def usable_cpus() -> int:
-    """CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota (a container
-    limited to 2 CPUs on a 64-core host gets 2 threads, not 64), like Rust's available_parallelism."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    quota = _cgroup_cpu_quota()
-    return max(1, min(cpus, quota) if quota is not None else cpus)
+class EncodeCorpus(ResumableOutput, WorkerCount):
+    """The encode-corpus algorithm (mixin for the engine; mutants override single steps).
 
-
-def _cgroup_cpu_quota(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
-    """ceil(quota / period) from cgroup v2 ``cpu.max`` ("200000 100000" -> 2); None without a quota."""
-    try:
-        quota, period = path.read_text(encoding="ascii").split()[:2]
-    except (OSError, ValueError):
-        return None
-    if quota == "max" or int(period) <= 0:
-        return None
-    return max(1, -(-int(quota) // int(period)))
-
-
-class EncodeCorpus:
-    """The encode-corpus algorithm (mixin for the engine; mutants override single steps)."""
+    The run's identity and resume state live in :class:`~engines.tokenizer.resume.ResumableOutput`,
+    the worker count in :class:`~engines.tokenizer.workers.WorkerCount`.
+    """
 
 
     def load(self, source: str | Path, *, lazy: bool = False) -> LoadedTokenizer:  # by the engine
@@ -133,18 +116,7 @@ class EncodeCorpus:
     def fallback(self, tok: LoadedTokenizer, requested: str, problem: str) -> tuple[Any, str]:  # by the engine
         raise NotImplementedError
 
-    # -- workers, corpus discovery, progress (see apr-tokenize-parallel-bpe, -parquet) --------------
-    def resolve_workers(self, requested: int | None) -> int:
-        """Encoding threads: the usable CPUs (affinity and cgroup quota) when not given; 0 or less is a
-        usage error, never silently replaced (a typo would otherwise change the run's thread count)."""
-        if requested is None:
-            return usable_cpus()
-        if requested < 1:
-            raise AprError(f"--workers must be >= 1, got {requested}", exit_code=2,
-                           hint=f"omit --workers to use every usable CPU ({usable_cpus()} here)",
-                           falsifier="FALSIFY-APR-TOK-PAR-006")
-        return requested
-
+    # -- estimate, corpus discovery, progress (see apr-tokenize-parallel-bpe, -parquet) -------------
     def extrapolate(self, sample_size: int, sample_tokens: int, sample_wall: float, total: int,
                     shard_tokens: int, num_workers: int) -> Extrapolation:
         """The --estimate-only kernel (pure): see :func:`engines.tokenizer.estimate.extrapolate_estimate`."""
@@ -179,28 +151,6 @@ class EncodeCorpus:
 
     def tokenizer_vocab_size(self, tok: LoadedTokenizer) -> int:
         return tok.vocab_size
-
-    def fingerprint(self, opts: EncodeOptions, tok: LoadedTokenizer, files: list[Path]) -> dict[str, Any]:
-        return {
-            "tokenizer_sha256": tok.sha256,
-            "corpus": [{"path": str(p.resolve()), "sha256": sha256_file(p), "bytes": p.stat().st_size}
-                       for p in files],
-            "text_field": opts.text_field, "eos_policy": opts.eos_policy, "eos_id": self._eos(opts, tok),
-            "shard_tokens": opts.shard_tokens, "max_docs": opts.max_docs, "on_bad_line": opts.on_bad_line,
-        }
-
-    def same_run(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
-        """Same tokenizer, same corpus bytes (paths may move), same options."""
-        def key(fp: dict[str, Any]) -> Any:
-            return {**fp, "corpus": [(c["sha256"], c["bytes"]) for c in fp.get("corpus", [])]}
-        return bool(key(old) == key(new))
-
-    def resume_start(self, state: dict[str, Any]) -> corpus_mod.Position:
-        return corpus_mod.Position(**state["next_position"])
-
-    @staticmethod
-    def _eos(opts: EncodeOptions, tok: LoadedTokenizer) -> int | None:
-        return tok.eos_id if opts.eos_policy != "none" else None
 
     def encode_corpus(self, options: EncodeOptions, *, progress: Any = None) -> EncodeResult:
         opts = options
@@ -390,51 +340,6 @@ class EncodeCorpus:
             return [eos, ids]
         return [ids]
 
-    def _prepare_output(self, out: Path, fingerprint: dict[str, Any], force: bool) -> dict[str, Any] | None:
-        """Prior state to resume from, {"complete": True, ...} if already done, or None to start."""
-        if out.exists() and not out.is_dir():
-            raise AprError(f"{out}: exists and is not a directory", hint="choose another --output")
-        out.mkdir(parents=True, exist_ok=True)
-        state_path, manifest_path = out / STATE, out / MANIFEST
-        prior: dict[str, Any] | None = None
-        kind = ""
-        if state_path.is_file():
-            prior, kind = json.loads(state_path.read_text(encoding="utf-8")), "an interrupted run"
-        elif manifest_path.is_file():
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            prior, kind = {"fingerprint": _fingerprint_of(manifest), "complete": True, "manifest": manifest}, \
-                "a completed run"
-        elif any(not _own_leftover(p.name) for p in out.iterdir()) and not force:
-            raise AprError(f"{out}: not empty and not an encode-corpus output; refusing to write shards into it",
-                           hint="choose an empty or new --output, or pass --force")
-        if prior is not None and not force:
-            if self.same_run(prior["fingerprint"], fingerprint):
-                return prior if kind == "a completed run" else self._check_resumable(out, prior)
-            raise AprError(f"{out}: holds {kind} with a different tokenizer, corpus or options; mixing them "
-                           "would corrupt the dataset", falsifier="FALSIFY-TOK-ENCODE-CORPUS-007",
-                           hint="pass --force to start over in this directory, or choose another --output")
-        for stale in [*out.glob("shard-*.bin"), *out.glob(".*.tmp"), state_path, manifest_path]:
-            if stale.name.startswith("shard-") or _own_leftover(stale.name) or stale in (state_path, manifest_path):
-                stale.unlink(missing_ok=True)
-        return None
-
-    def _check_resumable(self, out: Path, state: dict[str, Any]) -> dict[str, Any]:
-        import hashlib
-
-        for record in state["shards"]:
-            path = out / record["file"]
-            ok = path.is_file() and path.stat().st_size == record["bytes"]
-            if ok and hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
-                ok = False
-            if not ok:
-                raise AprError(f"{path}: completed shard is missing or changed since the interrupted run",
-                               hint="pass --force to start over", falsifier="FALSIFY-TOK-ENCODE-CORPUS-006")
-        done = {r["file"] for r in state["shards"]}
-        for stray in [*out.glob("shard-*.bin"), *out.glob(".*.tmp")]:
-            if stray.name not in done and (stray.name.startswith("shard-") or _own_leftover(stray.name)):
-                stray.unlink()  # written after the last state update: it will be rewritten identically
-        return state
-
     def _estimate(self, opts: EncodeOptions, tok: LoadedTokenizer, files: list[Path], workers: int,
                   reference: ReferenceProcess | None) -> EncodeResult:
         """Time the first ``estimate_sample_docs`` documents on ONE worker and extrapolate
@@ -481,19 +386,7 @@ class EncodeCorpus:
         return EncodeResult(opts.output, estimate=estimate)
 
 
-def _fingerprint_of(manifest: dict[str, Any]) -> dict[str, Any]:
-    keys = ("text_field", "eos_policy", "eos_id", "shard_tokens", "max_docs", "on_bad_line")
-    return {"tokenizer_sha256": manifest.get("tokenizer", {}).get("sha256"),
-            "corpus": manifest.get("corpus", []), **{k: manifest.get(k) for k in keys}}
-
-
 def _tool_version() -> str:
     from apr_contracts import __version__
 
     return str(__version__)
-
-
-def _own_leftover(name: str) -> bool:
-    """A temporary file an interrupted encode-corpus run can leave: a shard, the state or the manifest."""
-    return (name.startswith(".shard-") and name.endswith(".tmp")) or any(
-        is_leftover(name, of) for of in (STATE, MANIFEST))

@@ -108,7 +108,8 @@ def options_from_args(args: argparse.Namespace) -> Any:
 
 
 def run_pretrain(args: argparse.Namespace) -> int:
-    from engines.trainer.train import preflight, train
+    from engines.trainer.plan import preflight
+    from engines.trainer.train import train
 
     if args.init is not None and args.vocab_size is not None:
         raise UsageError("--vocab-size only applies to a from-scratch --arch; --init fixes the vocab")

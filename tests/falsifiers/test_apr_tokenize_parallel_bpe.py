@@ -1,5 +1,5 @@
 """apr-tokenize-parallel-bpe-v1 (FALSIFY-APR-TOK-PAR-001..014): HELD on the real tokenizer engine,
-FALSIFIED on a mutant with the one defect each claim forbids (engines/tokenizer/mutants.py)."""
+FALSIFIED on a mutant with the one defect each claim forbids (engines/tokenizer/mutants/)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_estimate_kernel_contract_example() -> None:
 
 
 def test_cgroup_quota_caps_usable_cpus(tmp_path: Path) -> None:
-    from engines.tokenizer.encode import _cgroup_cpu_quota
+    from engines.tokenizer.workers import _cgroup_cpu_quota
 
     for text, want in (("200000 100000\n", 2), ("150000 100000", 2), ("50000 100000", 1), ("max 100000", None)):
         (tmp_path / "cpu.max").write_text(text)
