@@ -1,7 +1,7 @@
 """FALSIFY-QA-001..014 (apr-cli-qa-v1): HELD on the real `apr` and engines, FALSIFIED on one broken one each.
 
 The surface claims (001/005/007/008) get a broken `apr` command line (tests/falsifiers/broken_apr/)
-through ``params.apr_cli``; the others a broken exporter (engines/exporter/mutants_qa.py) or trainer.
+through ``params.apr_cli``; the others a broken exporter (engines/exporter/mutants/qa.py) or trainer.
 """
 
 from __future__ import annotations

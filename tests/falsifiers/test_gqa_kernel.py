@@ -16,7 +16,7 @@ from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.testing import run_falsifier
 from engines.trainer.engine import TorchTrainer
 from engines.trainer.gqa import HeadRatioError, check_heads, kv_head_index
-from engines.trainer.mutants_pos_gqa import GQAMaskAfterSoftmax, GQAPow2GroupRound
+from engines.trainer.mutants.pos_gqa import GQAMaskAfterSoftmax, GQAPow2GroupRound
 from falsifiers.gqa_kernel import (
     GPU_COSINE,
     POW2,
@@ -48,7 +48,7 @@ def test_falsified_by_its_mutant_and_held_by_the_real_engine(tmp_path: Path, num
 
 def test_the_mha_fast_path_defect_is_invisible_to_grouped_ratios(tmp_path: Path) -> None:
     """Why GQ-002 needs KV == H: the uncausal MHA path leaves a 4:1 model's attention untouched."""
-    from engines.trainer.mutants_pos_gqa import GQAMhaPathNotCausal
+    from engines.trainer.mutants.pos_gqa import GQAMhaPathNotCausal
 
     q, k, v = torch.randn(1, 8, 5, 4), torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
     assert torch.equal(GQAMhaPathNotCausal().gqa_attention(q, k, v), TorchTrainer().gqa_attention(q, k, v))

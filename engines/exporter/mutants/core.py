@@ -1,4 +1,5 @@
-"""Deliberately broken exporters: each is the real engine with ONE realistic defect.
+"""Broken exporters for GGUF metadata, tensor layout, tokenizer padding, overwrite, the qa metadata
+gates and bench: each is the real engine with ONE realistic defect (listed in :mod:`engines.exporter.mutants`).
 
 They exist so that every export falsifier can be shown to fail (FALSIFIED) against a defect
 it claims to catch, and to hold (HELD) against the real engine. Several reproduce defects
@@ -200,44 +201,7 @@ class BenchMeanAsMedian(GGUFExporter):
         self.bencher = _MeanAsMedian()
 
 
-# apr command-surface mutants (qa gates, format parity, apr run, bench receipts): their own module too.
-from engines.exporter.mutants_qa import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_QA,
-    BenchArmsCrossClass,
-    BenchCaseTableShrunk,
-    BenchClassNotRequired,
-    BenchSummaryOnly,
-    ParityAbsentFails,
-    ParityExplicitFallsBack,
-    ParityFirstStepOnly,
-    ParityNoFloor,
-    QaArchFromClass,
-    QaMissingAsGguf,
-    QaRawF32Details,
-    QaWarnOnlyGates,
-    RunDividesByTemperature,
-)
-
-# Architecture-schema and metadata-inference mutants live in their own module; listed here like the rest.
-from engines.exporter.mutants_schema import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_SCHEMA,
-    DefaultsMissingDims,
-    ExpectsNumLayers,
-    InferKvAsHeads,
-    InferLayersDistinct,
-    SchemaAttnRowsOnly,
-    SchemaCountOneSided,
-    SchemaEmbedColsOnly,
-    SchemaFfnSortedDims,
-    SchemaFloorHeadDim,
-    SchemaGqaBound,
-    SchemaNormTotal,
-    SchemaRopeDefault,
-)
-
-MUTANTS: tuple[type[GGUFExporter], ...] = (
-    *MUTANTS_SCHEMA,
-    *MUTANTS_QA,
+MUTANTS_CORE: tuple[type[GGUFExporter], ...] = (
     HFClassArch, DropsPre, SkipsPermutation, PadsAfterBPE, DropsRopeBase, DropsQkvBias,
     MhaKvHeads, SelfCheckLoadableOnly, OverwritesWithoutForce, QaTrustsTokenizerConfig, QaArchOnlyMetadata,
     BenchMeanAsMedian, DropsModelCard, RmsEpsDefault, PadRefusesFullRows,

@@ -1,4 +1,5 @@
-"""Deliberately broken tokenizer engines: each has one realistic defect and otherwise works.
+"""Broken tokenizer engines for import-hf and encode-corpus's shards, resume, verify and fast path:
+each has one realistic defect and otherwise works (re-exported by :mod:`engines.tokenizer.mutants`).
 
 They exist so that every falsifier can be shown to fail (FALSIFIED) against an
 engine that is wrong in the way the falsifier's claim forbids. None of them
@@ -18,22 +19,6 @@ from engines.tokenizer.encode import EncodeOptions, EncodeResult
 from engines.tokenizer.engine import HFTokenizerEngine
 from engines.tokenizer.importer import ParsedBPE
 from engines.tokenizer.load import LoadedTokenizer
-
-# repair-manifest and shard-format mutants live in their own module; imported here so the plugin
-# finds them by class name in this module.
-from engines.tokenizer.mutants_shards import (  # noqa: F401
-    BigEndianShards,
-    HashNotReset,
-    RepairCountsLeftovers,
-    RepairFloorsTruncated,
-    RepairLocalTimestamp,
-    RepairReferenceSchema,
-    RepairRunId,
-    RepairTokensAsBytes,
-    RepairTruncatesShard,
-    ShufflesUnseeded,
-    VerifyVocabInclusive,
-)
 from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.shards import ShardWriter
 
@@ -307,27 +292,3 @@ class EncodesOneByOne(HFTokenizerEngine):
     def start_backend(self, tok: LoadedTokenizer, requested: str, workers: int, sample: list[str],
                       reference: Any = None) -> Any:
         return self.hf_backend(tok), "tokenizers, one document at a time", None
-
-
-# workers / progress / --estimate-only / Parquet mutants: same arrangement as mutants_shards.
-from engines.tokenizer.mutants_parallel import (  # noqa: E402,F401
-    DefaultWorkersCpuCount,
-    DocTickOffByOne,
-    EncodesMixedFolder,
-    EstimateKeepsSampleShard,
-    EstimateSampleIgnored,
-    EstimateWritesManifest,
-    EtaWithoutTotal,
-    GuessesParquetColumn,
-    ParquetFirstRowGroupOnly,
-    ParquetSuffixCaseSensitive,
-    QuietKeepsFinal,
-    RefusesWorkersAboveCpus,
-    SerializedWorkers,
-    ShardsFloorDivided,
-    SharedEncoderPool,
-    StridedWorkers,
-    TimeTickMillis,
-    WorkersFlagIgnored,
-    ZeroWorkersFallsBack,
-)

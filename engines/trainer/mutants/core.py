@@ -1,9 +1,11 @@
-"""Deliberately broken trainer engines: one realistic defect each, for proving falsifiers can fail.
+"""Broken trainer engines for presets and arch defaults, the vocab preflight, Chinchilla counts and
+bands, GGUF q/k un-permute at import, warm-up and `apr inspect` (one realistic defect each).
 
 Each subclasses the real :class:`~engines.trainer.engine.TorchTrainer` and changes exactly one
 decision the way a plausible bug would. None of them merely raises: a falsifier must *observe*
 the wrong behaviour (a wrong number, a refusal that should pass, a pass that should refuse).
-Registered by :mod:`engines.trainer.plugin` under ``broken-...`` names.
+Re-exported and listed by :mod:`engines.trainer.mutants`; registered by :mod:`engines.trainer.plugin`
+under ``broken-...`` names.
 """
 
 from __future__ import annotations
@@ -266,96 +268,6 @@ class WarmupIntDiv(TorchTrainer):
         return super().lr_factor(step, warmup=warmup, total=total, min_ratio=min_ratio)
 
 
-# Activation-kernel and ALiBi-slope mutants (FALSIFY-ACT-*, FALSIFY-AS-*).
-from engines.trainer.mutants_act_alibi import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_ACT_ALIBI,
-    AlibiInterleaveOffset,
-    AlibiNaiveGeometric,
-    AlibiNoOffset,
-    GeluPolynomialErf,
-    GeluTableOffset,
-    GeluTanhCoefficient,
-    GeluTanhNoHalf,
-    GeluTextbookFloat32,
-    LeakyDefaultSlope,
-    LeakyMaxTrick,
-    ReluAsLeaky,
-    ReluMaskMultiply,
-    ReluSignFlip,
-    SiluSigmoidGate,
-)
-
-# HF-architecture (apr import) mutants live in their own module; listed here like the rest.
-from engines.trainer.mutants_hf_arch import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_HF_ARCH,
-    ImportDropsHfArch,
-    ImportGuessesHfArch,
-    ImportLastHfArch,
-    ImportSlugAsHfClass,
-)
-
-# --init / Chinchilla-scope / --synthetic mutants (mutants_init.py), listed here like the rest.
-from engines.trainer.mutants_init import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_INIT,
-    ChinchillaGatesSynthetic,
-    ChinchillaInitExempt,
-    ChinchillaNoWarnBand,
-    ChinchillaRoundedRatio,
-    ChinchillaSilentForce,
-    InitAutoOnly,
-    InitCarriesOptimizer,
-    InitFallbackRandom,
-    InitMissingScratch,
-    InitReinitLinears,
-    InitResizesVocab,
-    InitUnseededJitter,
-    SyntheticUniform,
-)
-
-# Shard-loader mutants (FALSIFY-PRETOK-*).
-from engines.trainer.mutants_loader import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_LOADER,
-    LoaderDropsFragment,
-    LoaderSkipsHeader,
-)
-
-# Absolute-position and GQA-kernel mutants live in their own module; listed here like the rest.
-from engines.trainer.mutants_pos_gqa import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_POS_GQA,
-    GQABf16Scores,
-    GQADropoutInEval,
-    GQAMaskAfterSoftmax,
-    GQAMhaPathNotCausal,
-    GQAMqaFoldHeads,
-    GQANoRatioCheck,
-    GQAPow2GroupRound,
-    PosAddHalf,
-    PosAddLayerNorm,
-    PosConcatLayout,
-    PosFreqExponent,
-    PosSeqFirstBroadcast,
-    PosTableScaled,
-    PosWrapAround,
-)
-
-# Schedule, held-out set and data-feed mutants (FALSIFY-COSINE-*, -PRETRAIN-VAL-SHARD-*, -ALM-*).
-from engines.trainer.mutants_schedule_data import (  # noqa: E402,F401  (class names the plugin looks up here)
-    MUTANTS_SCHEDULE_DATA,
-    CosineFromStepZero,
-    CosineFullPeriod,
-    HorizonCountsMicroSteps,
-    HorizonDropped,
-    LegacySplitEvery16,
-    LrFirstGroupOnly,
-    ManifestLenient,
-    ShardBigEndian,
-    UnknownHorizonDefaulted,
-    ValEmptyFallsBack,
-    ValShardsStillSplit,
-    ValWrapsAround,
-)
-
-
 class InspectSafetensorsAsConfig(TorchTrainer):
     """`apr inspect model.safetensors` reads the tensor file itself as the config.json (any non-GGUF file is a config)."""
 
@@ -368,16 +280,10 @@ class InspectSafetensorsAsConfig(TorchTrainer):
         return super().config_from_init(init)
 
 
-MUTANTS: tuple[type[TorchTrainer], ...] = (
-    *MUTANTS_HF_ARCH,
+MUTANTS_CORE: tuple[type[TorchTrainer], ...] = (
     InspectSafetensorsAsConfig,
     QwenPresetRope, ScratchMHA, DefaultsMissingField, GQATilesKV, StrictVocabUnderInit, RelaxedWithoutInit,
     BoundOffByOne, BoundExclusive, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
     RefuseBelow5N, SevereUnworded, FloorInclusive, OptimalExclusive, SevereInclusive, ImportKeepsPermutation,
     WarmupIntDiv,
-    *MUTANTS_POS_GQA,
-    *MUTANTS_INIT,
-    *MUTANTS_SCHEDULE_DATA,
-    *MUTANTS_ACT_ALIBI,
-    *MUTANTS_LOADER,
 )
