@@ -67,7 +67,7 @@ class RefusesWorkersAboveCpus(HFTokenizerEngine):
 
     def resolve_workers(self, requested: int | None) -> int:
         from engines.errors import AprError
-        from engines.tokenizer.encode import usable_cpus
+        from engines.tokenizer.workers import usable_cpus
 
         workers = super().resolve_workers(requested)
         if workers > usable_cpus():
@@ -108,7 +108,7 @@ class WorkersFlagIgnored(HFTokenizerEngine):
     """--workers/--num-workers is parsed but never reaches the encoder: always the usable CPUs."""
 
     def resolve_workers(self, requested: int | None) -> int:
-        from engines.tokenizer.encode import usable_cpus
+        from engines.tokenizer.workers import usable_cpus
 
         return usable_cpus()
 
