@@ -68,6 +68,18 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
+def json_leaves(data: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
+    """Every scalar in parsed JSON with its JSONPath-like location (``$.a[0].b``)."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from json_leaves(v, f"{path}.{k}")
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from json_leaves(v, f"{path}[{i}]")
+    else:
+        yield path, data
+
+
 def float32_artifacts(data: Any, path: str = "$") -> list[str]:
     """Floats that are an f32 value widened to f64 without rounding (e.g. 9.999999974752427e-07).
 
@@ -77,31 +89,18 @@ def float32_artifacts(data: Any, path: str = "$") -> list[str]:
     import numpy as np
 
     found: list[str] = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            found += float32_artifacts(v, f"{path}.{k}")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            found += float32_artifacts(v, f"{path}[{i}]")
-    elif isinstance(data, float) and math.isfinite(data):
-        digits = len(repr(data).split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
-        if digits > 9 and float(np.float32(data)) == data:
-            found.append(f"{path} = {data!r}")
+    for where, value in json_leaves(data, path):
+        if isinstance(value, float) and math.isfinite(value):
+            digits = len(repr(value).split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
+            if digits > 9 and float(np.float32(value)) == value:
+                found.append(f"{where} = {value!r}")
     return found
 
 
 def non_finite(data: Any, path: str = "$") -> list[str]:
     """Paths of NaN/Inf numbers in parsed JSON (json.loads' default accepts them)."""
-    found: list[str] = []
-    if isinstance(data, dict):
-        for k, v in data.items():
-            found += non_finite(v, f"{path}.{k}")
-    elif isinstance(data, list):
-        for i, v in enumerate(data):
-            found += non_finite(v, f"{path}[{i}]")
-    elif isinstance(data, float) and not math.isfinite(data):
-        found.append(f"{path} = {data}")
-    return found
+    return [f"{where} = {value}" for where, value in json_leaves(data, path)
+            if isinstance(value, float) and not math.isfinite(value)]
 
 
 def fixtures(ctx: RunContext, *, gguf_beside: bool = True) -> tuple[Path, Path]:

