@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,12 @@ class FalsifierSpec:
     description: str = ""
     requires: tuple[Requirement, ...] = ()  # optional dependencies; missing -> SKIPPED
     exclusive: bool = False  # needs the machine to itself (a timing): run after the others, alone
+    # The contract ids this implementation is written for: it binds an entry only when both the
+    # contract and the falsifier id match (ids are scoped per contract, as the Rust `pv` scopes them).
+    contracts: tuple[str, ...] = ()
+    # A prefix of the claim hash (`pv pin` prints it) this implementation was written against; when
+    # the contract's claim no longer hashes to it, `pv run` records NOT_BOUND, "review it", not HELD.
+    pin: str | None = None
 
     def missing(self) -> list[Requirement]:
         """The declared requirements that are not installed here."""
@@ -111,8 +118,18 @@ def falsifier(
     engines: Sequence[str] = (),
     requires: Sequence[Requirement | str] = (),
     exclusive: bool = False,
+    contract: str | Sequence[str] | None = None,
+    pin: str | None = None,
 ) -> Callable[[FalsifierFn], FalsifierFn]:
-    """Declare ``fn`` as the implementation of ``falsifier_id``.
+    """Declare ``fn`` as the implementation of ``falsifier_id`` in ``contract``.
+
+    ``contract`` is the id of the contract (or a list of ids) whose entry ``falsifier_id`` this
+    implements; it may instead be given once per module with
+    ``registry.add_module(module, contract=...)``. An entry of another contract that happens to
+    use the same falsifier id is never bound to it. ``pin`` is a prefix of the claim hash the
+    implementation was written against (`pv pin` prints and updates it): when the claim changes,
+    the entry is NOT_BOUND with "claim changed since the implementation was written" until someone
+    has reviewed the code and updated the pin.
 
     ``level`` is the level the implementation actually exercises (it only counts
     for contracts that require at most that level); ``engines`` are the engine
@@ -122,6 +139,10 @@ def falsifier(
     throughput): `pv run --jobs N` runs it after every other falsifier, with nothing beside it.
     """
 
+    contracts = normalize_contracts(contract)
+    if pin is not None and (not isinstance(pin, str) or not _PIN.fullmatch(pin)):
+        raise ValueError(f"{falsifier_id}: pin={pin!r} is not a claim hash prefix (8 to 64 hex digits; `pv pin` prints it)")
+
     def mark(fn: FalsifierFn) -> FalsifierFn:
         spec = FalsifierSpec(
             id=falsifier_id,
@@ -130,6 +151,8 @@ def falsifier(
             engines=tuple(engines),
             requires=tuple(as_requirement(r) for r in requires),
             exclusive=exclusive,
+            contracts=contracts,
+            pin=pin.lower() if pin else None,
             description=(fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else "",
         )
         specs: list[FalsifierSpec] = [*getattr(fn, _MARK, []), spec]
@@ -137,6 +160,20 @@ def falsifier(
         return fn
 
     return mark
+
+
+_PIN = re.compile(r"[0-9a-fA-F]{8,64}")
+
+
+def normalize_contracts(contract: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``contract=`` as a tuple of stripped, non-empty ids (one string or a list of them)."""
+    if contract is None:
+        return ()
+    listed = [contract] if isinstance(contract, str) else list(contract)
+    ids = tuple(str(c).strip() for c in listed)
+    if not all(ids) or not all(isinstance(c, str) for c in listed):
+        raise ValueError(f"contract={contract!r}: every contract id must be a non-empty string")
+    return ids
 
 
 def specs_in(namespace: object) -> list[FalsifierSpec]:

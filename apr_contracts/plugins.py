@@ -230,12 +230,12 @@ def _describe(plugins: Plugins) -> None:
         for engine_name, spec in by_name.items():
             if spec.plugin in plugins.info:
                 plugins.info[spec.plugin].engines.append(f"{kind}={engine_name}")
-    for fid, declared in sorted(plugins.falsifiers.out_of_scope.items()):
+    for (contract, fid), declared in sorted(plugins.falsifiers.out_of_scope.items()):
         if declared.plugin in plugins.info:
-            plugins.info[declared.plugin].out_of_scope.append(f"{fid}: {declared.reason}")
-    for fid, fspec in plugins.falsifiers.by_id.items():
+            plugins.info[declared.plugin].out_of_scope.append(f"{fid} ({contract}): {declared.reason}")
+    for fspec in plugins.falsifiers.specs():
         if fspec.plugin in plugins.info:
-            plugins.info[fspec.plugin].falsifiers.append(fid)
+            plugins.info[fspec.plugin].falsifiers.append(fspec.id)
     for info in plugins.info.values():
         info.engines.sort()
         info.falsifiers.sort()

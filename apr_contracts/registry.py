@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
-from apr_contracts.api import FalsifierFn, FalsifierSpec, specs_in
+from apr_contracts.api import FalsifierFn, FalsifierSpec, normalize_contracts, specs_in
 
 
 class RegistryError(Exception):
@@ -88,68 +88,147 @@ class EngineRegistry:
 
 @dataclass(frozen=True)
 class OutOfScope:
-    """A plugin's word that a falsifier id does not apply to these engines, and why."""
+    """A plugin's word that a falsifier of one contract does not apply to these engines, and why."""
 
     falsifier_id: str
     reason: str
     plugin: str
+    contract: str = ""
+
+
+Key = tuple[str, str]  # (contract id, falsifier id): how a falsifier is identified
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What the registry says about one contract entry: bound, declared out of scope, or neither, and why."""
+
+    spec: FalsifierSpec | None = None
+    out_of_scope: OutOfScope | None = None
+    reason: str = ""  # why nothing is bound, when neither is set
 
 
 @dataclass
 class FalsifierRegistry:
-    """Falsifier implementations by id; an id may be bound once, or declared out of scope once."""
+    """Falsifier implementations by (contract id, falsifier id).
 
-    by_id: dict[str, FalsifierSpec] = field(default_factory=dict)
-    out_of_scope: dict[str, OutOfScope] = field(default_factory=dict)
+    Ids are scoped per contract: two plugins may implement the same falsifier id for different
+    contracts, and an entry is bound only where both ids match. Each key may be bound once, or
+    declared out of scope once.
+    """
+
+    bindings: dict[Key, FalsifierSpec] = field(default_factory=dict)
+    out_of_scope: dict[Key, OutOfScope] = field(default_factory=dict)
     current_plugin: str = "?"
 
-    def declare_out_of_scope(self, falsifier_id: str, reason: str) -> None:
-        """Say that ``falsifier_id`` (of someone else's contract) does not apply here, in one line.
+    def declare_out_of_scope(self, falsifier_id: str, reason: str, *, contract: str) -> None:
+        """Say that ``falsifier_id`` of ``contract`` (someone else's) does not apply here, in one line.
 
         `pv run` records it as OUT_OF_SCOPE with the reason; it never counts as HELD.
         """
         reason = " ".join(str(reason).split())
         if not reason:
             raise RegistryError(f"{falsifier_id}: declaring it out of scope needs a reason (one line)")
-        for taken in (self.by_id.get(falsifier_id), self.out_of_scope.get(falsifier_id)):
+        (contract,) = _contracts_of(contract, f"{falsifier_id} declared out of scope")
+        key = (contract, falsifier_id)
+        for taken in (self.bindings.get(key), self.out_of_scope.get(key)):
             if taken is not None:
                 raise RegistryError(
-                    f"{falsifier_id} is declared out of scope by plugin {self.current_plugin!r} but "
+                    f"{falsifier_id} of {contract} is declared out of scope by plugin {self.current_plugin!r} but "
                     f"{'bound' if isinstance(taken, FalsifierSpec) else 'already declared out of scope'} "
                     f"by plugin {taken.plugin!r}; keep one"
                 )
-        self.out_of_scope[falsifier_id] = OutOfScope(falsifier_id, reason, self.current_plugin)
+        self.out_of_scope[key] = OutOfScope(falsifier_id, reason, self.current_plugin, contract)
 
-    def add(self, fn: FalsifierFn | FalsifierSpec) -> None:
+    def add(self, fn: FalsifierFn | FalsifierSpec, *, contract: str | Iterable[str] | None = None) -> None:
+        """Register the implementation(s) ``fn`` declares; ``contract`` applies to those that name none."""
         specs = [fn] if isinstance(fn, FalsifierSpec) else specs_in_function(fn)
         if not specs:
             raise RegistryError(f"{fn!r} is not decorated with @falsifier(...)")
         for spec in specs:
-            spec = replace(spec, plugin=self.current_plugin)
-            if spec.id in self.out_of_scope:
+            contracts = spec.contracts or _contracts_of(contract, f"falsifier {spec.id} ({spec.qualname})")
+            if spec.pin and len(contracts) != 1:
                 raise RegistryError(
-                    f"falsifier {spec.id} is bound by plugin {spec.plugin!r} ({spec.qualname}) but declared out "
-                    f"of scope by plugin {self.out_of_scope[spec.id].plugin!r}; keep one"
+                    f"falsifier {spec.id} ({spec.qualname}) pins one claim but names {len(contracts)} contracts; "
+                    "stack one @falsifier(..., contract=C, pin=P) per contract"
                 )
-            if spec.id in self.by_id:
-                other = self.by_id[spec.id]
-                raise RegistryError(
-                    f"falsifier {spec.id} is registered twice: by plugin {other.plugin!r} "
-                    f"({other.qualname}) and by plugin {spec.plugin!r} ({spec.qualname}); "
-                    "block one with -p no:NAME"
-                )
-            self.by_id[spec.id] = spec
+            spec = replace(spec, plugin=self.current_plugin, contracts=contracts)
+            for contract_id in contracts:
+                self._bind(contract_id, spec)
 
-    def add_module(self, module: ModuleType) -> None:
+    def _bind(self, contract_id: str, spec: FalsifierSpec) -> None:
+        key = (contract_id, spec.id)
+        if key in self.out_of_scope:
+            raise RegistryError(
+                f"falsifier {spec.id} of {contract_id} is bound by plugin {spec.plugin!r} ({spec.qualname}) but "
+                f"declared out of scope by plugin {self.out_of_scope[key].plugin!r}; keep one"
+            )
+        if key in self.bindings:
+            other = self.bindings[key]
+            raise RegistryError(
+                f"falsifier {spec.id} of {contract_id} is registered twice: by plugin {other.plugin!r} "
+                f"({other.qualname}) and by plugin {spec.plugin!r} ({spec.qualname}); block one with -p no:NAME"
+            )
+        self.bindings[key] = spec
+
+    def add_module(self, module: ModuleType, *, contract: str | Iterable[str] | None = None) -> None:
+        """Register every falsifier declared in ``module``; ``contract`` for those that name none."""
         for spec in specs_in(module):
-            self.add(spec)
+            self.add(spec, contract=contract)
 
-    def add_all(self, fns: Iterable[FalsifierFn]) -> None:
+    def add_all(self, fns: Iterable[FalsifierFn], *, contract: str | Iterable[str] | None = None) -> None:
         for fn in fns:
-            self.add(fn)
+            self.add(fn, contract=contract)
 
-    def get(self, falsifier_id: str) -> FalsifierSpec | None:
-        return self.by_id.get(falsifier_id)
+    def get(self, contract_id: str, falsifier_id: str) -> FalsifierSpec | None:
+        return self.bindings.get((contract_id, falsifier_id))
+
+    def lookup(self, contract_id: str, falsifier_id: str) -> Binding:
+        """What binds ``falsifier_id`` of ``contract_id``, or why nothing does."""
+        key = (contract_id, falsifier_id)
+        if key in self.bindings:
+            return Binding(spec=self.bindings[key])
+        if key in self.out_of_scope:
+            return Binding(out_of_scope=self.out_of_scope[key])
+        others = self.contracts_implementing(falsifier_id)
+        if others:
+            return Binding(reason=f"{falsifier_id} is implemented for {', '.join(others)}, not for {contract_id}")
+        return Binding(reason="no plugin implements this falsifier id")
+
+    def contracts_implementing(self, falsifier_id: str) -> list[str]:
+        """The contract ids for which ``falsifier_id`` is bound or declared out of scope, sorted."""
+        return sorted({c for c, f in [*self.bindings, *self.out_of_scope] if f == falsifier_id})
+
+    def only(self, falsifier_id: str) -> FalsifierSpec:
+        """The implementation of ``falsifier_id`` when exactly one contract has one (tests, ad-hoc runs)."""
+        found = [spec for (_, fid), spec in self.bindings.items() if fid == falsifier_id]
+        if not found:
+            raise LookupError(f"no implementation is registered for {falsifier_id}")
+        if len({id(s) for s in found}) > 1:
+            contracts = sorted(c for c, fid in self.bindings if fid == falsifier_id)
+            raise LookupError(f"{falsifier_id} is implemented for several contracts ({', '.join(contracts)}); "
+                              "name one with contract=")
+        return found[0]
+
+    def specs(self) -> list[FalsifierSpec]:
+        """Every registered implementation once (one spec may bind several contracts)."""
+        seen: dict[int, FalsifierSpec] = {}
+        for spec in self.bindings.values():
+            seen.setdefault(id(spec), spec)
+        return sorted(seen.values(), key=lambda s: (s.id, s.contracts))
+
+
+def _contracts_of(contract: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
+    try:
+        contracts = normalize_contracts(contract if contract is None or isinstance(contract, str) else list(contract))
+    except ValueError as exc:
+        raise RegistryError(f"{what}: {exc}") from exc
+    if not contracts:
+        raise RegistryError(
+            f"{what} names no contract: falsifier ids are scoped per contract, so say which one it "
+            "implements with @falsifier(..., contract='ID') or registry.add_module(module, contract='ID')"
+        )
+    return contracts
 
 
 def specs_in_function(fn: FalsifierFn) -> list[FalsifierSpec]:

@@ -26,6 +26,7 @@ from apr_contracts.fingerprint import static_fingerprint, still_current
 from apr_contracts.isolation import WorkerPool, run_in_fresh_process
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.plugins import Plugins
+from apr_contracts.registry import OutOfScope
 from apr_contracts.results import Result
 from apr_contracts.scheduling import expected_duration
 
@@ -44,6 +45,9 @@ class Job:
     spec: FalsifierSpec | None
     seed: int
     fingerprint: str = ""  # of what will execute it (apr_contracts.fingerprint); "" when unbound
+    # When ``spec`` is None: a plugin's out-of-scope declaration, or why nothing binds the entry.
+    out_of_scope: OutOfScope | None = None
+    unbound_reason: str = ""
 
     @property
     def falsifier_id(self) -> str:
@@ -113,19 +117,35 @@ def collect(
                 continue
             if not matches(options.pattern, str(entry.id), str(contract.id)):
                 continue
-            spec = plugins.falsifiers.get(str(entry.id))
+            binding = plugins.falsifiers.lookup(str(contract.id), str(entry.id))
+            spec, reason = binding.spec, binding.reason
+            hashed = claim_hash(contract, entry)
+            if spec is not None and spec.pin and not hashed.startswith(spec.pin):
+                spec, reason = None, pin_changed_reason(spec, str(contract.id), hashed)
             seed = derive_seed(options.seed, str(entry.id))
             jobs.append(
                 Job(
                     contract=contract,
                     entry=entry,
-                    claim_hash=claim_hash(contract, entry),
+                    claim_hash=hashed,
                     spec=spec,
                     seed=seed,
                     fingerprint=fingerprint_of(spec, entry, seed, plugins, options) if spec else "",
+                    out_of_scope=binding.out_of_scope,
+                    unbound_reason=reason,
                 )
             )
     return jobs
+
+
+PIN_CHANGED = "claim changed since the implementation was written"
+
+
+def pin_changed_reason(spec: FalsifierSpec, contract_id: str, claim_hash: str) -> str:
+    """The NOT_BOUND message for an implementation whose pinned claim is no longer the contract's."""
+    return (f"{PIN_CHANGED} — review it: {spec.qualname} pins claim {spec.pin}, "
+            f"{contract_id} now hashes {spec.id} to {claim_hash[:16]}; after reviewing the code against "
+            f"the new claim, update the pin with `pv pin --write -k {spec.id}`")
 
 
 def fingerprint_of(spec: FalsifierSpec, entry: Any, seed: int, plugins: Plugins, options: RunOptions) -> str:
@@ -252,12 +272,12 @@ def _run_all(
                      key=lambda job: -expected_duration(job, options.durations))
     for job in jobs:
         if job.spec is None:
-            declared = plugins.falsifiers.out_of_scope.get(job.falsifier_id)
+            declared = job.out_of_scope
             if declared is not None:
                 result = _result(job, Outcome.OUT_OF_SCOPE, f"out of scope: {declared.reason}", level=None)
                 result.plugin = declared.plugin
             else:
-                result = _result(job, Outcome.NOT_BOUND, "no plugin implements this falsifier id", level=None)
+                result = _result(job, Outcome.NOT_BOUND, job.unbound_reason, level=None)
             results.append(result)
             on_result(result)
     workers = WorkerPool(options.jobs, root) if options.isolation == "pool" and pending else None
@@ -304,6 +324,7 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
     workspace.mkdir(parents=True, exist_ok=True)
     payload = {
         "falsifier_id": job.falsifier_id,
+        "contract_id": str(job.contract.id),
         "engines": {kind: options.engines.get(kind) for kind in job.spec.engines},
         "workspace": str(workspace / "work"),
         "seed": job.seed,

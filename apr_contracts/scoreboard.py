@@ -29,6 +29,8 @@ from apr_contracts.status import (
     why,
 )
 
+Key = tuple[str, str]  # (contract id, falsifier id): how a falsifier is identified
+
 SCOREBOARD_JSON_VERSION = 1
 HISTORY_RUNS = 50  # status history over at most this many recent runs
 FAIL_ON_CHOICES = ("falsified", "drift", "error", "stale")
@@ -270,7 +272,7 @@ def evidence_for(
 def contract_row(
     contract: ContractLike,
     results: Sequence[StoredResult],
-    registered: Mapping[str, Any] | None,
+    registered: Mapping[Key, Any] | None,
     run_ids: Sequence[int] = (),
     test_files: dict[str, object] | None = None,
 ) -> ContractRow:
@@ -285,7 +287,7 @@ def contract_row(
         own = by_falsifier.get(entry.id, [])
         evidence, current = evidence_for(entry, hashes[entry.id], own)
         inputs.append(evidence)
-        rows.append(_falsifier_row(entry, hashes[entry.id], evidence, current, own, registered))
+        rows.append(_falsifier_row(contract.id, entry, hashes[entry.id], evidence, current, own, registered))
     derived = derive_status(inputs)
     history = []
     for run_id in run_ids:
@@ -301,8 +303,8 @@ def contract_row(
 
 
 def _falsifier_row(
-    entry: Any, current_hash: str, evidence: FalsifierEvidence, current: Sequence[StoredResult],
-    everything: Sequence[StoredResult], registered: Mapping[str, Any] | None,
+    contract_id: str, entry: Any, current_hash: str, evidence: FalsifierEvidence, current: Sequence[StoredResult],
+    everything: Sequence[StoredResult], registered: Mapping[Key, Any] | None,
 ) -> FalsifierRow:
     latest = current[-1] if current else None
     # The stored result behind the effective observation (it may be an earlier FALSIFIED).
@@ -315,7 +317,7 @@ def _falsifier_row(
         message = f"{message} [latest run {latest.run_id}: {latest.outcome.value}: {latest.result.message}]"
     return FalsifierRow(
         id=entry.id, required_level=evidence.required_level, claim_hash=current_hash,
-        bound=None if registered is None else entry.id in registered, outcome=evidence.outcome,
+        bound=None if registered is None else (contract_id, entry.id) in registered, outcome=evidence.outcome,
         latest_outcome=latest.outcome if latest else None, level=result.level if result else None,
         held_at_level=evidence.held_at_level, stale=evidence.stale, flaky=_is_flaky(current),
         thresholds=[dict(t) for t in entry.thresholds or []], measured=dict(result.measured) if result else {},
@@ -331,7 +333,7 @@ def _falsifier_row(
 
 
 def drift_of(
-    contract: ContractLike, derived: Status, rows: Sequence[FalsifierRow], registered: Mapping[str, Any] | None,
+    contract: ContractLike, derived: Status, rows: Sequence[FalsifierRow], registered: Mapping[Key, Any] | None,
     test_files: dict[str, object] | None = None,
 ) -> list[str]:
     """What the contract text claims about itself that the evidence does not support."""
@@ -352,7 +354,7 @@ def drift_of(
             drift.append(f"verification_summary.status is {word!r}, evidence says {derived.value}")
     if registered is not None:
         # An id a plugin declared out of scope has an owner and a reason: not drift.
-        unbound = [f.id for f in rows if f.id not in registered and f.label != "OUT_OF_SCOPE"]
+        unbound = [f.id for f in rows if (contract.id, f.id) not in registered and f.label != "OUT_OF_SCOPE"]
         if unbound:
             drift.append(f"no implementation registered for {', '.join(unbound)}")
     drift.extend(missing_test_nodes(contract, test_files if test_files is not None else {}))
@@ -381,15 +383,38 @@ def missing_test_nodes(contract: ContractLike, cache: dict[str, object]) -> list
     return problems
 
 
+def orphan_implementations(contracts: Sequence[ContractLike], registered: Mapping[Key, Any],
+                           builtin_plugins: frozenset[str]) -> list[str]:
+    """Implementations no loaded contract entry uses: an id its contract does not declare, or (for
+    the project's own plugins) a contract that is not among the loaded ones."""
+    declared: dict[str, set[str]] = defaultdict(set)
+    for c in contracts:
+        declared[c.id].update(f.id for f in c.falsifiers)
+    orphans = []
+    for (contract_id, falsifier_id), spec in registered.items():
+        if contract_id in declared:
+            if falsifier_id not in declared[contract_id]:
+                orphans.append(f"{falsifier_id} (for {contract_id}, which declares no such falsifier)")
+        elif getattr(spec, "plugin", "") not in builtin_plugins:
+            orphans.append(f"{falsifier_id} (for {contract_id}, which is not among the loaded contracts)")
+    return sorted(orphans)
+
+
 def build_scoreboard(
     contracts: Sequence[ContractLike],
     store: EvidenceStore | None,
-    registered: Mapping[str, Any] | None = None,
+    registered: Mapping[Key, Any] | None = None,
     *,
     history_runs: int = HISTORY_RUNS,
     notes: Sequence[str] = (),
+    builtin_plugins: Iterable[str] = (),
 ) -> Scoreboard:
-    """Rows for ``contracts`` from ``store`` (None: no evidence yet). ``registered``: falsifier id -> spec."""
+    """Rows for ``contracts`` from ``store`` (None: no evidence yet).
+
+    ``registered``: (contract id, falsifier id) -> the spec bound (or out-of-scope declaration).
+    Implementations of ``builtin_plugins`` for contracts that are not loaded are not reported as
+    bound to no contract: a project that does not use our reference families never sees them.
+    """
     results: list[StoredResult] = []
     runs: list[RunRecord] = []
     if store is not None:
@@ -404,8 +429,7 @@ def build_scoreboard(
     rows.sort(key=lambda r: (r.id, r.file))
     orphans: list[str] = []
     if registered is not None:
-        in_contracts = {f.id for c in contracts for f in c.falsifiers}
-        orphans = sorted(fid for fid in registered if fid not in in_contracts)
+        orphans = orphan_implementations(contracts, registered, frozenset(builtin_plugins))
     return Scoreboard(
         contracts=rows, runs=runs, orphans=orphans,
         evidence_path=str(store.path) if store is not None else None, notes=list(notes),

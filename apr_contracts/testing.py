@@ -64,18 +64,27 @@ def run_falsifier(
     level: Level | None = None,
     plugins: Plugins | None = None,
     contract_file: Path | None = None,
+    contract: str | None = None,
 ) -> Execution:
     """Run one falsifier in this process, the same way `pv run` does inside its worker.
 
     With ``contract_file`` and no ``thresholds``, a live falsifier is judged against the
-    thresholds that contract declares for it (so a test never holds a stale copy of them).
+    thresholds that contract declares for it (so a test never holds a stale copy of them), and
+    the implementation bound for that contract's entry is the one run. ``contract`` names the
+    contract id instead; with neither, ``falsifier_id`` must be implemented for one contract only.
     """
     plugins = plugins or cached_plugins()
     if contract_file is not None and not thresholds:
         thresholds = declared_thresholds(contract_file, falsifier_id)
-    spec = plugins.falsifiers.get(falsifier_id)
-    if spec is None:
-        raise LookupError(f"no implementation is registered for {falsifier_id}")
+    if contract is None and contract_file is not None:
+        contract = declaring_contract(contract_file, falsifier_id)
+    if contract is not None:
+        spec = plugins.falsifiers.get(contract, falsifier_id)
+        if spec is None:
+            raise LookupError(plugins.falsifiers.lookup(contract, falsifier_id).reason
+                              or f"{falsifier_id} of {contract} is declared out of scope, not implemented")
+    else:
+        spec = plugins.falsifiers.only(falsifier_id)  # LookupError when none, or several contracts
     factories = engine_factories(plugins, spec.engines, engines)
     if workspace is None:
         # No workspace asked for: a temporary one, removed afterwards like `pv run`'s.
@@ -90,6 +99,7 @@ def run_falsifier(
                 level=level,
                 plugins=plugins,
                 contract_file=contract_file,
+                contract=contract,
             )
     return execute(
         spec,
@@ -111,6 +121,16 @@ def declared_thresholds(contract_file: Path, falsifier_id: str) -> list[dict[str
         for entry in contract.falsifiers:
             if entry.id == falsifier_id:
                 return list(entry.thresholds)
+    raise LookupError(f"{contract_file}: declares no falsifier {falsifier_id}")
+
+
+def declaring_contract(contract_file: Path, falsifier_id: str) -> str:
+    """The id of the contract in ``contract_file`` that declares ``falsifier_id``."""
+    from apr_contracts.loader import load_contracts
+
+    for loaded in load_contracts([contract_file]).contracts:
+        if any(entry.id == falsifier_id for entry in loaded.falsifiers):
+            return loaded.id
     raise LookupError(f"{contract_file}: declares no falsifier {falsifier_id}")
 
 

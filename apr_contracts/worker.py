@@ -35,12 +35,12 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     if key not in _PLUGINS:
         _PLUGINS[key] = load_plugins(PluginSettings.from_dict(job["plugin_settings"]))
     plugins = _PLUGINS[key]
-    spec = plugins.falsifiers.get(job["falsifier_id"])
+    spec = plugins.falsifiers.get(job["contract_id"], job["falsifier_id"])
     if spec is None:
         failures = "; ".join(f"{f.plugin}: {f.error}" for f in plugins.failures)
         return {
             "outcome": "ERROR",
-            "message": f"{job['falsifier_id']} is not registered in the worker"
+            "message": f"{job['falsifier_id']} of {job['contract_id']} is not registered in the worker"
             + (f" (plugin failures: {failures})" if failures else ""),
         }
     factories = {}

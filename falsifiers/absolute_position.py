@@ -228,6 +228,9 @@ def shift_is_a_rotation(ctx: RunContext) -> Verdict:
                     measured={"max_residual": worst})
 
 
+CONTRACT = "absolute-position-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

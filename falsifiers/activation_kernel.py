@@ -342,6 +342,9 @@ def gelu_below_identity_on_nonneg(ctx: RunContext) -> Verdict:
     return ctx.held(f"GELU(x) <= x on {len(xs)} non-negative inputs (exact and tanh)")
 
 
+CONTRACT = "activation-kernel-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -107,6 +107,9 @@ def slopes_match_ggml(ctx: RunContext) -> Verdict:
                     "(non-powers of two included); bias = -slope*|i-j|")
 
 
+CONTRACT = "alibi-slopes-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -199,6 +199,9 @@ def tensor_count_within_tolerance(ctx: RunContext) -> Verdict:
     return judge(ctx, "tensor-count", cases)
 
 
+CONTRACT = "apr-architecture-schema-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -23,7 +23,10 @@ OUT_OF_SCOPE = {
 }
 
 
+CONTRACT = "C-APR-AUDIT-SHIP-TWO"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
     for falsifier_id, reason in OUT_OF_SCOPE.items():
-        registry.declare_out_of_scope(falsifier_id, reason)
+        registry.declare_out_of_scope(falsifier_id, reason, contract=CONTRACT)

@@ -215,6 +215,9 @@ def validator_proves_itself(ctx: RunContext) -> Verdict:
                     "self-tests first, exit 0 on valid, 1 on invalid", measured={"cases": len(cases)})
 
 
+CONTRACT = "apr-bench-receipt-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -44,8 +44,11 @@ def version_signals_cpu_only_scope(ctx: RunContext) -> Verdict:
     return ctx.held(f"{path.name}: version {version} signals CPU-only scope")
 
 
+CONTRACT = "apr-cli-model-1-ship-via-cpu-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)
     for falsifier_id, reason in OUT_OF_SCOPE.items():
-        registry.declare_out_of_scope(falsifier_id, reason)
+        registry.declare_out_of_scope(falsifier_id, reason, contract=CONTRACT)

@@ -148,6 +148,9 @@ def folder_prefers_parquet(ctx: RunContext) -> Verdict:
     return ctx.held(measured=measured)
 
 
+CONTRACT = "apr-cli-tokenize-encode-corpus-parquet-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -258,6 +258,9 @@ def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
 
 
 
+CONTRACT = "apr-cli-tokenize-import-hf-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

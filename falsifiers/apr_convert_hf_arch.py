@@ -119,6 +119,9 @@ def gguf_import_synthesizes_class(ctx: RunContext) -> Verdict:
                     measured={"table": table, "gguf": recorded})
 
 
+CONTRACT = "C-APR-CONVERT-HF-ARCH"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

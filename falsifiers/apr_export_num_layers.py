@@ -188,6 +188,9 @@ def llama_greedy(path: Path, n: int = 4) -> list[int] | str:
     return out
 
 
+CONTRACT = "apr-export-num-layers-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -172,6 +172,9 @@ def parity_texts(n: int) -> list[tuple[str, str]]:
     return out
 
 
+CONTRACT = "apr-lifecycle-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -308,6 +308,9 @@ def _step0_loss_is_init_loss(ctx: RunContext, device: str) -> Verdict:
 
 
 
+CONTRACT = "apr-pretrain-arch-polymorphic-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -175,6 +175,9 @@ def severe_wording_below_5n(ctx: RunContext) -> Verdict:
 
 
 
+CONTRACT = "apr-pretrain-chinchilla-gate-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -197,6 +197,9 @@ def legacy_split_preserved(ctx: RunContext) -> Verdict:
                     f"{len(series[0])} evaluations", measured=measured)
 
 
+CONTRACT = "C-APR-PRETRAIN-VAL-SHARD"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -230,6 +230,9 @@ def idempotent_modulo_timestamp(ctx: RunContext) -> Verdict:
     return ctx.held("two runs identical modulo repaired_at (bare shards and with --tokenizer)")
 
 
+CONTRACT = "C-APR-TOKENIZE-REPAIR-MANIFEST"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

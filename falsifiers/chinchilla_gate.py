@@ -164,6 +164,9 @@ def tail_of_text(err: str) -> str:
     return next((line for line in reversed(lines) if "error:" in line), lines[-1])[:300]
 
 
+CONTRACT = "C-CHINCHILLA-GATE"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

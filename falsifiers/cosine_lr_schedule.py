@@ -167,6 +167,9 @@ def horizon_is_optimizer_steps(ctx: RunContext) -> Verdict:
                     f"{horizon:,}", measured=measured)
 
 
+CONTRACT = "cosine-lr-schedule-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

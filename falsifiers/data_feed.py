@@ -144,6 +144,9 @@ def manifest_required_fields(ctx: RunContext) -> Verdict:
                     "manifest and one without dtype / eos_id accepted", measured=measured)
 
 
+CONTRACT = "data-feed-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -313,6 +313,9 @@ def gpu_head_mapping(ctx: RunContext) -> Verdict:
     return check_mapping(ctx, _cuda(ctx))
 
 
+CONTRACT = "gqa-kernel-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

@@ -239,6 +239,9 @@ def manifest_digests_match_shards(ctx: RunContext) -> Verdict:
                     "a changed shard is reported", measured=measured)
 
 
+CONTRACT = "C-PRETOK-BIN"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract=CONTRACT)

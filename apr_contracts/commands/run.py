@@ -175,7 +175,7 @@ def run_command(args: argparse.Namespace) -> int:
     if shard is not None:
         jobs = partition(jobs, shard[1], known)[shard[0] - 1]
     if args.collect_only:
-        return _print_collection(jobs, args.format, plugins.falsifiers.out_of_scope)
+        return _print_collection(jobs, args.format)
 
     store = EvidenceStore(db_path)
     run_id = store.begin_run(
@@ -254,7 +254,7 @@ class _progress:
             self.bar.stop()
 
 
-def _print_collection(jobs: list[Any], fmt: str, out_of_scope: Any) -> int:
+def _print_collection(jobs: list[Any], fmt: str) -> int:
     rows = [
         {
             "contract": str(job.contract.id),
@@ -265,7 +265,8 @@ def _print_collection(jobs: list[Any], fmt: str, out_of_scope: Any) -> int:
             "implementation_level": job.spec.level.value if job.spec else None,
             "engines": list(job.spec.engines) if job.spec else [],
             "seed": job.seed,
-            "out_of_scope": out_of_scope[job.falsifier_id].reason if job.falsifier_id in out_of_scope else None,
+            "out_of_scope": job.out_of_scope.reason if job.out_of_scope else None,
+            "not_bound_reason": job.unbound_reason or None,
         }
         for job in jobs
     ]
@@ -273,7 +274,7 @@ def _print_collection(jobs: list[Any], fmt: str, out_of_scope: Any) -> int:
         print(json.dumps({"version": 1, "falsifiers": rows}, indent=2))
         return EXIT_OK
     for row in rows:
-        bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else "NOT BOUND"
+        bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else f"NOT BOUND: {row['not_bound_reason']}"
         if row["out_of_scope"]:
             bound = f"OUT OF SCOPE: {row['out_of_scope']}"
         print(f"{row['falsifier']:<44} {row['required_level']:<12} {bound}")

@@ -113,18 +113,21 @@ def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: boo
     loaded = load_contracts(list(paths), exclude=getattr(args, "exclude", None) or ())
     notes = [_issue_note(i) for i in loaded.issues if "error" in str(getattr(i, "severity", "")).lower()]
     registered = None
+    builtin: list[str] = []
     reporters: dict[str, Any] = {}
     if use_plugins:
         from apr_contracts.commands.run import plugin_settings
         from apr_contracts.plugins import load_plugins
 
         plugins = load_plugins(plugin_settings(args) if args is not None else None)
-        registered = dict(plugins.falsifiers.by_id)
+        registered = dict(plugins.falsifiers.bindings)
+        builtin = [name for name, info in plugins.info.items() if info.builtin]
         reporters = dict(plugins.reporters.renderers)
         notes += [f"plugin {f.plugin} ({f.distribution}) failed in {f.phase}: {f.error}" for f in plugins.failures]
     store, store_notes = open_store(evidence, paths)
     try:
-        board = build_scoreboard(loaded.contracts, store, registered, notes=[*notes, *store_notes])
+        board = build_scoreboard(loaded.contracts, store, registered, notes=[*notes, *store_notes],
+                                 builtin_plugins=builtin)
         if loaded.acceptance:  # acceptance files among the paths: the md/html/json reports gain ship-%
             from apr_contracts.acceptance.board import build_ship
 

@@ -20,8 +20,11 @@ from apr_contracts import hookimpl
 from falsifiers.apr_cli_qa import commands, parity, surface
 
 
+CONTRACT = "apr-cli-qa-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(surface)
-    registry.add_module(commands)
-    registry.add_module(parity)
+    registry.add_module(surface, contract=CONTRACT)
+    registry.add_module(commands, contract=CONTRACT)
+    registry.add_module(parity, contract=CONTRACT)

@@ -13,7 +13,10 @@ from apr_contracts import hookimpl
 from falsifiers.apr_cli_tokenize_encode_corpus import cli, live
 
 
+CONTRACT = "apr-cli-tokenize-encode-corpus-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(cli)
-    registry.add_module(live)
+    registry.add_module(cli, contract=CONTRACT)
+    registry.add_module(live, contract=CONTRACT)

@@ -13,7 +13,10 @@ from apr_contracts import hookimpl
 from falsifiers.apr_export_gguf import export, llama
 
 
+CONTRACT = "apr-export-gguf-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(export)
-    registry.add_module(llama)
+    registry.add_module(export, contract=CONTRACT)
+    registry.add_module(llama, contract=CONTRACT)

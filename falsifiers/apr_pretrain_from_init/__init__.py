@@ -14,10 +14,13 @@ from apr_contracts import hookimpl
 from falsifiers.apr_pretrain_from_init import own, surface, weights
 
 
+CONTRACT = "apr-pretrain-from-init-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(own)
-    registry.add_module(surface)
-    registry.add_module(weights)
+    registry.add_module(own, contract=CONTRACT)
+    registry.add_module(surface, contract=CONTRACT)
+    registry.add_module(weights, contract=CONTRACT)
     for falsifier_id, reason in surface.OUT_OF_SCOPE.items():
-        registry.declare_out_of_scope(falsifier_id, reason)
+        registry.declare_out_of_scope(falsifier_id, reason, contract=CONTRACT)

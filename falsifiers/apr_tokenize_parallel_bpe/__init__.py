@@ -14,8 +14,11 @@ from apr_contracts import hookimpl
 from falsifiers.apr_tokenize_parallel_bpe import estimate, progress, workers
 
 
+CONTRACT = "apr-tokenize-parallel-bpe-v1"  # the contract whose falsifier ids this family binds
+
+
 @hookimpl
 def apr_register_falsifiers(registry: Any) -> None:
-    registry.add_module(workers)
-    registry.add_module(progress)
-    registry.add_module(estimate)
+    registry.add_module(workers, contract=CONTRACT)
+    registry.add_module(progress, contract=CONTRACT)
+    registry.add_module(estimate, contract=CONTRACT)

@@ -39,7 +39,7 @@ def apr_register_engines(registry):  # type: ignore[no-untyped-def]
     registry.add("wordcount", "broken-off-by-one", OffByOneCounter)
 
 
-@falsifier("FALSIFY-EXAMPLE-WC-001", level="algorithm", engines=["wordcount"])
+@falsifier("FALSIFY-EXAMPLE-WC-001", contract="example-wordcount-v1", level="algorithm", engines=["wordcount"])
 def counts_match_reference(ctx: RunContext) -> Verdict:
     """Word counts equal an independent character-scan count on random texts."""
     rng = ctx.rng()
@@ -53,7 +53,7 @@ def counts_match_reference(ctx: RunContext) -> Verdict:
     return ctx.held("200 random texts agree", measured={"cases": 200})
 
 
-@falsifier("FALSIFY-EXAMPLE-WC-002", level="algorithm", engines=["wordcount"])
+@falsifier("FALSIFY-EXAMPLE-WC-002", contract="example-wordcount-v1", level="algorithm", engines=["wordcount"])
 def empty_text_has_no_words(ctx: RunContext) -> Verdict:
     """The empty string and pure whitespace have zero words."""
     for text in ("", "   ", "\n\t"):
