@@ -19,7 +19,6 @@ from typing import Any
 from apr_contracts import hookimpl
 from falsifiers.apr_cli_qa import commands, parity, surface
 
-
 CONTRACT = "apr-cli-qa-v1"  # the contract whose falsifier ids this family binds
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from apr_contracts import hookimpl
 from falsifiers.apr_cli_tokenize_encode_corpus import cli, live
 
-
 CONTRACT = "apr-cli-tokenize-encode-corpus-v1"  # the contract whose falsifier ids this family binds
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from apr_contracts import hookimpl
 from falsifiers.apr_export_gguf import export, llama
 
-
 CONTRACT = "apr-export-gguf-v1"  # the contract whose falsifier ids this family binds
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from apr_contracts import hookimpl
 from falsifiers.apr_pretrain_from_init import own, surface, weights
 
-
 CONTRACT = "apr-pretrain-from-init-v1"  # the contract whose falsifier ids this family binds
 
 

@@ -13,7 +13,6 @@ from typing import Any
 from apr_contracts import hookimpl
 from falsifiers.apr_tokenize_parallel_bpe import estimate, progress, workers
 
-
 CONTRACT = "apr-tokenize-parallel-bpe-v1"  # the contract whose falsifier ids this family binds
 
 
