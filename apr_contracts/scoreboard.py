@@ -187,7 +187,7 @@ class Scoreboard:
             if "drift" in wanted:
                 reasons.extend(f"{c.id}: {d}" for d in c.drift)
         if "drift" in wanted:
-            reasons.extend(f"implementation {fid} is bound to no contract" for fid in self.orphans)
+            reasons.extend(f"implementation {orphan} binds no loaded contract entry" for orphan in self.orphans)
         return reasons
 
 

@@ -25,7 +25,7 @@ import sys
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
 
-@falsifier("{falsifier_id}", level="{level}", engines={engines!r})
+@falsifier({falsifier_id!r}, contract={contract_id!r}, level={level!r}, engines={engines!r})
 def {function}(ctx: RunContext) -> Verdict:
     """{rule}"""
     # Prediction: {prediction}

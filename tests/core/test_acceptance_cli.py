@@ -31,7 +31,7 @@ def live(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="ship-v1")
 '''
 
 CONTRACT = """\

@@ -38,7 +38,7 @@ def measures(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="prose-v1")
 '''
 
 LIVE = Observation(Outcome.HELD, Level.LIVE, {"init_loss": 2.29})

@@ -55,7 +55,7 @@ FILES = {
         @hookimpl
         def apr_register_falsifiers(registry):
             for module in (falsifiers_a, falsifiers_b, falsifiers_tool):
-                registry.add_module(module)
+                registry.add_module(module, contract="inc-v1")
         """
     ),
     "fakepkg/falsifiers_a.py": textwrap.dedent(
@@ -239,7 +239,7 @@ def cache_starts_empty(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="cache-v1")
 '''
 
 

@@ -70,7 +70,7 @@ def test_fake_engine_fixture_drives_a_falsifier(run_falsifier, fake_engine, tmp_
 
         @hookimpl
         def apr_register_falsifiers(registry):
-            registry.add_module(sys.modules[__name__])
+            registry.add_module(sys.modules[__name__], contract="widget-v1")
         """
     ))
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -100,7 +100,7 @@ def test_run_falsifier_judges_a_live_falsifier_by_the_contracts_thresholds(
 
         @hookimpl
         def apr_register_falsifiers(registry):
-            registry.add_module(sys.modules[__name__])
+            registry.add_module(sys.modules[__name__], contract="widget-v1")
         """
     ))
     contract = tmp_path / "widget.yaml"

@@ -25,19 +25,19 @@ def holds(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
-    registry.declare_out_of_scope("FALSIFY-OOS-002", "needs the other project's book build, which these engines lack")
+    registry.add_module(sys.modules[__name__], contract="oos-v1")
+    registry.declare_out_of_scope("FALSIFY-OOS-002", contract="oos-v1", reason="needs the other project's book build, which these engines lack")
 '''
 
 
 def test_declaring_needs_a_reason_and_one_owner() -> None:
     registry = FalsifierRegistry(current_plugin="mine")
-    registry.declare_out_of_scope("FALSIFY-X-001", "  a CUDA-only\\n claim ")
-    assert registry.out_of_scope["FALSIFY-X-001"].reason == "a CUDA-only\\n claim"
+    registry.declare_out_of_scope("FALSIFY-X-001", "  a CUDA-only\\n claim ", contract="x-v1")
+    assert registry.out_of_scope[("x-v1", "FALSIFY-X-001")].reason == "a CUDA-only\\n claim"
     with pytest.raises(RegistryError, match="already declared out of scope"):
-        registry.declare_out_of_scope("FALSIFY-X-001", "again")
+        registry.declare_out_of_scope("FALSIFY-X-001", "again", contract="x-v1")
     with pytest.raises(RegistryError, match="needs a reason"):
-        registry.declare_out_of_scope("FALSIFY-X-002", "  ")
+        registry.declare_out_of_scope("FALSIFY-X-002", "  ", contract="x-v1")
 
 
 def test_an_out_of_scope_id_is_shown_with_its_reason_and_never_held(
@@ -100,4 +100,4 @@ def test_pv_plugins_lists_the_declarations(
     monkeypatch.setenv("PV_DISABLE_PLUGIN_AUTOLOAD", "1")
     assert pv(["plugins", "-p", "oosplug", "--format", "json"]) == 0
     mine = next(p for p in json.loads(capsys.readouterr().out)["plugins"] if p["name"] == "oosplug")
-    assert mine["out_of_scope"] == ["FALSIFY-OOS-002: needs the other project's book build, which these engines lack"]
+    assert mine["out_of_scope"] == ["FALSIFY-OOS-002 (oos-v1): needs the other project's book build, which these engines lack"]

@@ -33,7 +33,7 @@ ONE = """
         return ctx.held()
     @hookimpl
     def apr_register_falsifiers(registry):
-        registry.add_module(sys.modules[__name__])
+        registry.add_module(sys.modules[__name__], contract="dup-v1")
 """
 
 RAISING = """
@@ -71,7 +71,7 @@ def test_block_switch_removes_a_plugin(tmp_path: Path, monkeypatch: pytest.Monke
     b = _plugin(tmp_path, "dup_b", ONE, monkeypatch)
     plugins = load_plugins(settings(a, b, block=("dup_b",)))
     assert not plugins.failures
-    assert plugins.falsifiers.get("FALSIFY-DUP-001").plugin == "dup_a"  # type: ignore[union-attr]
+    assert plugins.falsifiers.get("dup-v1", "FALSIFY-DUP-001").plugin == "dup_a"  # type: ignore[union-attr]
 
 
 def test_registries_reject_inconsistent_registrations() -> None:
@@ -115,7 +115,7 @@ def test_hook_apr_register_engines() -> None:
 
 
 def test_hook_apr_register_falsifiers() -> None:
-    @falsifier("FALSIFY-HOOK-001", level="integration", engines=["x"])
+    @falsifier("FALSIFY-HOOK-001", contract="hook-v1", level="integration", engines=["x"])
     def impl(ctx):  # type: ignore[no-untyped-def]
         return ctx.held()
 
@@ -124,7 +124,7 @@ def test_hook_apr_register_falsifiers() -> None:
         def apr_register_falsifiers(self, registry: FalsifierRegistry) -> None:
             registry.add(impl)
 
-    spec = _with(Plug()).falsifiers.get("FALSIFY-HOOK-001")
+    spec = _with(Plug()).falsifiers.get("hook-v1", "FALSIFY-HOOK-001")
     assert spec is not None and spec.level.value == "integration" and spec.engines == ("x",)
 
 

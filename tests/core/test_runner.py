@@ -90,7 +90,7 @@ def shallow(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="fake-v1")
 '''
 
 
@@ -310,7 +310,7 @@ def test_exclusive_falsifiers_run_last_and_alone(tmp_path: Path, monkeypatch: py
         "    _log('b', 'start'); time.sleep(0.5); _log('b', 'end'); return ctx.held()\n"
         "@hookimpl\n"
         "def apr_register_falsifiers(registry):\n"
-        "    registry.add_module(sys.modules[__name__])\n")
+        "    registry.add_module(sys.modules[__name__], contract='excl-v1')\n")
     log = tmp_path / "log.jsonl"
     monkeypatch.setenv("EXCL_LOG", str(log))
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))

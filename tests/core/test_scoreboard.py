@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from apr_contracts.evidence import EvidenceStore
 from apr_contracts.outcomes import Level, Outcome
@@ -13,13 +14,13 @@ from tests.core.pv_fixtures import all_held, demo_yaml, record_run, result, writ
 IDS = ["FALSIFY-DEMO-001", "FALSIFY-DEMO-002", "FALSIFY-DEMO-003"]
 
 
-def _board(contract, store, registered=None):  # type: ignore[no-untyped-def]
-    return build_scoreboard([contract], store, registered)
+def _board(contract, store, registered=None, builtin=()):  # type: ignore[no-untyped-def]
+    return build_scoreboard([contract], store, registered, builtin_plugins=builtin)
 
 
 def test_without_evidence_everything_is_pending(tmp_path: Path) -> None:
     contract = write_contract(tmp_path, demo_yaml())
-    board = _board(contract, None, {"FALSIFY-DEMO-001": object()})
+    board = _board(contract, None, {("demo-adder-v1", "FALSIFY-DEMO-001"): object()})
     (row,) = board.contracts
     assert row.derived_status is Status.PROPOSED
     assert [f.label for f in row.falsifiers] == ["PENDING", "NOT_BOUND", "NOT_BOUND"]
@@ -115,8 +116,15 @@ def test_drift_declared_summary_unbound_and_orphans(tmp_path: Path) -> None:
     contract = write_contract(tmp_path, demo_yaml(status="FUNCTIONAL", summary=summary))
     store = EvidenceStore(tmp_path / "e.sqlite")
     record_run(store, [result(contract, IDS[0], Outcome.HELD)])
-    registered = {IDS[0]: object(), "FALSIFY-NOWHERE-001": object()}
-    board = _board(contract, store, registered)
+    ours, theirs = SimpleNamespace(plugin="builtin-family"), SimpleNamespace(plugin="their-plugin")
+    registered = {
+        ("demo-adder-v1", IDS[0]): theirs,
+        ("demo-adder-v1", "FALSIFY-NOWHERE-001"): theirs,  # the loaded contract declares no such id
+        ("other-v1", "FALSIFY-OTHER-001"): theirs,  # the project's own plugin, for a contract not loaded
+        ("reference-v1", "FALSIFY-REF-001"): ours,  # a built-in family whose contract is not loaded: silent
+        ("other-v1", IDS[1]): theirs,  # the same id for another contract does not bind this one
+    }
+    board = _board(contract, store, registered, builtin=["builtin-family"])
     (row,) = board.contracts
     assert row.derived_status is Status.PARTIAL_ALGORITHM_LEVEL
     assert row.drift == [
@@ -125,10 +133,15 @@ def test_drift_declared_summary_unbound_and_orphans(tmp_path: Path) -> None:
         "verification_summary.status is 'functional', evidence says PARTIAL_ALGORITHM_LEVEL",
         "no implementation registered for FALSIFY-DEMO-002, FALSIFY-DEMO-003",
     ]
-    assert board.orphans == ["FALSIFY-NOWHERE-001"]
+    assert board.orphans == [
+        "FALSIFY-DEMO-002 (for other-v1, which is not among the loaded contracts)",
+        "FALSIFY-NOWHERE-001 (for demo-adder-v1, which declares no such falsifier)",
+        "FALSIFY-OTHER-001 (for other-v1, which is not among the loaded contracts)",
+    ]
     assert [f.bound for f in row.falsifiers] == [True, False, False]
     reasons = board.fail_reasons(["drift"])
-    assert len(reasons) == 5 and reasons[-1] == "implementation FALSIFY-NOWHERE-001 is bound to no contract"
+    assert len(reasons) == 7 and reasons[-1] == ("implementation FALSIFY-OTHER-001 (for other-v1, which is not among "
+                                                "the loaded contracts) binds no loaded contract entry")
 
 
 def test_declared_word_outside_the_ladder_is_drift(tmp_path: Path) -> None:

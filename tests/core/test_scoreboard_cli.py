@@ -117,7 +117,7 @@ def orphan(ctx):
 @hookimpl
 def apr_register_falsifiers(registry):
     import sys
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="demo-adder-v1")
 
 @hookimpl
 def apr_register_reporters(registry):
@@ -145,7 +145,7 @@ def test_plugin_reporter_and_registered_ids(project: Path, capsys: pytest.Captur
     assert capsys.readouterr().out == "id,derived\ndemo-adder-v1,FALSIFIED\n"
     assert pv(["scoreboard", "--format", "json", *reporter_plugin]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["orphan_implementations"] == ["FALSIFY-ORPHAN-001"]
+    assert data["orphan_implementations"] == ["FALSIFY-ORPHAN-001 (for demo-adder-v1, which declares no such falsifier)"]
     assert [f["bound"] for f in data["contracts"][0]["falsifiers"]] == [True, False, False]
     assert "no implementation registered for FALSIFY-DEMO-002, FALSIFY-DEMO-003" in data["contracts"][0]["drift"]
     assert pv(["scoreboard", "--format", "csv", "--no-plugins"]) == 2  # without the plugin the format is unknown
@@ -193,7 +193,7 @@ def speed(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="demo-adder-v1")
 '''
 
 
@@ -293,7 +293,7 @@ def long_raises(ctx):
 
 @hookimpl
 def apr_register_falsifiers(registry):
-    registry.add_module(sys.modules[__name__])
+    registry.add_module(sys.modules[__name__], contract="demo-adder-v1")
 '''
 
 
