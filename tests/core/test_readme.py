@@ -144,3 +144,20 @@ def test_the_plugin_snippet_runs_and_holds(tmp_path: Path) -> None:
     [result] = report["results"]
     assert (result["falsifier_id"], result["outcome"]) == (falsifier_id, "HELD"), result
     assert result["engines"] == {"wordcount": "split"}
+
+
+def test_the_pre_commit_snippet_names_a_real_hook_with_real_options() -> None:
+    import yaml
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Validate contracts on every commit (pre-commit)"):]
+    lang, body, _ = blocks(section)[0]
+    assert lang == "yaml"
+    [repo] = yaml.safe_load(body)["repos"]
+    assert repo["rev"] and repo["repo"].endswith("/apr-contracts")
+    hooks = {h["id"]: h for h in yaml.safe_load((README.parent / ".pre-commit-hooks.yaml").read_text())}
+    for hook in repo["hooks"]:
+        assert hook["id"] in hooks, f"README's pre-commit snippet names hook {hook['id']!r}; defined: {sorted(hooks)}"
+        entry = shlex.split(hooks[hook["id"]]["entry"])
+        assert entry[0] == "pv"
+        pv_cli.build_parser().parse_args([*entry[1:], *hook.get("args", []), "contracts/x.yaml"])
