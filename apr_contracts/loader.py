@@ -209,8 +209,9 @@ def load_file(path: Path, result: LoadResult, max_file_bytes: int = DEFAULT_MAX_
 def _fill_identity(c: LoadedContract) -> None:
     meta = c.metadata
     # `contract:` is the id itself in book contracts, or a mapping {name, version, ...} in others.
-    header = c.raw.get("contract") if isinstance(c.raw.get("contract"), dict) else {}
-    contract_name = header.get("name") if header else c.raw.get("contract")
+    raw_contract = c.raw.get("contract")
+    header: dict[str, Any] = raw_contract if isinstance(raw_contract, dict) else {}
+    contract_name = header.get("name") if header else raw_contract
     for source, value in (("metadata.id", meta.get("id")), ("contract_id", c.raw.get("contract_id")),
                           ("contract", contract_name)):
         if isinstance(value, str) and value.strip():
