@@ -208,15 +208,19 @@ def load_file(path: Path, result: LoadResult, max_file_bytes: int = DEFAULT_MAX_
 
 def _fill_identity(c: LoadedContract) -> None:
     meta = c.metadata
+    # `contract:` is the id itself in book contracts, or a mapping {name, version, ...} in others.
+    raw_contract = c.raw.get("contract")
+    header: dict[str, Any] = raw_contract if isinstance(raw_contract, dict) else {}
+    contract_name = header.get("name") if header else raw_contract
     for source, value in (("metadata.id", meta.get("id")), ("contract_id", c.raw.get("contract_id")),
-                          ("contract", c.raw.get("contract"))):
+                          ("contract", contract_name)):
         if isinstance(value, str) and value.strip():
             c.id, c.id_source = value.strip(), source
             break
-    version = meta.get("version", c.raw.get("version"))
+    version = meta.get("version", c.raw.get("version", header.get("version")))
     if isinstance(version, str | int | float) and not isinstance(version, bool):
         c.version = str(version)
-    status = meta.get("status", c.raw.get("status"))
+    status = meta.get("status", c.raw.get("status", header.get("status")))
     c.declared_status = status if isinstance(status, str) else None
 
 

@@ -24,7 +24,7 @@ FORMATS = ("text", "md", "json", "html", "github")
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "ship", help="ship-% per product: acceptance criteria met by the evidence of `pv run`",
+        "ship", help="ship-%% per product: acceptance criteria met by the evidence of `pv run`",
         description="Derive each acceptance criterion's status and each product's ship-% from the evidence: "
                     "a criterion is MET only when every falsifier it needs is HELD at its required level.",
     )
@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--evidence", metavar="DB", type=Path,
                         help="evidence database (default: $PV_EVIDENCE, else <project>/.pv/evidence.sqlite)")
     parser.add_argument("--fail-on", action="append", default=[], metavar="COND",
-                        help=f"exit 1 when a condition holds (repeat or comma-separate): {FAIL_ON_HELP}")
+                        help="exit 1 when a condition holds (repeat or comma-separate): "
+                             + FAIL_ON_HELP.replace("%", "%%"))  # argparse %-formats help text
     parser.set_defaults(func=run)
 
 

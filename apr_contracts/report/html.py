@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from apr_contracts.report.json_report import jsonable
+from apr_contracts.report.values import counterexample, measured_vs_thresholds
 
 STATUS_COLORS = {
     "FALSIFIED": "#d73a49", "PROPOSED": "#959da5", "PARTIAL_ALGORITHM_LEVEL": "#dbab09",
@@ -30,7 +31,8 @@ table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e1e4e8;
 vertical-align:top}th{background:#f6f8fa;font-weight:600;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.contract-row td:first-child,tr.history-row td:first-child{white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
-.badge{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:12px;font-weight:600}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;white-space:nowrap}
+td.outcome{white-space:nowrap}.counterexample{color:#586069}.counterexample code{font-size:12px;overflow-wrap:anywhere}
 tr.contract-row{cursor:pointer}tr.contract-row:hover{background:#f1f8ff}
 .marker{display:inline-block;width:1em;color:#0366d6}
 tr.detail td{background:#fafbfc;padding:2px 8px 6px 28px}tr.detail table{font-size:13px}
@@ -42,7 +44,9 @@ tr.detail summary{cursor:pointer;color:#0366d6}details[open]>summary{margin-bott
 .cell{display:inline-block;width:14px;height:14px;margin-right:2px;border-radius:2px}
 .legend span{margin-right:14px;white-space:nowrap}
 .scroll{overflow-x:auto;max-width:100%}
-#contracts td:nth-child(3){overflow-wrap:anywhere;max-width:14em}
+/* the contract row's own third cell only: a bare `#contracts td:nth-child(3)` also broke the nested
+   falsifier tables' outcome words ("FALSIFIE/D") */
+#contracts tr.contract-row>td:nth-child(3){overflow-wrap:anywhere;max-width:14em}
 h3.product{font-size:15px;margin:16px 0 6px}.ship-percent{font-size:18px;font-weight:700}
 """
 
@@ -82,31 +86,22 @@ def _e(value: Any) -> str:
     return html.escape(_CONTROL.sub("", str(value)), quote=True)
 
 
-def _num(value: Any) -> str:
-    """Numbers as people write them (2, not 2.0), like the JSON they come from."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _measured_vs_thresholds(f: Any) -> str:
-    parts = []
-    metrics = {t.get("metric") for t in f.thresholds}
-    for t in f.thresholds:
-        got = f.measured.get(t.get("metric"))
-        parts.append(f"{t.get('metric')}={DASH if got is None else _num(got)} (need {t.get('op')} {_num(t.get('value'))})")
-    parts.extend(f"{k}={json.dumps(jsonable(v))}" for k, v in f.measured.items() if k not in metrics)
-    return "; ".join(parts)
-
-
 def _falsifier_row(f: Any) -> str:
     flags = ", ".join(x for x, on in (("stale", f.stale), ("flaky", f.flaky)) if on)
-    cells = [f.id, f.required_level.value, f.label, f.level.value if f.level else DASH, flags or DASH,
-             f.evidence, _measured_vs_thresholds(f) or DASH,
-             (f.message or "") + (f" — cannot discharge: {f.discharge}" if f.discharge else "")]
-    tds = "".join(f'<td class="o-{_e(f.label)}">{_e(v)}</td>' if j == 2 else f"<td>{_e(v)}</td>"
+    cells = [f.id, f.required_level.value, f.label, f.level.value if f.level else DASH, flags or DASH, f.evidence]
+    tds = "".join(f'<td class="outcome o-{_e(f.label)}">{_e(v)}</td>' if j == 2 else f"<td>{_e(v)}</td>"
                   for j, v in enumerate(cells))
-    return f'<tr class="falsifier-row" data-falsifier="{_e(f.id)}">{tds}</tr>'
+    measured = measured_vs_thresholds(f)
+    # Rounded for reading; the full values (as the JSON keeps them) on hover.
+    tds += (f'<td class="measured" title="{_e(measured_vs_thresholds(f, full=True))}">{_e(measured)}</td>'
+            if measured else f"<td>{DASH}</td>")
+    message = _e((f.message or "") + (f" — cannot discharge: {f.discharge}" if f.discharge else ""))
+    example = counterexample(f)
+    if example is not None:
+        shown, full = example
+        message += (f'{" " if message else ""}<span class="counterexample" title="{_e(full)}">'
+                    f"counterexample: <code>{_e(shown)}</code></span>")
+    return f'<tr class="falsifier-row" data-falsifier="{_e(f.id)}">{tds}<td>{message}</td></tr>'
 
 
 def _contract_body(i: int, c: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apr_contracts.report.text import _measured_vs_thresholds
+from apr_contracts.report.values import counterexample, measured_vs_thresholds
 
 STATUS_ICON = {
     "FALSIFIED": "🔴", "PROPOSED": "⚪", "PARTIAL_ALGORITHM_LEVEL": "🟡", "FUNCTIONAL": "🟢", "DISCHARGED": "✅",
@@ -20,6 +20,15 @@ def cell(value: Any, limit: int = 160) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|") or "—"
+
+
+def code_cell(text: str) -> str:
+    """``text`` as an inline code span in a table cell: spaces kept as written (they can matter in a
+    counterexample), nothing inside rendered as markup; pipes escaped so the table holds."""
+    text = " ".join(text.splitlines())
+    fence = "``" if "`" in text else "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
 
 
 # GitHub refuses a job summary above 1 MiB; past this budget the per-falsifier sections are dropped.
@@ -68,11 +77,14 @@ def _render(board: Any, *, details: bool) -> str:
                       "| Message |", "|---|---|---|---|---|---|---|---|"]
             for f in c.falsifiers:
                 flags = ", ".join(x for x, on in (("stale", f.stale), ("flaky", f.flaky)) if on)
+                example = counterexample(f)
                 lines.append(
-                    f"| `{cell(f.id)}` | {f.required_level.value} | {OUTCOME_ICON.get(f.label, '')} {f.label} "
+                    # a no-break space ties the icon to the outcome word: the cell never wraps between them
+                    f"| `{cell(f.id)}` | {f.required_level.value} | {OUTCOME_ICON.get(f.label, '')}\u00a0{f.label} "
                     f"| {f.level.value if f.level else '—'} | {flags or '—'} | {f.evidence} "
-                    f"| {cell(_measured_vs_thresholds(f))} "
-                    f"| {cell(f.message)}{' ⚠️ cannot discharge: ' + cell(f.discharge) if f.discharge else ''} |"
+                    f"| {cell(measured_vs_thresholds(f))} "
+                    f"| {cell(f.message)}{' ⚠️ cannot discharge: ' + cell(f.discharge) if f.discharge else ''}"
+                    f"{' · counterexample: ' + code_cell(example[0]) if example else ''} |"
                 )
         lines += ["", "</details>"]
     if getattr(board, "ship", None) is not None:

@@ -30,6 +30,7 @@ PYTEST_NODE = re.compile(r"^(?P<file>[\w./-]+\.py)(?P<names>(?:::[A-Za-z_]\w*)+)
 _RUST_REF = re.compile(r"^(?:[\w./-]+\.rs|[A-Za-z_]\w*)(?:::[A-Za-z_]\w*)+\b")
 _FILE_REF = re.compile(r"^[\w./-]+\.(?:rs|py|sh|toml|yaml|yml)\b")
 _PENDING = re.compile(r"^(?:LIVE[-_ ]PENDING|PENDING|TODO|TBD)\b", re.I)
+_BRACKETS = {"[": "]", "[[": "]]"}  # test / [[ ]] conditionals: opening word -> the word that closes it
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=\S*$")
 
 
@@ -58,6 +59,10 @@ def classify(text: str | None) -> TestField:
         words = words[1:]
     head = words[0] if words else ""
     if head in _COMMANDS or head.startswith(("./", "!", "$(")) or head.endswith(".sh"):
+        return TestField(TestKind.COMMAND)
+    if head in _BRACKETS and any(w.rstrip(";&|") == _BRACKETS[head] for w in words[1:]):
+        # `[ -f out/model.gguf ] && apr qa ...`: the shell's test builtin, closed by its own `]`
+        # (prose in brackets, "[manual] check it", has no bracket standing alone as a word).
         return TestField(TestKind.COMMAND)
     if _RUST_REF.match(first) or _FILE_REF.match(first):
         return TestField(TestKind.REFERENCE)

@@ -31,6 +31,9 @@ def _declared(c: LoadedContract) -> tuple[tuple[str, ...], Any] | None:
         return ("metadata", "version"), c.metadata["version"]
     if "version" in c.raw:
         return ("version",), c.raw["version"]
+    header = c.raw.get("contract")
+    if isinstance(header, dict) and "version" in header:  # `contract: {name: x, version: 1.0.0}`
+        return ("contract", "version"), header["version"]
     return None
 
 

@@ -19,11 +19,25 @@ from apr_contracts.schema.metadata import Metadata
 from apr_contracts.schema.obligations import KaniHarness, ProofObligation
 
 
+class ContractHeader(Section):
+    """``contract:`` written as a mapping (``{name: foo, version: 1.0.0, module: x, description: ...}``).
+
+    Some teams keep their identity block there instead of under ``metadata``; the loader takes
+    the contract id from ``name`` and the version from ``version`` when metadata has none.
+    """
+
+    name: Text | None = None
+    version: Version | None = None
+    module: Text | None = None
+    description: Text | None = None
+    status: Text | None = None
+
+
 class Contract(Section):
     metadata: Metadata | None = None
     # identity outside metadata (governance and book families)
     contract_id: Text | None = None
-    contract: Text | None = None
+    contract: Text | ContractHeader | None = None
     version: Version | None = None
     status: Text | None = None
     date: DateLike | None = None
@@ -71,4 +85,4 @@ def contract_json_schema() -> dict[str, Any]:
     return schema
 
 
-__all__ = ["Contract", "contract_json_schema"]
+__all__ = ["Contract", "ContractHeader", "contract_json_schema"]

@@ -32,7 +32,8 @@ def test_new_falsifier_scaffolds_a_plugin_that_errors_until_written(tmp_path: Pa
     contract = tmp_path / "widget-v1.yaml"
     contract.write_text(CONTRACT)
     out = tmp_path / "plug"
-    assert pv(["new", "falsifier", "--contract", str(contract), "--id", "FALSIFY-WIDGET-001", "--output", str(out)]) == 0
+    assert pv(["new", "falsifier", "--contract", str(contract), "--id", "FALSIFY-WIDGET-001", "--output", str(out),
+               "--engine-kind", "tokenizer"]) == 0
     module = out / "widget_v1_falsifiers.py"
     assert module.exists() and (out / "test_widget_v1_falsifiers.py").exists()
     # The scaffold is registered and honest: not implemented yet means ERROR, never HELD.
@@ -45,7 +46,8 @@ def test_new_falsifier_scaffolds_a_plugin_that_errors_until_written(tmp_path: Pa
     assert run.returncode == 1, run.stderr
     assert '"outcome": "ERROR"' in run.stdout and "not implemented yet" in run.stdout
     # Refuses to overwrite without --force.
-    assert pv(["new", "falsifier", "--contract", str(contract), "--id", "FALSIFY-WIDGET-001", "--output", str(out)]) == 2
+    assert pv(["new", "falsifier", "--contract", str(contract), "--id", "FALSIFY-WIDGET-001", "--output", str(out),
+               "--engine-kind", "tokenizer"]) == 2
     # An id the contract does not declare is a usage error naming the ids it does declare.
     assert pv(["new", "falsifier", "--contract", str(contract), "--id", "FALSIFY-NOPE", "--output", str(out)]) == 2
 
@@ -63,7 +65,7 @@ def test_fake_engine_fixture_drives_a_falsifier(run_falsifier, fake_engine, tmp_
         import sys
         from apr_contracts import falsifier, hookimpl
 
-        @falsifier("FALSIFY-WIDGET-001", level="integration", engines=["widget"])
+        @falsifier("FALSIFY-WIDGET-001", contract="widget-v1", level="integration", engines=["widget"])
         def spins(ctx):
             ok = ctx.engine("widget").spin()
             return ctx.held() if ok else ctx.falsified("did not spin", counterexample=ctx.engine("widget").name)
@@ -94,7 +96,7 @@ def test_run_falsifier_judges_a_live_falsifier_by_the_contracts_thresholds(
         import sys
         from apr_contracts import falsifier, hookimpl
 
-        @falsifier("FALSIFY-WIDGET-LIVE-001", level="live")
+        @falsifier("FALSIFY-WIDGET-LIVE-001", contract="widget-v1", level="live")
         def spins_fast(ctx):
             return ctx.measured(rpm=ctx.params.get("rpm", 1200))
 
