@@ -9,6 +9,7 @@ true``), or from ``--config FILE``. Command-line options override it.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -126,8 +127,10 @@ def from_table(table: dict[str, Any], source: str) -> ValidateConfig:
     for key, value in table.items():
         name = key.replace("-", "_")
         if name not in known:
-            unknown.append(f"{source}: [tool.pv] {key}: unknown key, ignored (known: {', '.join(sorted(known))}); "
-                           "fix its spelling or remove it")
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            guess = f"did you mean {near[0]}? " if near else ""
+            unknown.append(f"{source}: [tool.pv] {key}: unknown key, ignored; {guess}"
+                           f"known keys: {', '.join(sorted(known))}; fix its spelling or remove it")
             continue
         expected = _TYPES[name]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
