@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from apr_contracts.plugins import PluginSettings
 from apr_contracts.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
+Enter = Callable[[Path], Path]  # the in_project fixture: stand in a project folder
 
 CONTRACT = """\
 metadata:
@@ -83,7 +85,7 @@ def pv_sub(root: Path, *args: str, cwd: Path | None = None) -> subprocess.Comple
 
 
 @pytest.fixture
-def in_project(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def in_project(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], Path]:
     """Stand in a project for in-process `pv` calls: cwd, sys.path for its plugin, a clean environment."""
 
     def enter(root: Path) -> Path:
@@ -99,7 +101,7 @@ def in_project(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("evidence", [None, "build/ev.sqlite"])
 def test_bare_commands_from_the_root_of_a_third_party_project(
-        tmp_path: Path, in_project, capsys: pytest.CaptureFixture[str], evidence: str | None) -> None:  # type: ignore[no-untyped-def]
+        tmp_path: Path, in_project: Enter, capsys: pytest.CaptureFixture[str], evidence: str | None) -> None:
     root = make_project(tmp_path / "widget", f'evidence = "{evidence}"\n' if evidence else "")
     db = root / (evidence or ".pv/evidence.sqlite")
     # pv run in a subprocess with the default worker pool: the worker rebuilds the plugin set from
@@ -128,8 +130,8 @@ def test_bare_commands_from_the_root_of_a_third_party_project(
     capsys.readouterr()
 
 
-def test_subfolder_cwd_finds_the_same_project_and_cli_paths_win(tmp_path: Path, in_project,  # type: ignore[no-untyped-def]
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_subfolder_cwd_finds_the_same_project_and_cli_paths_win(tmp_path: Path, in_project: Enter,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     root = make_project(tmp_path / "widget")
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -180,7 +182,7 @@ def test_evidence_precedence(tmp_path: Path) -> None:
 
 
 def test_unknown_key_warns_naming_key_and_file_and_a_bad_value_is_a_usage_error(
-        tmp_path: Path, in_project, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+        tmp_path: Path, in_project: Enter, capsys: pytest.CaptureFixture[str]) -> None:
     root = make_project(tmp_path / "widget", "stirct = true\n")
     in_project(root)
     assert pv(["validate"]) == 0
@@ -191,13 +193,13 @@ def test_unknown_key_warns_naming_key_and_file_and_a_bad_value_is_a_usage_error(
     err = capsys.readouterr().err
     assert "[tool.pv] builtins must be a bool" in err and str(root / "pyproject.toml") in err
     assert "Traceback" not in err
+    (root / "pyproject.toml").write_text('[tool.pv]\nevidence = " "\n')
     with pytest.raises(ConfigError, match="evidence must name a file"):
-        (root / "pyproject.toml").write_text('[tool.pv]\nevidence = " "\n')
         Project.discover(root, environ={})
 
 
 def test_builtins_false_and_no_builtins_drop_the_builtin_falsifier_families(
-        tmp_path: Path, in_project, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+        tmp_path: Path, in_project: Enter, capsys: pytest.CaptureFixture[str]) -> None:
     def names() -> list[str]:
         assert pv(["plugins", "--format", "json"]) == 0
         return [p["name"] for p in json.loads(capsys.readouterr().out)["plugins"]]
@@ -222,8 +224,8 @@ def test_plugin_settings_round_trip_to_workers() -> None:
     assert PluginSettings.from_dict({}) == PluginSettings()  # a dict from an older pv still loads
 
 
-def test_test_nodes_checked_in_a_project_without_tool_pv(tmp_path: Path, in_project,  # type: ignore[no-untyped-def]
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_test_nodes_checked_in_a_project_without_tool_pv(tmp_path: Path, in_project: Enter,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "plain"
     (root / "contracts").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[project]\nname = 'plain'\n")
@@ -242,7 +244,7 @@ def test_test_nodes_checked_in_a_project_without_tool_pv(tmp_path: Path, in_proj
     capsys.readouterr()
 
 
-def test_validating_another_projects_folder_keeps_its_own_settings(tmp_path: Path, in_project,  # type: ignore[no-untyped-def]
+def test_validating_another_projects_folder_keeps_its_own_settings(tmp_path: Path, in_project: Enter,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     here = make_project(tmp_path / "widget", "strict = true\n")
     other = tmp_path / "other"
