@@ -1,19 +1,22 @@
-"""`[tool.pv]` in pyproject.toml: pv's settings for a repository.
+"""`[tool.pv]` in pyproject.toml: pv's settings for a repository, parsed here and nowhere else.
 
-Found by searching upwards from the first path given to ``pv validate`` (not from the
-current directory, so validating another project's folder does not inherit this
-project's ``strict = true``), or named with ``--config FILE``. Command-line options
-override it.
+Every command resolves the table once through :class:`apr_contracts.project.Project` (the
+project of the current directory: its root, paths, evidence database and plugins). ``pv
+validate`` alone reads it from the project holding the first PATH given (not from the current
+directory, so validating another project's folder does not inherit this project's ``strict =
+true``), or from ``--config FILE``. Command-line options override it.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.provenance import find_project_root
 from apr_contracts.schema.yamlsrc import DEFAULT_MAX_FILE_BYTES
 
 
@@ -31,7 +34,14 @@ class ValidateConfig:
     falsifier_id_pattern: str | None = None
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()  # patterns of files/folders to skip inside searched folders
+    # Keys for the commands that run and report (read through apr_contracts.project.Project).
+    evidence: str | None = None  # the evidence database, relative to the project root
+    plugins: tuple[str, ...] = ()  # modules loaded as plugins, as `-p module.path`
+    builtins: bool = True  # false: the built-in falsifier families are not loaded (engines are)
     source: str | None = field(default=None, compare=False)  # the file the settings came from
+    # Unknown keys, one message each: reported as warnings by the command, never fatal, so a
+    # table written for a newer pv still works with this one.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def override(self, **changes: Any) -> ValidateConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -39,7 +49,8 @@ class ValidateConfig:
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "strict": bool, "select": list, "ignore": list, "max_file_bytes": int, "check_test_nodes": bool,
-    "falsifier_id_pattern": str, "paths": list, "exclude": list,
+    "falsifier_id_pattern": str, "paths": list, "exclude": list, "evidence": str, "plugins": list,
+    "builtins": bool,
 }
 
 
@@ -74,10 +85,18 @@ def _root_of(folder: str) -> str | None:
     return str(found.parent) if found is not None else None
 
 
+@functools.lru_cache(maxsize=256)
+def _root_of_plain(folder: str) -> str | None:
+    found = _root_of(folder) or find_project_root(Path(folder))
+    return str(found) if found is not None else None
+
+
 def project_root(contract: Path) -> str | None:
-    """The folder of the nearest pyproject.toml with a [tool.pv] table above ``contract``; None
-    when there is none (then test nodes are not checked: nothing says where tests live). Cached."""
-    return _root_of(str(contract.resolve().parent))
+    """The root of the project holding ``contract``: the folder of the nearest pyproject.toml with
+    a [tool.pv] table above it, else of the nearest pyproject.toml or .git (the rule of
+    :class:`apr_contracts.project.Project`); None when there is none (then test nodes are not
+    checked: nothing says where tests live). Cached."""
+    return _root_of_plain(str(contract.resolve().parent))
 
 
 def load_config(config_file: str | Path | None = None, start: str | Path | None = None) -> ValidateConfig:
@@ -102,12 +121,17 @@ def load_config(config_file: str | Path | None = None, start: str | Path | None 
 
 
 def from_table(table: dict[str, Any], source: str) -> ValidateConfig:
-    known = {f.name for f in fields(ValidateConfig)} - {"source"}
+    known = {f.name for f in fields(ValidateConfig)} - {"source", "warnings"}
     values: dict[str, Any] = {}
+    unknown: list[str] = []
     for key, value in table.items():
         name = key.replace("-", "_")
         if name not in known:
-            continue  # keys for other pv commands (run, scoreboard) live in the same table
+            near = difflib.get_close_matches(name, sorted(known), n=1)
+            guess = f"did you mean {near[0]}? " if near else ""
+            unknown.append(f"{source}: [tool.pv] {key}: unknown key, ignored; {guess}"
+                           f"known keys: {', '.join(sorted(known))}; fix its spelling or remove it")
+            continue
         expected = _TYPES[name]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"{source}: [tool.pv] {key} must be a {getattr(expected, '__name__', expected)}, got {value!r}")
@@ -118,4 +142,6 @@ def from_table(table: dict[str, Any], source: str) -> ValidateConfig:
         values[name] = value
     if values.get("max_file_bytes", 1) <= 0:
         raise ConfigError(f"{source}: [tool.pv] max_file_bytes must be positive")
-    return ValidateConfig(source=source, **values)
+    if not values.get("evidence", "x").strip():
+        raise ConfigError(f"{source}: [tool.pv] evidence must name a file (relative to the project root), got ''")
+    return ValidateConfig(source=source, warnings=tuple(unknown), **values)

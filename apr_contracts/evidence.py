@@ -28,7 +28,6 @@ from typing import Any
 from apr_contracts.atomic import write_text_atomic
 from apr_contracts.evidence_schema import MIGRATIONS, SCHEMA_VERSION
 from apr_contracts.outcomes import Level, Outcome
-from apr_contracts.provenance import find_project_root
 from apr_contracts.results import Result
 
 BUSY_TIMEOUT_S = 60.0
@@ -39,12 +38,12 @@ class EvidenceError(Exception):
 
 
 def default_evidence_path(start: Path) -> Path:
-    """``<project root>/.pv/evidence.sqlite``: the nearest ancestor of ``start`` with
-    ``pyproject.toml`` or ``.git``; without one, ``./.pv/evidence.sqlite`` in the cwd."""
-    root = find_project_root(start)
-    if root is not None:
-        return root / ".pv" / "evidence.sqlite"
-    return Path.cwd() / ".pv" / "evidence.sqlite"
+    """The evidence database of the project holding ``start`` by the rule every command uses
+    (apr_contracts.project: ``[tool.pv] evidence``, else ``<root>/.pv/evidence.sqlite``), not
+    counting ``--evidence`` and ``$PV_EVIDENCE``, which only a command is given."""
+    from apr_contracts.project import Project
+
+    return Project.discover(start, environ={}).evidence
 
 
 def utc_now() -> str:

@@ -61,18 +61,22 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
 )
 
 BUILTIN_DIST = "apr-contracts"
+BUILTIN_FALSIFIERS_PREFIX = "falsifiers."  # the families `builtins = false` / --no-builtins leave out
 AUTOLOAD_ENV = "PV_DISABLE_PLUGIN_AUTOLOAD"  # like pytest's PYTEST_DISABLE_PLUGIN_AUTOLOAD
 
 
 @dataclass(frozen=True)
 class PluginSettings:
-    """How to assemble the plugin set. Mirrors `pv -p no:NAME`, `--plugins`, `--no-autoload`."""
+    """How to assemble the plugin set. Mirrors `pv -p no:NAME`, `--plugins`, `--no-autoload`,
+    `--no-builtins`, and `[tool.pv] plugins` / `builtins` (apr_contracts.project)."""
 
     autoload: bool = True
     allow: tuple[str, ...] | None = None  # when set, only these third-party plugins load
     block: tuple[str, ...] = ()
     strict: bool = False
     extra_modules: tuple[str, ...] = ()  # `-p module.path`: load this module as a plugin
+    project_modules: tuple[str, ...] = ()  # `[tool.pv] plugins`: loaded like `-p`, labelled as such
+    builtins: bool = True  # False: the built-in falsifier families are not loaded (engines still are)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> PluginSettings:
@@ -86,6 +90,8 @@ class PluginSettings:
             "block": list(self.block),
             "strict": self.strict,
             "extra_modules": list(self.extra_modules),
+            "project_modules": list(self.project_modules),
+            "builtins": self.builtins,
         }
 
     @classmethod
@@ -97,6 +103,8 @@ class PluginSettings:
             block=tuple(data.get("block", ())),
             strict=bool(data.get("strict", False)),
             extra_modules=tuple(data.get("extra_modules", ())),
+            project_modules=tuple(data.get("project_modules", ())),
+            builtins=bool(data.get("builtins", True)),
         )
 
 
@@ -183,9 +191,13 @@ def load_plugins(settings: PluginSettings | None = None) -> Plugins:
     candidates: list[tuple[str, str, str, bool, Any]] = []  # name, dist, version, builtin, loader
     own_version = _version(BUILTIN_DIST)
     for name, module in BUILTIN_PLUGINS:
+        if not settings.builtins and name.startswith(BUILTIN_FALSIFIERS_PREFIX):
+            continue  # a project with its own falsifiers only; the engines stay for them to use
         candidates.append((name, BUILTIN_DIST, own_version, True, module))
     for module in settings.extra_modules:
         candidates.append((module, "(command line)", "", False, module))
+    for module in settings.project_modules:
+        candidates.append((module, "([tool.pv] plugins)", "", False, module))
     if settings.autoload:
         for ep in sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
             if settings.allow is not None and ep.name not in settings.allow:

@@ -362,7 +362,7 @@ def drift_of(
 
 
 def missing_test_nodes(contract: ContractLike, cache: dict[str, object]) -> list[str]:
-    """`test:` fields naming a pytest node that does not exist (projects with [tool.pv] only, as `pv validate`).
+    """`test:` fields naming a pytest node that does not exist (contracts inside a project, as `pv validate`).
 
     Parsed with ast by the validate rules' helper: pytest is not imported, nothing is collected by running code.
     """

@@ -14,7 +14,6 @@ run NEW, or in each database), which criteria changed status and which falsifier
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
-from apr_contracts.evidence import EvidenceError, EvidenceStore, StoredResult, default_evidence_path
+from apr_contracts.evidence import EvidenceError, EvidenceStore, StoredResult
 from apr_contracts.outcomes import Outcome
+from apr_contracts.project import Project
 
 Key = tuple[str, str]  # (contract id, falsifier id)
 _RUN = re.compile(r"^(?:(\d+)|latest(?:~(\d+))?)$")
@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("old", metavar="OLD")
     parser.add_argument("new", metavar="NEW")
     parser.add_argument("--evidence", type=Path, metavar="DB",
-                        help="database holding the runs named by id (default: <project>/.pv/evidence.sqlite)")
+                        help="database holding the runs named by id (default: $PV_EVIDENCE, else [tool.pv] "
+                             "evidence, else <project>/.pv/evidence.sqlite)")
     parser.add_argument("--format", choices=("text", "json", "md"), default="text")
     parser.add_argument("--all", action="store_true", help="also list falsifiers whose outcome did not change")
     parser.add_argument("--fail-on", choices=("regressed", "changed"), default=None,
@@ -126,15 +127,15 @@ def resolve(spec: str, default_db: Path | None) -> tuple[str, dict[Key, StoredRe
     return f"run #{run_id}", results
 
 
-def ship_movement(args: argparse.Namespace, db: Path | None) -> list[Any] | None:
+def ship_movement(args: argparse.Namespace, db: Path | None, project: Project) -> list[Any] | None:
     """Ship-% movement between the two sides, or None when no acceptance file is among the paths."""
     from apr_contracts.acceptance.bind import resolve as resolve_criteria
     from apr_contracts.acceptance.board import derive_products, evidence_rows, movement
     from apr_contracts.commands.ship import default_paths
     from apr_contracts.loader import load_contracts
 
-    paths = [p for p in (args.paths or default_paths()) if p.exists()]
-    loaded = load_contracts(paths) if paths else None
+    paths = [p for p in (args.paths or default_paths(project)) if p.exists()]
+    loaded = load_contracts(paths, exclude=project.exclude()) if paths else None
     if loaded is None or not loaded.acceptance:
         return None
     specs = resolve_criteria(loaded.acceptance, loaded.contracts)
@@ -176,12 +177,12 @@ def _label(s: StoredResult | None) -> str:
 def run(args: argparse.Namespace) -> int:
     from apr_contracts.report.json_report import dumps
 
-    db = args.evidence or (Path(os.environ["PV_EVIDENCE"]) if os.environ.get("PV_EVIDENCE")
-                           else default_evidence_path(Path.cwd()))
+    project = Project.for_command(args)  # the database `pv run` of this project writes
+    db = project.evidence
     old_label, old = resolve(args.old, db)
     new_label, new = resolve(args.new, db)
     changes = compare(old, new)
-    moves = ship_movement(args, db)
+    moves = ship_movement(args, db, project)
     shown = changes if args.all else [c for c in changes if c.changed or c.claim_changed]
     regressed = [c for c in changes if c.regressed]
     if args.format == "json":

@@ -46,15 +46,22 @@ def add_plugin_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-autoload", action="store_true", help="do not load entry-point plugins")
     group.add_argument("--plugins", metavar="A,B", help="load only these entry-point plugins")
     group.add_argument("--strict-plugins", action="store_true", help="a failing plugin is fatal")
+    group.add_argument("--no-builtins", action="store_true",
+                       help="do not load the built-in falsifier families (engines stay); as [tool.pv] builtins = false")
 
 
 def plugin_settings(args: argparse.Namespace) -> Any:
+    """The flags above over the project's [tool.pv] plugins and builtins, over the environment."""
     from apr_contracts.plugins import PluginSettings
+    from apr_contracts.project import Project
 
     block = tuple(flag[3:] for flag in args.plugin_flags if flag.startswith("no:"))
     extra = tuple(flag for flag in args.plugin_flags if not flag.startswith("no:"))
     allow = tuple(filter(None, args.plugins.split(","))) if args.plugins else None
     overrides: dict[str, Any] = {"block": block, "extra_modules": extra, "allow": allow}
+    overrides.update(Project.for_command(args).plugin_overrides())
+    if args.no_builtins:
+        overrides["builtins"] = False
     overrides["strict"] = bool(args.strict_plugins)
     if args.no_autoload:
         overrides["autoload"] = False
@@ -68,7 +75,8 @@ def register(subparsers: Any) -> None:
         description="Run every bound falsifier of the selected contracts, each in its own process; "
         "record the outcomes in the evidence database. Exit 1 if anything is FALSIFIED or ERROR.",
     )
-    parser.add_argument("paths", nargs="*", default=["contracts"], help="contract files or folders (default: contracts)")
+    parser.add_argument("paths", nargs="*", default=[],
+                        help="contract files or folders (default: [tool.pv] paths, else ./contracts of the project)")
     parser.add_argument("-k", dest="pattern", metavar="PATTERN", help="only falsifier/contract ids matching PATTERN")
     parser.add_argument(
         "--level",
@@ -129,15 +137,19 @@ def parse_engines(pairs: list[str]) -> dict[str, str]:
 
 def run_command(args: argparse.Namespace) -> int:
     from apr_contracts.claims import claim_hash
-    from apr_contracts.evidence import EvidenceStore, default_evidence_path
+    from apr_contracts.evidence import EvidenceStore
     from apr_contracts.loader import load_contracts
     from apr_contracts.plugins import load_plugins
-    from apr_contracts.provenance import git_sha, host, project_root, versions
+    from apr_contracts.project import Project
+    from apr_contracts.provenance import git_sha, host, versions
 
-    paths = [Path(p) for p in args.paths]
+    # Root, [tool.pv] and evidence database resolved once, by the rule every command shares.
+    project = Project.for_command(args)
+    paths = [Path(p) for p in args.paths] or project.default_paths("contracts") or [project.root / "contracts"]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        raise UsageError(missing_input(missing, "pass contract files or folders of them (default: contracts)"))
+        raise UsageError(missing_input(missing, project.paths_hint("pass contract files or folders of them")))
+    args.exclude = project.exclude(args.exclude)  # [tool.pv] exclude applies, as in pv validate
     level = Level.LIVE if args.level in ("live", "all") else Level(args.level)
     options = RunOptions(
         level=level,
@@ -168,8 +180,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"skipped {len(snapshots)} archived revision(s) (name@revision.yaml beside name.yaml), e.g. "
               f"{snapshots[0]}; name a file to run it", file=sys.stderr)
     jobs = collect(loaded.contracts, plugins, options, claim_hash)
-    root = project_root(paths[0])
-    db_path = Path(args.evidence or os.environ.get("PV_EVIDENCE") or default_evidence_path(root))
+    root, db_path = project.root, project.evidence  # paths outside the project still record here
     known = EvidenceStore(db_path).durations() if db_path.exists() else {}
     options.durations = known
     if shard is not None:

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
-from apr_contracts.evidence import EvidenceError, EvidenceStore, default_evidence_path
+from apr_contracts.evidence import EvidenceError, EvidenceStore
+from apr_contracts.project import Project
 from apr_contracts.scoreboard import FAIL_ON_CHOICES, Scoreboard, build_scoreboard
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by `pv scoreboard` and `pv status`."""
     parser.add_argument("--evidence", metavar="DB", type=Path,
-                        help="evidence database (default: $PV_EVIDENCE, else <project>/.pv/evidence.sqlite)")
+                        help="evidence database (default: $PV_EVIDENCE, else [tool.pv] evidence, else "
+                             "<project>/.pv/evidence.sqlite)")
     parser.add_argument("--fail-on", action="append", default=[], metavar="COND",
                         help="exit 1 when a condition holds (repeat or comma-separate): falsified = a "
                              "falsifier's effective outcome is FALSIFIED; error = ERROR; stale = only evidence "
@@ -46,7 +48,8 @@ def register(subparsers: Any) -> None:
         description="One row per contract: declared vs derived status, outcome counts, drift; then each falsifier.",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATHS",
-                        help="contract files or folders (default: ./contracts of the project, else .)")
+                        help="contract files or folders (default: [tool.pv] paths, else ./contracts of the "
+                             "project, else .)")
     parser.add_argument("--format", default="text",
                         help="text, md, json, junit, html, github, or a format registered by a plugin (default: text)")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (atomically) instead of stdout")
@@ -69,12 +72,9 @@ def parse_fail_on(values: Sequence[str]) -> list[str]:
     return conditions
 
 
-def default_paths() -> list[Path]:
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
-            return [folder / "contracts"] if (folder / "contracts").is_dir() else [here]
-    return [here]
+def default_paths(project: Project) -> list[Path]:
+    """[tool.pv] paths, else the project's contracts/ folder, else the current directory."""
+    return project.default_paths("contracts") or [Path.cwd()]
 
 
 def _issue_note(issue: Any) -> str:
@@ -84,33 +84,30 @@ def _issue_note(issue: Any) -> str:
     return f"{where}: {severity}: {message}" if where else f"{severity}: {message}"
 
 
-def open_store(explicit: Path | None, paths: Sequence[Path]) -> tuple[EvidenceStore | None, list[str]]:
-    """The evidence store to read, or None (with a note) when no database exists yet."""
-    if explicit is None and os.environ.get("PV_EVIDENCE"):  # the same override `pv run` honours
-        explicit = Path(os.environ["PV_EVIDENCE"])
-    if explicit is not None:
-        if not explicit.exists():
-            raise UsageError(missing_input([explicit], "the evidence database: run `pv run` first, or fix the "
+def open_store(project: Project) -> tuple[EvidenceStore | None, list[str]]:
+    """The project's evidence store to read (the one `pv run` writes), or None (with a note) when
+    no database exists yet; a database named by --evidence / PV_EVIDENCE must exist."""
+    path = project.evidence
+    if not path.exists():
+        if project.evidence_explicit:
+            raise UsageError(missing_input([path], "the evidence database: run `pv run` first, or fix the "
                                            "path given by --evidence / PV_EVIDENCE"))
-        path = explicit
-    else:
-        path = default_evidence_path(paths[0] if paths else Path.cwd())
-        if not path.exists():
-            return None, [f"no evidence database at {path}: every falsifier is pending; run `pv run` first"]
+        where = f" ({project.evidence_from} in {project.config_file})" if project.evidence_from != "default" else ""
+        return None, [f"no evidence database at {path}{where}: every falsifier is pending; run `pv run` first"]
     try:
         return EvidenceStore(path, create=False), []
     except EvidenceError as exc:
         raise UsageError(str(exc)) from exc
 
 
-def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: bool,
+def build_context(paths: Sequence[Path], project: Project, use_plugins: bool,
                   args: argparse.Namespace | None = None) -> Context:
     from apr_contracts.loader import load_contracts
 
     missing = [p for p in paths if not p.exists()]
     if missing:
-        raise UsageError(missing_input(missing, "pass contract files or folders of them"))
-    loaded = load_contracts(list(paths), exclude=getattr(args, "exclude", None) or ())
+        raise UsageError(missing_input(missing, project.paths_hint("pass contract files or folders of them")))
+    loaded = load_contracts(list(paths), exclude=project.exclude(getattr(args, "exclude", None) or ()))
     notes = [_issue_note(i) for i in loaded.issues if "error" in str(getattr(i, "severity", "")).lower()]
     registered = None
     builtin: list[str] = []
@@ -124,7 +121,7 @@ def build_context(paths: Sequence[Path], evidence: Path | None, use_plugins: boo
         builtin = [name for name, info in plugins.info.items() if info.builtin]
         reporters = dict(plugins.reporters.renderers)
         notes += [f"plugin {f.plugin} ({f.distribution}) failed in {f.phase}: {f.error}" for f in plugins.failures]
-    store, store_notes = open_store(evidence, paths)
+    store, store_notes = open_store(project)
     try:
         board = build_scoreboard(loaded.contracts, store, registered, notes=[*notes, *store_notes],
                                  builtin_plugins=builtin)
@@ -164,8 +161,9 @@ def run(args: argparse.Namespace) -> int:
     from apr_contracts.report import text as text_report
 
     conditions = parse_fail_on(args.fail_on)
-    paths = list(args.paths) or default_paths()
-    ctx = build_context(paths, args.evidence, not args.no_plugins, args)
+    project = Project.for_command(args)
+    paths = list(args.paths) or default_paths(project)
+    ctx = build_context(paths, project, not args.no_plugins, args)
     if args.format == "text" and args.output is None:
         output = text_report.render(ctx.board, color=use_color())
     else:

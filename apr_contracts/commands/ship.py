@@ -18,6 +18,7 @@ from apr_contracts.acceptance.board import FAIL_ON_HELP
 from apr_contracts.cli import UsageError, missing_input
 from apr_contracts.commands import add_exclude_option
 from apr_contracts.commands.scoreboard import emit, open_store, report_failures
+from apr_contracts.project import Project
 
 FORMATS = ("text", "md", "json", "html", "github")
 
@@ -35,7 +36,8 @@ def register(subparsers: Any) -> None:
     add_exclude_option(parser)
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE (atomically) instead of stdout")
     parser.add_argument("--evidence", metavar="DB", type=Path,
-                        help="evidence database (default: $PV_EVIDENCE, else <project>/.pv/evidence.sqlite)")
+                        help="evidence database (default: $PV_EVIDENCE, else [tool.pv] evidence, else "
+                             "<project>/.pv/evidence.sqlite)")
     parser.add_argument("--fail-on", action="append", default=[], metavar="COND",
                         help="exit 1 when a condition holds (repeat or comma-separate): "
                              + FAIL_ON_HELP.replace("%", "%%"))  # argparse %-formats help text
@@ -59,24 +61,13 @@ def parse_fail_on(values: list[str]) -> list[str]:
     return conditions
 
 
-def default_paths() -> list[Path]:
-    """[tool.pv] paths of the project, else its contracts/ and acceptance/ folders."""
-    from apr_contracts.config import ConfigError, load_config
-    from apr_contracts.provenance import find_project_root
-
-    try:
-        config = load_config(start=".")
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
-    if config.source and config.paths:
-        base = Path(config.source).parent
-        return [base / p for p in config.paths if (base / p).exists()]
-    root = find_project_root(Path.cwd()) or Path.cwd()
-    found = [root / name for name in ("contracts", "acceptance") if (root / name).is_dir()]
+def default_paths(project: Project) -> list[Path]:
+    """[tool.pv] paths of the project (those that exist), else its contracts/ and acceptance/ folders."""
+    found = [p for p in project.default_paths("contracts", "acceptance") if p.exists()]
     return found or [Path.cwd()]
 
 
-def build(paths: list[Path], evidence: Path | None, exclude: Sequence[str] = ()) -> Any:
+def build(paths: list[Path], project: Project, exclude: Sequence[str] = ()) -> Any:
     """The ShipBoard for ``paths`` (usage error when no acceptance file is among them)."""
     from apr_contracts.acceptance.board import build_ship
     from apr_contracts.commands.scoreboard import _issue_note
@@ -85,7 +76,7 @@ def build(paths: list[Path], evidence: Path | None, exclude: Sequence[str] = ())
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(missing_input(missing, "pass acceptance files and the contracts they need, or folders of them"))
-    loaded = load_contracts(list(paths), exclude=exclude)
+    loaded = load_contracts(list(paths), exclude=project.exclude(exclude))
     if not loaded.acceptance:
         raise UsageError(f"no acceptance file under {', '.join(map(str, paths))}: an acceptance file is YAML with a "
                          "top-level `acceptance:` header and `products:` (see `pv schema --kind acceptance`); "
@@ -93,7 +84,7 @@ def build(paths: list[Path], evidence: Path | None, exclude: Sequence[str] = ())
     notes = [_issue_note(i) for i in loaded.issues if "error" in str(getattr(i, "severity", "")).lower()]
     if not loaded.contracts:
         notes.append("no contracts among the paths: every needed falsifier is unknown; pass the contracts too")
-    store, store_notes = open_store(evidence, paths)
+    store, store_notes = open_store(project)
     try:
         return build_ship(loaded.acceptance, loaded.contracts, store, notes=[*notes, *store_notes])
     finally:
@@ -105,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from apr_contracts.report.ship import RENDERERS
 
     conditions = parse_fail_on(args.fail_on)
-    board = build(list(args.paths) or default_paths(), args.evidence, args.exclude)
+    project = Project.for_command(args)
+    board = build(list(args.paths) or default_paths(project), project, args.exclude)
     emit(RENDERERS[args.format](board), args.output)
     return report_failures(board.fail_reasons(conditions))

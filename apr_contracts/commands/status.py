@@ -22,6 +22,7 @@ from apr_contracts.commands.scoreboard import (
     report_failures,
     use_color,
 )
+from apr_contracts.project import Project
 from apr_contracts.scoreboard import SCOREBOARD_JSON_VERSION, contract_dict
 
 
@@ -32,7 +33,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("contract", metavar="CONTRACT_ID_OR_FILE")
     parser.add_argument("--paths", nargs="+", type=Path, default=None, metavar="PATH",
-                        help="where to look for the contract id (default: ./contracts of the project, else .)")
+                        help="where to look for the contract id (default: [tool.pv] paths, else ./contracts "
+                             "of the project, else .)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     add_common_options(parser)
@@ -44,14 +46,15 @@ def run(args: argparse.Namespace) -> int:
     from apr_contracts.report.text import render_contract
 
     conditions = parse_fail_on(args.fail_on)
+    project = Project.for_command(args)
     as_file = Path(args.contract)
     if as_file.suffix in (".yaml", ".yml") or as_file.is_file():
         if not as_file.is_file():
             raise UsageError(missing_input([as_file], "pass a contract file, or a contract id to look up"))
         paths = [as_file]
     else:
-        paths = args.paths or default_paths()
-    ctx = build_context(paths, args.evidence, not args.no_plugins, args)
+        paths = args.paths or default_paths(project)
+    ctx = build_context(paths, project, not args.no_plugins, args)
     if as_file.is_file():
         rows = list(ctx.board.contracts)
         if len(rows) != 1:

@@ -44,28 +44,34 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from apr_contracts.config import ConfigError, load_config
+    from apr_contracts.config import ConfigError
+    from apr_contracts.plugins import PluginSettings
+    from apr_contracts.project import Project
     from apr_contracts.report.validate_output import render_github, render_json, render_text
     from apr_contracts.validate import build_registry, unknown_selectors, validate_paths
 
     paths = list(args.paths)
+    # The rule settings belong to the contracts: the project holding the first PATH (the current
+    # project when none is given), so another project's folder keeps its own `strict` (project.py).
     try:
-        config = load_config(args.config, start=paths[0] if paths else ".")
+        owner = Project.discover(paths[0] if paths else None, config_file=args.config)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    base = Path(config.source).parent if config.source else Path(".")
-    project = [str(base / p) for p in config.paths if (base / p).exists()]
+    owner.warn("pv validate")
+    config, base = owner.config, owner.root
+    project = [str(p) for p in owner.paths() if p.exists()]
     # Given PATHs (pre-commit passes the changed files) are checked against the project's other
     # contracts too, so a duplicate id in an unchanged file is still found; only PATHs are reported.
     given = [Path(p).resolve() for p in paths]
     context = [] if not paths or args.no_context else [
         p for p in project if not any(Path(p).resolve().is_relative_to(g) for g in given)]  # not loaded twice
-    paths = paths or [str(base / p) for p in config.paths]
+    paths = paths or [str(p) for p in owner.paths()]
     if not paths:
-        raise UsageError("no PATH given and no `paths` in [tool.pv]")
+        raise UsageError(f"no PATH given and no `paths` in [tool.pv] (project root {base}): pass contract files or "
+                         f"folders, or set [tool.pv] paths in {owner.config_file or base / 'pyproject.toml'}")
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
-        raise UsageError(missing_input(missing, "pass contract files or folders of them (or none: [tool.pv] paths)"))
+        raise UsageError(missing_input(missing, owner.paths_hint("pass contract files or folders of them")))
     if args.max_file_bytes is not None and args.max_file_bytes <= 0:
         raise UsageError("--max-file-bytes must be positive")
     config = config.override(
@@ -73,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
         max_file_bytes=args.max_file_bytes, check_test_nodes=args.check_test_nodes,
         exclude=(*config.exclude, *args.exclude) if args.exclude else None,
     )
-    registry = build_registry(with_plugins=not args.no_plugins)
+    # Rule plugins named in that [tool.pv] plugins load too, as they would with `-p`.
+    registry = build_registry(with_plugins=not args.no_plugins,
+                              settings=PluginSettings.from_env(**owner.plugin_overrides()))
     for failure in registry.plugin_failures:  # reported and skipped, never fatal for validation
         print(f"pv validate: warning: plugin {failure}", file=sys.stderr)
     bad = unknown_selectors(registry, [*config.select, *config.ignore])

@@ -121,8 +121,9 @@ RULES = (
          "A contract with no falsifier can only ever be PROPOSED.", check=no_falsifiers),
     Rule("PV-TEST-005", "test node does not exist", E,
          "Under --strict or `check_test_nodes = true`: a `test:` naming a pytest node (`path/test_x.py::test_name`, "
-         "`::Class::name`, `[param]`) must exist, relative to the project root (the folder whose pyproject.toml has "
-         "[tool.pv], searched upwards from the contract). Checked with ast; pytest is not imported.",
+         "`::Class::name`, `[param]`) must exist, relative to the project root (searched upwards from the contract: "
+         "the folder whose pyproject.toml has [tool.pv], else the nearest with a pyproject.toml or .git; none: "
+         "not checked). Checked with ast; pytest is not imported.",
          check=node_exists, strict_only=True, enabled_by="check_test_nodes"),
     Rule("PV-TEST-006", "falsifier names no test", W,
          "A falsifier with no `test:` (nor `site`, `binds_to` or `algorithm_evidence`).", check=no_test),

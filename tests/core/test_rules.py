@@ -86,11 +86,20 @@ def test_test_node_check_methods_params_and_typos(tmp_path):
     assert validate_paths([c]).issues == []  # not checked outside strict / check_test_nodes
     strict = validate_paths([c], ValidateConfig(strict=True)).issues
     assert [i.code for i in strict if i.code != "PV-LEVEL-004"] == ["PV-TEST-005"] * 3
+    # A plain pyproject.toml (no [tool.pv]) is a project root too: its tests/ is where nodes are looked up.
     other = tmp_path / "elsewhere"
-    other.mkdir()
-    (other / "pyproject.toml").write_text("[project]\nname = 'x'\n")  # no [tool.pv]: not a pv project root
+    (other / "tests").mkdir(parents=True)
+    (other / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (other / "tests" / "test_a.py").write_text("def test_real_name():\n    pass\n")
     (other / "c.yaml").write_text(c.read_text())
-    assert validate_paths([other / "c.yaml"], ValidateConfig(check_test_nodes=True)).issues == []
+    plain = validate_paths([other / "c.yaml"], ValidateConfig(check_test_nodes=True)).issues
+    assert [(i.code, i.line) for i in plain] == [("PV-TEST-005", i) for i in (4, 5, 6, 7)]
+    assert f"looked under {other}" in plain[-1].message  # tests/test_b.py: resolved against this root
+    # No pyproject.toml or .git above the contract: nothing says where tests live, nothing is checked.
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "c.yaml").write_text(c.read_text())
+    assert validate_paths([loose / "c.yaml"], ValidateConfig(check_test_nodes=True)).issues == []
 
 
 def test_strict_own_conventions_level_and_pytest_node(tmp_path):

@@ -171,7 +171,7 @@ def apr_register_engines(registry):
     registry.add("adder", "real", Adder, default=True)
     registry.add("adder", "broken-zero", ZeroBug)
 
-@falsifier("FALSIFY-DEMO-001", engines=["adder"])
+@falsifier("FALSIFY-DEMO-001", contract="demo-adder-v1", engines=["adder"])
 def identity(ctx):
     adder = ctx.engine("adder")
     for a in range(-1000, 1001):
@@ -179,11 +179,11 @@ def identity(ctx):
             return ctx.falsified(f"add({a}, 0) returned {adder.add(a, 0)}", counterexample=[a, 0])
     return ctx.held("2001 cases", measured={"cases": 2001})
 
-@falsifier("FALSIFY-DEMO-002", level="integration", engines=["adder"])
+@falsifier("FALSIFY-DEMO-002", contract="demo-adder-v1", level="integration", engines=["adder"])
 def cli(ctx):
     return ctx.held(measured={"printed": ctx.engine("adder").add(2, 3)})
 
-@falsifier("FALSIFY-DEMO-003", level="live", engines=["adder"])
+@falsifier("FALSIFY-DEMO-003", contract="demo-adder-v1", level="live", engines=["adder"])
 def speed(ctx):
     adder = ctx.engine("adder")
     start = time.perf_counter()
@@ -204,6 +204,9 @@ def test_pv_run_then_scoreboard_status_and_diff(tmp_path: Path, monkeypatch: pyt
     root.mkdir()
     (root / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
     (root / "adder_plugin.py").write_text(ADDER_PLUGIN)
+    # The contract's `test:` node, in this project: its pyproject.toml is the root drift looks under.
+    (root / "tests" / "core").mkdir(parents=True)
+    (root / "tests" / "core" / "test_scoreboard.py").write_text("def test_demo():\n    pass\n")
     write_contract(root / "contracts", demo_yaml(threshold=30))
     monkeypatch.chdir(root)
     monkeypatch.syspath_prepend(str(root))
