@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apr_contracts.config import ValidateConfig
-from apr_contracts.loader import LoadedContract, gc_paused, load_contracts
+from apr_contracts.loader import LoadedContract, LoadResult, gc_paused, load_contracts
 from apr_contracts.rules import suppress
 from apr_contracts.rules.base import CheckContext, Finding, Issue, Rule, RuleRegistry, Severity
 from apr_contracts.rules.builtin import builtin_registry
 
 if TYPE_CHECKING:
     from apr_contracts.acceptance.load import LoadedAcceptance
-    from apr_contracts.plugins import PluginSettings
+    from apr_contracts.plugins import Plugins, PluginSettings
 
     Document = LoadedContract | LoadedAcceptance
 
@@ -50,18 +50,34 @@ class ValidationReport:
         return {"version": JSON_VERSION, "issues": [i.to_dict() for i in self.issues], "summary": self.summary}
 
 
-def build_registry(with_plugins: bool = True, settings: PluginSettings | None = None) -> RuleRegistry:
-    """Built-in rules, plus plugin rules from the ``apr_register_rules`` hook when asked."""
+def build_registry(with_plugins: bool = True, settings: PluginSettings | None = None,
+                   plugins: Plugins | None = None) -> RuleRegistry:
+    """Built-in rules, plus plugin rules from the ``apr_register_rules`` hook when asked (of
+    ``plugins`` when already loaded, else of the plugins ``settings`` selects)."""
     registry = builtin_registry()
-    if with_plugins:
+    if with_plugins or plugins is not None:
         from apr_contracts.plugins import load_plugins
 
-        plugins = load_plugins(settings)
+        plugins = plugins or load_plugins(settings)
         registry.current_plugin = "?"
         plugins.register_with("apr_register_rules", registry)
         registry.current_plugin = "apr-contracts"
         registry.plugin_failures = [f"{f.plugin} ({f.distribution}) failed in {f.phase}: {f.error}" for f in plugins.failures]
     return registry
+
+
+def admit(loaded: LoadResult, paths: Sequence[str | Path], config: ValidateConfig,
+          registry: RuleRegistry) -> tuple[list[LoadedContract], list[Issue]]:
+    """What `pv run` may execute: the loaded contracts of files `pv validate` finds no error in,
+    and the errors (same codes, file:line) that refuse the others.
+
+    A contract with a duplicate falsifier id, an unknown level or a schema error is ambiguous or
+    unusable: running it would record evidence for a claim nobody can name.
+    """
+    report = validate_paths(paths, config, registry, loaded=loaded)
+    errors = [i for i in report.issues if i.severity is Severity.ERROR]
+    refused = {i.file for i in errors}
+    return [c for c in loaded.contracts if str(c.path) not in refused], errors
 
 
 def unknown_selectors(registry: RuleRegistry, selectors: Iterable[str]) -> list[str]:
@@ -73,8 +89,11 @@ def validate_paths(
     config: ValidateConfig | None = None,
     registry: RuleRegistry | None = None,
     context: Sequence[str | Path] = (),
+    *,
+    loaded: LoadResult | None = None,
 ) -> ValidationReport:
-    """Validate the contracts under ``paths``.
+    """Validate the contracts under ``paths`` (already loaded as ``loaded``, when given: `pv run`
+    validates exactly the files it is about to run).
 
     ``context``: more contracts that cross-contract rules (duplicate ids, references) compare
     ``paths`` with, without reporting anything about them. Under pre-commit ``paths`` are the
@@ -84,7 +103,7 @@ def validate_paths(
     config = config or ValidateConfig()
     registry = registry or builtin_registry()
     with gc_paused():  # see loader.gc_paused: rules also allocate while everything stays alive
-        return _validate(paths, config, registry, context)
+        return _validate(paths, config, registry, context, loaded)
 
 
 def _context_contracts(context: Sequence[str | Path], loaded: Sequence[Document],
@@ -99,8 +118,9 @@ def _context_contracts(context: Sequence[str | Path], loaded: Sequence[Document]
 
 
 def _validate(paths: Sequence[str | Path], config: ValidateConfig, registry: RuleRegistry,
-              context: Sequence[str | Path] = ()) -> ValidationReport:
-    loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes, exclude=config.exclude)
+              context: Sequence[str | Path] = (), loaded: LoadResult | None = None) -> ValidationReport:
+    if loaded is None:
+        loaded = load_contracts(paths, max_file_bytes=config.max_file_bytes, exclude=config.exclude)
     documents: list[Document] = [*loaded.contracts, *loaded.acceptance]
     # Context first: rules that report "every occurrence after the first" then point at ``paths``.
     other_contracts, other_acceptance = _context_contracts(context, documents, config)

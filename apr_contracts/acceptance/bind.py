@@ -94,6 +94,55 @@ def gate_falsifiers(gate: dict[str, Any], known: set[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(named))
 
 
+QUALIFIER = "::"  # `CONTRACT-ID::FALSIFIER-ID`: a falsifier named with its contract
+
+
+def qualified(contract_id: str, falsifier_id: str) -> str:
+    """The key a criterion needs and evidence is looked up by: falsifier ids are scoped per contract."""
+    return f"{contract_id}{QUALIFIER}{falsifier_id}"
+
+
+@dataclass
+class FalsifierIndex:
+    """Which loaded contracts declare each falsifier id, to resolve acceptance references to keys."""
+
+    owners: dict[str, list[str]] = field(default_factory=dict)  # falsifier id -> contract ids
+    keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, contracts: Sequence[LoadedContract]) -> FalsifierIndex:
+        index = cls()
+        for contract in contracts:
+            for entry in contract.falsifiers:
+                key = qualified(contract.id, entry.id)
+                if key not in index.keys:
+                    index.keys.add(key)
+                    index.owners.setdefault(entry.id, []).append(contract.id)
+        return index
+
+    def resolve(self, ref: str, prefer: str | None = None) -> tuple[str, str | None]:
+        """``(key, problem)`` for a reference written in an acceptance file or a gate.
+
+        ``CONTRACT::ID`` is taken as written; a bare id is qualified with the one contract that
+        declares it (``prefer``, the referring contract, wins when it declares it). A bare id that
+        several contracts declare is ambiguous: the key is returned bare, with the problem.
+        """
+        if QUALIFIER in ref:
+            return ref, None if ref in self.keys else "unknown"
+        owners = self.owners.get(ref, [])
+        if prefer is not None and prefer in owners:
+            return qualified(prefer, ref), None
+        if len(owners) == 1:
+            return qualified(owners[0], ref), None
+        if not owners:
+            return ref, "unknown"
+        forms = " or ".join(f"`{qualified(c, ref)}`" for c in owners)
+        return ref, f"{ref} is declared by {len(owners)} loaded contracts ({', '.join(owners)}); write {forms}"
+
+    def ids(self) -> set[str]:
+        return set(self.owners)
+
+
 @dataclass(frozen=True)
 class StatusClaimSpec:
     product: str
@@ -114,8 +163,9 @@ class ProductSpec:
 
 def resolve(acceptance: Sequence[LoadedAcceptance], contracts: Sequence[LoadedContract]) -> list[ProductSpec]:
     """Products (sorted by id; one product may span files) with each criterion's needed falsifiers."""
-    by_contract = {c.id: [f.id for f in c.falsifiers] for c in contracts}
-    known = {fid for ids in by_contract.values() for fid in ids}
+    by_contract = {c.id: [qualified(c.id, f.id) for f in c.falsifiers] for c in contracts}
+    index = FalsifierIndex.of(contracts)
+    known = index.ids()
     bound: dict[str, list[Binding]] = {}
     for contract in contracts:
         for b in bindings(contract, known):
@@ -127,15 +177,21 @@ def resolve(acceptance: Sequence[LoadedAcceptance], contracts: Sequence[LoadedCo
             if title is None and p.title:
                 products[p.id] = (p.title, criteria, claims)
             for c in p.criteria:
-                needs = [fid for _, fid in c.falsifiers]
+                needs: list[str] = []
                 blockers: list[Blocker] = []
+                for _, ref in c.falsifiers:
+                    key, problem = index.resolve(ref)
+                    if problem is not None and problem != "unknown":
+                        blockers.append(Blocker("ambiguous_falsifier", problem))
+                    else:
+                        needs.append(key)  # an unknown one stays, so the criterion says it is missing
                 for _, cid in c.contracts:
                     if cid in by_contract:
                         needs += by_contract[cid]
                     else:
                         blockers.append(Blocker("unknown_contract", f"contract {cid} is not among the loaded contracts"))
                 for b in bound.get(c.id, []):
-                    needs += b.falsifiers
+                    needs += [index.resolve(fid, prefer=b.contract.id)[0] for fid in b.falsifiers]
                     if not b.falsifiers:
                         blockers.append(Blocker("gate_without_falsifier",
                                                 f"{b.source} ({b.where}) binds to it but names no falsifier; "

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from apr_contracts.acceptance.bind import ProductSpec, StatusClaimSpec, resolve
+from apr_contracts.acceptance.bind import ProductSpec, StatusClaimSpec, qualified, resolve
 from apr_contracts.acceptance.derive import (
     CriterionResult,
     CriterionStatus,
@@ -135,19 +135,18 @@ def criterion_dict(r: CriterionResult) -> dict[str, Any]:
 
 def evidence_rows(contracts: Sequence[LoadedContract], results: Sequence[StoredResult],
                   up_to_run: int | None = None) -> dict[str, FalsifierEvidence]:
-    """Each falsifier's current evidence (claim hash as the contract reads now), up to a run if given.
-
-    A falsifier id defined by two contracts (PV-ID-004) keeps the first contract's row.
-    """
+    """Each falsifier's current evidence (claim hash as the contract reads now), up to a run if given,
+    keyed ``CONTRACT::FALSIFIER`` (acceptance.bind.qualified): ids are scoped per contract."""
     by_key: dict[tuple[str, str], list[StoredResult]] = defaultdict(list)
     for s in results:
         by_key[(s.result.contract_id, s.result.falsifier_id)].append(s)
     rows: dict[str, FalsifierEvidence] = {}
     for contract in contracts:
         for entry in contract.falsifiers:
-            if entry.id not in rows:
+            key = qualified(contract.id, entry.id)
+            if key not in rows:
                 own = by_key.get((contract.id, entry.id), [])
-                rows[entry.id] = evidence_for(entry, claim_hash(contract, entry), own, up_to_run)[0]
+                rows[key] = evidence_for(entry, claim_hash(contract, entry), own, up_to_run)[0]
     return rows
 
 

@@ -53,7 +53,7 @@ class EvidenceRow(Protocol):
 class Blocker:
     """A static reason a criterion cannot be met, found when binding it to contracts."""
 
-    reason: str  # unknown_contract, gate_without_falsifier
+    reason: str  # unknown_contract, gate_without_falsifier, ambiguous_falsifier
     detail: str
 
 
@@ -61,7 +61,7 @@ class Blocker:
 class CriterionSpec:
     id: str
     product: str
-    needs: tuple[str, ...]  # falsifier ids, in order of first mention, without duplicates
+    needs: tuple[str, ...]  # CONTRACT::FALSIFIER keys (bare when unknown), in order of first mention, once each
     weight: Fraction = Fraction(1)
     live: bool = False
     title: str | None = None

@@ -174,19 +174,21 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     loaded = load_contracts(paths, exclude=args.exclude)
-    broken = [i for i in loaded.issues if i.severity == "error"]
+    contracts, broken = _admitted(loaded, paths, plugins)
     snapshots = [p for p, why in loaded.skipped if why.startswith("archived revision")]
     if snapshots and args.format != "json":
         print(f"skipped {len(snapshots)} archived revision(s) (name@revision.yaml beside name.yaml), e.g. "
               f"{snapshots[0]}; name a file to run it", file=sys.stderr)
-    jobs = collect(loaded.contracts, plugins, options, claim_hash)
+    _print_refusals(broken, args.format)
+    jobs = collect(contracts, plugins, options, claim_hash)
     root, db_path = project.root, project.evidence  # paths outside the project still record here
     known = EvidenceStore(db_path).durations() if db_path.exists() else {}
     options.durations = known
     if shard is not None:
         jobs = partition(jobs, shard[1], known)[shard[0] - 1]
     if args.collect_only:
-        return _print_collection(jobs, args.format)
+        _print_collection(jobs, args.format, broken)
+        return EXIT_FINDINGS if broken else EXIT_OK
 
     store = EvidenceStore(db_path)
     run_id = store.begin_run(
@@ -218,11 +220,44 @@ def run_command(args: argparse.Namespace) -> int:
 
         run_jobs(jobs, plugins, options, on_result=on_result, previous=previous)
 
-    exit_code = EXIT_FINDINGS if summary.failed else EXIT_OK
+    # A refused contract is a finding: its claims got no evidence, and a run where every file was
+    # refused must not pass as "0 falsifiers, nothing failed".
+    exit_code = EXIT_FINDINGS if summary.failed or broken else EXIT_OK
     store.end_run(run_id, counts=summary.counts, exit_code=exit_code)
     plugins.notify("apr_session_finish", summary=summary, exit_code=exit_code)
     _report(summary, args.format, db_path, plugins.failures, broken)
     return exit_code
+
+
+def _admitted(loaded: Any, paths: list[Path], plugins: Any) -> tuple[list[Any], list[Any]]:
+    """The contracts `pv validate` finds no error in, and the errors that refuse the rest (rule
+    settings from the project holding the first path, as `pv validate` takes them)."""
+    from apr_contracts.config import ConfigError
+    from apr_contracts.project import Project
+    from apr_contracts.validate import admit, build_registry
+
+    try:
+        owner = Project.discover(paths[0])
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    return admit(loaded, paths, owner.config, build_registry(plugins=plugins))
+
+
+def _print_refusals(errors: list[Any], fmt: str) -> None:
+    """Before anything executes: which contract files are refused, and why, as `pv validate` says it."""
+    if not errors or fmt == "json":
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    files = sorted({i.file for i in errors})
+    console.print(Text(f"pv run: refusing {len(files)} contract file(s) with validation errors; none of "
+                       "their falsifiers runs (`pv validate` reports the same):", style="red"))
+    for issue in errors:
+        console.print(Text(f"  {issue.file}:{issue.line}:{issue.column}: {issue.code} {issue.message}"))
+        if issue.hint:
+            console.print(Text(f"      hint: {issue.hint}", style="dim"))
 
 
 class _progress:
@@ -265,7 +300,7 @@ class _progress:
             self.bar.stop()
 
 
-def _print_collection(jobs: list[Any], fmt: str) -> int:
+def _print_collection(jobs: list[Any], fmt: str, refused: list[Any]) -> None:
     rows = [
         {
             "contract": str(job.contract.id),
@@ -282,8 +317,9 @@ def _print_collection(jobs: list[Any], fmt: str) -> int:
         for job in jobs
     ]
     if fmt == "json":
-        print(json.dumps({"version": 1, "falsifiers": rows}, indent=2))
-        return EXIT_OK
+        print(json.dumps({"version": 1, "falsifiers": rows, "contract_errors": [i.to_dict() for i in refused]},
+                         indent=2))
+        return
     for row in rows:
         bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else f"NOT BOUND: {row['not_bound_reason']}"
         if row["out_of_scope"]:
@@ -292,8 +328,8 @@ def _print_collection(jobs: list[Any], fmt: str) -> int:
     scoped = sum(1 for row in rows if row["out_of_scope"])
     bound_count = sum(1 for row in rows if row["bound"])
     print(f"{len(rows)} falsifiers collected: {bound_count} bound, {scoped} declared out of scope, "
-          f"{len(rows) - bound_count - scoped} not bound")
-    return EXIT_OK
+          f"{len(rows) - bound_count - scoped} not bound"
+          + (f"; {len({i.file for i in refused})} contract file(s) refused" if refused else ""))
 
 
 def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], broken: list[Any]) -> None:
@@ -312,6 +348,7 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
         print(json.dumps(payload, indent=2, default=str))
         return
     from rich.console import Console
+    from rich.text import Text
 
     console = Console(highlight=False)
     current = None
@@ -328,7 +365,7 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
             f"[dim]({level}, {when})[/]"
         )
         if r.message:
-            console.print(f"            {r.message[:400]}", style="dim", soft_wrap=True)
+            console.print(Text(f"            {r.message[:400]}", style="dim"), soft_wrap=True)
     counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
     executed = len(summary.results) - summary.reused
     reuse = (f"; {executed} executed, {summary.reused} reused (claim and code unchanged; --rerun "
@@ -336,5 +373,7 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
     console.print(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}")
     for failure in failures:
         console.print(f"[yellow]plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: {failure.error}[/]")
-    for issue in broken:
-        console.print(f"[red]{issue.file}:{issue.line}: {issue.code} {issue.message}[/]")
+    if broken:
+        files = sorted({i.file for i in broken})
+        console.print(Text(f"refused {len(files)} contract file(s) with validation errors (listed before the run): "
+                           + ", ".join(files), style="red"))

@@ -103,13 +103,15 @@ def of_vs_criteria(contracts: Sequence[LoadedContract], ctx: CheckContext) -> It
 def unknown_references(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[Located]:
     if not contracts:
         return  # nothing to resolve against: `pv validate acceptance/` alone says nothing about ids
-    falsifiers = {f.id for c in contracts for f in c.falsifiers}
+    from apr_contracts.acceptance.bind import FalsifierIndex
+
+    index = FalsifierIndex.of(contracts)
     ids = {c.id for c in contracts}
     for doc in ctx.acceptance:
         for p in doc.products:
             for c in p.criteria:
                 for k, fid in c.falsifiers:
-                    if fid not in falsifiers:
+                    if index.resolve(fid)[1] == "unknown":
                         yield doc, Finding((*c.path, "falsifiers", k),
                                            f"criterion {c.id} needs falsifier {fid}, which no loaded contract defines")
                 for k, cid in c.contracts:
@@ -118,23 +120,43 @@ def unknown_references(contracts: Sequence[LoadedContract], ctx: CheckContext) -
                                            f"criterion {c.id} needs contract {cid}, which is not among the loaded contracts")
 
 
+def ambiguous_references(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[Located]:
+    """A bare falsifier id that several loaded contracts declare: which claim the criterion needs is unknown."""
+    if not contracts:
+        return
+    from apr_contracts.acceptance.bind import FalsifierIndex
+
+    index = FalsifierIndex.of(contracts)
+    for doc in ctx.acceptance:
+        for p in doc.products:
+            for c in p.criteria:
+                for k, fid in c.falsifiers:
+                    problem = index.resolve(fid)[1]
+                    if problem not in (None, "unknown"):
+                        yield doc, Finding((*c.path, "falsifiers", k), f"criterion {c.id}: {problem}")
+
+
 def listed_but_bound_elsewhere(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[Located]:
-    from apr_contracts.acceptance.bind import binds_to_tokens, local_names
+    from apr_contracts.acceptance.bind import FalsifierIndex, binds_to_tokens, local_names, qualified
     from apr_contracts.scoreboard import display_path
+
+    index = FalsifierIndex.of(contracts)
 
     bound: dict[str, tuple[list[str], str]] = {}
     for contract in contracts:
         local = local_names(contract)
         for entry in contract.falsifiers:
             tokens = [t for t in binds_to_tokens(entry.raw.get("binds_to")) if t not in local]
-            if tokens and entry.id not in bound:
-                bound[entry.id] = (tokens, f"{display_path(contract.path)}:{contract.line_of((*entry.path, 'binds_to'))}")
+            key = qualified(contract.id, entry.id)
+            if tokens and key not in bound:
+                bound[key] = (tokens, f"{display_path(contract.path)}:{contract.line_of((*entry.path, 'binds_to'))}")
     for doc in ctx.acceptance:
         for p in doc.products:
             for c in p.criteria:
                 for k, fid in c.falsifiers:
-                    if fid in bound and c.id not in bound[fid][0]:
-                        tokens, where = bound[fid]
+                    key = index.resolve(fid)[0]
+                    if key in bound and c.id not in bound[key][0]:
+                        tokens, where = bound[key]
                         yield doc, Finding((*c.path, "falsifiers", k),
                                            f"criterion {c.id} lists {fid}, whose `binds_to` ({where}) names "
                                            f"{' + '.join(tokens)}, not {c.id}")
@@ -171,7 +193,9 @@ def _needs(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[t
 def live_without_live_falsifier(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[Located]:
     from apr_contracts.outcomes import Level
 
-    levels = {f.id: f.level for c in contracts for f in c.falsifiers}
+    from apr_contracts.acceptance.bind import qualified
+
+    levels = {qualified(c.id, f.id): f.level for c in contracts for f in c.falsifiers}
     for doc, c, spec in _needs(contracts, ctx):
         if c.live and spec.needs and not any(levels.get(fid) is Level.LIVE for fid in spec.needs):
             yield doc, Finding((*c.path, "live"), f"criterion {c.id} requires live evidence but none of the "
@@ -227,4 +251,9 @@ RULES = (
          "A criterion with no `falsifiers:`, no `contracts:` and no `binds_to:` pointing at it: nothing can "
          "ever meet it. Checked only when contracts are loaded.",
          "name the falsifiers or contracts whose evidence meets it", corpus_check=needs_nothing),
+    Rule("PV-ACCEPT-011", "criterion names a falsifier id several contracts declare", E,
+         "Falsifier ids are scoped per contract, so a bare id in a criterion's `falsifiers:` that two loaded "
+         "contracts declare does not say which claim the criterion needs. Write it qualified: "
+         "`CONTRACT-ID::FALSIFIER-ID`.",
+         "qualify the id with its contract: `CONTRACT-ID::FALSIFIER-ID`", corpus_check=ambiguous_references),
 )

@@ -106,7 +106,7 @@ def test_ship_end_to_end(project: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert statuses == {"AC-1": "MET", "AC-2": "MET", "AC-3": "UNMET"}
     ac3 = next(c for c in product["criteria"] if c["id"] == "AC-3")
     assert [m["reason"] for m in ac3["missing"]] == ["no_evidence", "live_required"]
-    assert {f["id"] for f in ac3["falsifiers"]} == {"FALSIFY-SHIP-A", "FALSIFY-SHIP-LIVE"}
+    assert {f["id"] for f in ac3["falsifiers"]} == {"ship-v1::FALSIFY-SHIP-A", "ship-v1::FALSIFY-SHIP-LIVE"}
     # The typed status claims one more met criterion than the evidence supports: drift, with file:line.
     drift = product["drift"]
     assert drift and all(d["file"] == "acceptance/fake.yaml" and d["line"] == 7 for d in drift)
@@ -142,7 +142,7 @@ def test_ship_end_to_end(project: Path, capsys: pytest.CaptureFixture[str]) -> N
                str(project / "contracts"), str(project / "acceptance")]) == 0
     out = capsys.readouterr().out
     assert "FAKE: 100.0 % -> 50.0 %" in out
-    assert "AC-2: MET -> FALSIFIED (FALSIFY-SHIP-B: HELD -> FALSIFIED)" in out
+    assert "AC-2: MET -> FALSIFIED (ship-v1::FALSIFY-SHIP-B: HELD -> FALSIFIED)" in out
     assert pv(["diff", "latest~1", "latest", "--evidence", str(project / "ev.sqlite"), "--format", "json",
                "--paths", str(project / "contracts"), str(project / "acceptance")]) == 0
     moved = json.loads(capsys.readouterr().out)["ship"][0]

@@ -187,7 +187,7 @@ def test_live_criterion_without_live_falsifier_and_criterion_needing_nothing(tmp
 
 
 def test_every_acceptance_rule_has_an_explanation(capsys: pytest.CaptureFixture[str]) -> None:
-    for n in range(1, 11):
+    for n in range(1, 12):
         assert pv(["explain", f"PV-ACCEPT-{n:03d}", "--no-plugins"]) == 0
         out = capsys.readouterr().out
         assert out.startswith(f"PV-ACCEPT-{n:03d}: ") and "suppress" in out
@@ -198,9 +198,9 @@ def test_resolution_adds_bound_falsifiers_and_gates(tmp_path: Path) -> None:
     loaded = load_contracts([tmp_path])
     (product,) = resolve(loaded.acceptance, loaded.contracts)
     first, second = product.criteria
-    assert first.needs == ("FALSIFY-DEMO-001",)
+    assert first.needs == ("demo-v1::FALSIFY-DEMO-001",)  # needs carry the contract: ids are scoped per contract
     # the whole contract, and the gate's named falsifier, without duplicates
-    assert second.needs == ("FALSIFY-DEMO-001", "FALSIFY-DEMO-002", "FALSIFY-DEMO-LIVE-001")
+    assert second.needs == ("demo-v1::FALSIFY-DEMO-001", "demo-v1::FALSIFY-DEMO-002", "demo-v1::FALSIFY-DEMO-LIVE-001")
     assert binds_to_tokens("AC-SHIP2-003 + AC-SHIP2-011") == ["AC-SHIP2-003", "AC-SHIP2-011"]
     assert binds_to_tokens(["A", "B and C"]) == ["A", "B", "C"]
 
@@ -246,3 +246,27 @@ def test_pv_schema_prints_the_acceptance_model(capsys: pytest.CaptureFixture[str
     assert criterion["weight"]["exclusiveMinimum"] == 0 and "live" in criterion
     assert pv(["schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "apr-contracts contract"
+
+
+def test_a_bare_id_two_contracts_declare_is_ambiguous_and_the_qualified_form_resolves(tmp_path: Path) -> None:
+    """Ids are scoped per contract: another contract reusing FALSIFY-DEMO-002 is allowed (PV-ID-004 is only
+    noted), but a criterion naming the bare id cannot say which claim it needs (PV-ACCEPT-011, an error)."""
+    write(tmp_path, extra="  - id: AC-DEMO-003\n    falsifiers: [FALSIFY-DEMO-002]\n"
+                          "  - id: AC-DEMO-004\n    falsifiers: ['other-v1::FALSIFY-DEMO-002']\n")
+    (tmp_path / "contracts" / "other-v1.yaml").write_text(
+        "metadata: {id: other-v1, version: 1.0.0, description: d}\nfalsification_tests:\n"
+        "- {id: FALSIFY-DEMO-002, rule: another claim, prediction: p, if_fails: f}\n")
+    report = validate_paths([tmp_path], ValidateConfig())
+    found = [(i.code, i.severity.value, Path(i.file).name, i.line) for i in report.issues
+             if i.code in ("PV-ACCEPT-011", "PV-ID-004", "PV-ACCEPT-006")]
+    assert ("PV-ACCEPT-011", "error", "demo.yaml", 17) in found
+    assert [f for f in found if f[0] == "PV-ACCEPT-006"] == []  # the qualified form is known
+    assert any(f[:2] == ("PV-ID-004", "info") for f in found)
+    message = next(i.message for i in report.issues if i.code == "PV-ACCEPT-011")
+    assert "`demo-v1::FALSIFY-DEMO-002` or `other-v1::FALSIFY-DEMO-002`" in message
+    loaded = load_contracts([tmp_path])
+    (product,) = resolve(loaded.acceptance, loaded.contracts)
+    by_id = {c.id: c for c in product.criteria}
+    assert by_id["AC-DEMO-003"].needs == () and [b.reason for b in by_id["AC-DEMO-003"].blockers] == [
+        "ambiguous_falsifier"]
+    assert by_id["AC-DEMO-004"].needs == ("other-v1::FALSIFY-DEMO-002",)
