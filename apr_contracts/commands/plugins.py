@@ -302,8 +302,9 @@ def _source_of(spec: Any) -> tuple[str, int]:
 def _decorator_offset(lines: list[str], spec: Any, fn: Any) -> int:
     """Which of the source lines (0 = the first) starts the decorator of this spec.
 
-    Stacked ``@falsifier`` decorators (one per contract) each mark the function; the one whose text
-    names the id wins, else they are matched by position (the bottom one marks first).
+    Stacked ``@falsifier`` decorators (one per contract) each mark the function, the bottom one
+    first, so they are matched by position; when they cannot be (a decorator applied by a helper),
+    the one whose text names the id, else the first.
     """
     blocks: list[tuple[int, str]] = []  # (line offset, text) of each decorator, continuation lines included
     for offset, text in enumerate(lines):
@@ -315,14 +316,12 @@ def _decorator_offset(lines: list[str], spec: Any, fn: Any) -> int:
         elif blocks:
             blocks[-1] = (blocks[-1][0], blocks[-1][1] + stripped)
     ours = [(offset, text) for offset, text in blocks if "falsifier(" in text]
-    for offset, text in ours:
-        if spec.id in text:
-            return offset
     marks = list(getattr(fn, "__apr_falsifier_spec__", []))
     index = next((i for i, m in enumerate(marks) if m.id == spec.id and m.contracts in ((), spec.contracts)), None)
     if index is not None and len(ours) == len(marks):
         return ours[len(marks) - 1 - index][0]
-    return ours[0][0] if ours else 0
+    naming = [offset for offset, text in ours if spec.id in text]
+    return naming[0] if len(naming) == 1 else ours[0][0] if ours else 0
 
 
 def _declared_at(plugins: Any, declared: Any) -> tuple[str, int]:
