@@ -95,9 +95,14 @@ def test_a_v4_database_migrates_to_v5_keeping_its_rows(tmp_path: Path) -> None:
 def test_pv_plugins_lists_the_declarations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "oosplug.py").write_text(PLUGIN)
+    # The declaration names its contract (ids are scoped per contract); JSON v2 lists it as an object.
+    # Its own module name: an earlier test of this file imported `oosplug` from another folder.
+    scoped = PLUGIN.replace("registry.add_module(sys.modules[__name__])",
+                            "registry.add_module(sys.modules[__name__], contract='oos-v1')")
+    (tmp_path / "oosplug_scoped.py").write_text(scoped.replace('lack")', 'lack", contract="oos-v1")'))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PV_DISABLE_PLUGIN_AUTOLOAD", "1")
-    assert pv(["plugins", "-p", "oosplug", "--format", "json"]) == 0
-    mine = next(p for p in json.loads(capsys.readouterr().out)["plugins"] if p["name"] == "oosplug")
-    assert mine["out_of_scope"] == ["FALSIFY-OOS-002: needs the other project's book build, which these engines lack"]
+    assert pv(["plugins", "-p", "oosplug_scoped", "--format", "json"]) == 0
+    mine = next(p for p in json.loads(capsys.readouterr().out)["plugins"] if p["name"] == "oosplug_scoped")
+    assert mine["out_of_scope"] == [{"id": "FALSIFY-OOS-002", "contract": "oos-v1",
+                                     "reason": "needs the other project's book build, which these engines lack"}]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -323,7 +325,7 @@ def test_json_shape(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixtu
                             "engine_kinds", "failures"}
     assert payload["version"] == 2
     assert [d["name"] for d in payload["distributions"]] == ["acme-contracts", "apr-contracts"]
-    assert [p["distribution"] for p in payload["plugins"]][0] == "acme-contracts"  # the user's first
+    assert payload["plugins"][0]["distribution"] == "acme-contracts"  # the user's first
     (wc,) = [p for p in payload["plugins"] if p["name"] == "wc"]
     assert wc == {
         "name": "wc", "distribution": "acme-contracts", "version": "1.0", "builtin": False,
@@ -349,3 +351,25 @@ def test_markup_in_a_plugins_name_and_reason_is_printed_as_written(
     assert lines[0] == "[red]acme[/] 1.0"
     assert lines[1] == "  [bold]wc[/bold]"
     assert "      FALSIFY-WC-009 (wc-v1): needs the [bold]other[/bold] project's [red]book[/]" in lines
+
+
+HEAVY = ("torch", "tokenizers", "gguf", "transformers", "numpy", "safetensors")
+DRIVER = """
+import io, json, sys
+from contextlib import redirect_stdout
+from apr_contracts.cli import main
+with redirect_stdout(io.StringIO()):
+    codes = [main(["plugins", "--mutants"]), main(["plugins", "--where", "FALSIFY-GQ-003", "--format", "json"])]
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})
+print(json.dumps({{"codes": codes, "heavy": heavy}}))
+"""
+
+
+def test_pv_plugins_imports_no_heavy_module(tmp_path: Path) -> None:
+    """Listing and --where load every plugin module but none of the engines' libraries (torch...)."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(heavy=set(HEAVY)))
+    env = {"PATH": "/usr/bin:/bin", "PV_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONPATH": str(REPO)}
+    r = subprocess.run([sys.executable, str(driver)], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"codes": [0, 0], "heavy": []}, r.stderr
