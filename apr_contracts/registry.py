@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from types import ModuleType
@@ -22,6 +23,9 @@ class EngineSpec:
     factory: Callable[[], Any]
     plugin: str
     default: bool = False
+    # A deliberately broken engine (the built-in `broken-*` ones) that exists so falsifiers can be
+    # shown to catch its defect; `pv plugins` hides mutants unless asked (`--mutants`).
+    mutant: bool = False
 
     def create(self) -> Any:
         """Instantiate the engine; the instance learns its registered ``name`` so it can pass it on
@@ -48,7 +52,16 @@ class EngineRegistry:
         self.kinds[kind] = protocol or known
         self.engines.setdefault(kind, {})
 
-    def add(self, kind: str, name: str, factory: Callable[[], Any], *, default: bool = False) -> None:
+    def add(
+        self, kind: str, name: str, factory: Callable[[], Any], *, default: bool = False, mutant: bool = False
+    ) -> None:
+        """Register engine ``kind=name``; ``mutant=True`` marks a deliberately broken one (see EngineSpec)."""
+        if default and mutant:
+            raise RegistryError(
+                f"engine {kind}={name} (plugin {self.current_plugin!r}) is registered as both the default and a "
+                "mutant; a mutant is deliberately broken, so it cannot be what runs when no engine is named: "
+                "drop default=True"
+            )
         if kind not in self.kinds:
             self.add_kind(kind)
         by_name = self.engines[kind]
@@ -56,7 +69,7 @@ class EngineRegistry:
             raise RegistryError(
                 f"engine {kind}={name} is registered by both {by_name[name].plugin!r} and {self.current_plugin!r}"
             )
-        by_name[name] = EngineSpec(kind, name, factory, self.current_plugin, default)
+        by_name[name] = EngineSpec(kind, name, factory, self.current_plugin, default, mutant)
 
     def names(self, kind: str) -> list[str]:
         return sorted(self.engines.get(kind, {}))
@@ -94,6 +107,9 @@ class OutOfScope:
     reason: str
     plugin: str
     contract: str = ""
+    # Where the plugin made the declaration (its call to declare_out_of_scope), for `pv plugins --where`.
+    source: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 Key = tuple[str, str]  # (contract id, falsifier id): how a falsifier is identified
@@ -138,7 +154,9 @@ class FalsifierRegistry:
                     f"{'bound' if isinstance(taken, FalsifierSpec) else 'already declared out of scope'} "
                     f"by plugin {taken.plugin!r}; keep one"
                 )
-        self.out_of_scope[key] = OutOfScope(falsifier_id, reason, self.current_plugin, contract)
+        caller = sys._getframe(1)  # the plugin's line, so `pv plugins --where` can point at it
+        self.out_of_scope[key] = OutOfScope(falsifier_id, reason, self.current_plugin, contract,
+                                            caller.f_code.co_filename, caller.f_lineno)
 
     def add(self, fn: FalsifierFn | FalsifierSpec, *, contract: str | Iterable[str] | None = None) -> None:
         """Register the implementation(s) ``fn`` declares; ``contract`` applies to those that name none."""

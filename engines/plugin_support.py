@@ -25,9 +25,12 @@ def lazy_engine(module: str, class_name: str) -> Callable[[], Any]:
 
 def register_engines(registry: Any, kind: str, protocol: type, default: tuple[str, str, str],
                      mutants_module: str, mutants: Mapping[str, str]) -> None:
-    """Register ``kind`` with its default engine (name, module, class) and its mutants (name -> class)."""
+    """Register ``kind`` with its default engine (name, module, class) and its mutants (name -> class).
+
+    Mutants are flagged ``mutant=True`` so `pv plugins` can hide them (there are ~170 of them).
+    """
     registry.add_kind(kind, protocol)
     name, module, class_name = default
     registry.add(kind, name, lazy_engine(module, class_name), default=True)
     for mutant, mutant_class in mutants.items():
-        registry.add(kind, mutant, lazy_engine(mutants_module, mutant_class))
+        registry.add(kind, mutant, lazy_engine(mutants_module, mutant_class), mutant=True)

@@ -95,9 +95,11 @@ def test_a_v4_database_migrates_to_v5_keeping_its_rows(tmp_path: Path) -> None:
 def test_pv_plugins_lists_the_declarations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "oosplug.py").write_text(PLUGIN)
+    # Its own module name: an earlier test of this file imported `oosplug` from another folder.
+    (tmp_path / "oosplug_scoped.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("PV_DISABLE_PLUGIN_AUTOLOAD", "1")
-    assert pv(["plugins", "-p", "oosplug", "--format", "json"]) == 0
-    mine = next(p for p in json.loads(capsys.readouterr().out)["plugins"] if p["name"] == "oosplug")
-    assert mine["out_of_scope"] == ["FALSIFY-OOS-002 (oos-v1): needs the other project's book build, which these engines lack"]
+    assert pv(["plugins", "-p", "oosplug_scoped", "--format", "json"]) == 0
+    mine = next(p for p in json.loads(capsys.readouterr().out)["plugins"] if p["name"] == "oosplug_scoped")
+    assert mine["out_of_scope"] == [{"id": "FALSIFY-OOS-002", "contract": "oos-v1",
+                                     "reason": "needs the other project's book build, which these engines lack"}]

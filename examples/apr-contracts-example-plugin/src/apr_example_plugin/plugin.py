@@ -36,7 +36,7 @@ class OffByOneCounter(SplitCounter):
 def apr_register_engines(registry):  # type: ignore[no-untyped-def]
     registry.add_kind("wordcount", WordCounter)
     registry.add("wordcount", "split", SplitCounter, default=True)
-    registry.add("wordcount", "broken-off-by-one", OffByOneCounter)
+    registry.add("wordcount", "broken-off-by-one", OffByOneCounter, mutant=True)
 
 
 @falsifier("FALSIFY-EXAMPLE-WC-001", contract="example-wordcount-v1", level="algorithm", engines=["wordcount"])
