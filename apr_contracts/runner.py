@@ -121,7 +121,8 @@ def collect(
             spec, reason = binding.spec, binding.reason
             hashed = claim_hash(contract, entry)
             if spec is not None and spec.pin and not hashed.startswith(spec.pin):
-                spec, reason = None, pin_changed_reason(spec, str(contract.id), hashed)
+                reason = pin_changed_reason(spec, str(contract.id), hashed)
+                spec = None
             seed = derive_seed(options.seed, str(entry.id))
             jobs.append(
                 Job(

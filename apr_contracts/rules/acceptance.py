@@ -137,7 +137,12 @@ def ambiguous_references(contracts: Sequence[LoadedContract], ctx: CheckContext)
 
 
 def listed_but_bound_elsewhere(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[Located]:
-    from apr_contracts.acceptance.bind import FalsifierIndex, binds_to_tokens, local_names, qualified
+    from apr_contracts.acceptance.bind import (
+        FalsifierIndex,
+        binds_to_tokens,
+        local_names,
+        qualified,
+    )
     from apr_contracts.scoreboard import display_path
 
     index = FalsifierIndex.of(contracts)
@@ -191,9 +196,8 @@ def _needs(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[t
 
 
 def live_without_live_falsifier(contracts: Sequence[LoadedContract], ctx: CheckContext) -> Iterator[Located]:
-    from apr_contracts.outcomes import Level
-
     from apr_contracts.acceptance.bind import qualified
+    from apr_contracts.outcomes import Level
 
     levels = {qualified(c.id, f.id): f.level for c in contracts for f in c.falsifiers}
     for doc, c, spec in _needs(contracts, ctx):
