@@ -95,7 +95,7 @@ class FalsifierSpec:
     # The contract ids this implementation is written for: it binds an entry only when both the
     # contract and the falsifier id match (ids are scoped per contract, as the Rust `pv` scopes them).
     contracts: tuple[str, ...] = ()
-    # A prefix of the claim hash (`pv pin` prints it) this implementation was written against; when
+    # A prefix of the claim hash (shown in `pv status`) this implementation was written against; when
     # the contract's claim no longer hashes to it, `pv run` records NOT_BOUND, "review it", not HELD.
     pin: str | None = None
 
@@ -127,7 +127,7 @@ def falsifier(
     implements; it may instead be given once per module with
     ``registry.add_module(module, contract=...)``. An entry of another contract that happens to
     use the same falsifier id is never bound to it. ``pin`` is a prefix of the claim hash the
-    implementation was written against (`pv pin` prints and updates it): when the claim changes,
+    implementation was written against (the NOT_BOUND message of a changed claim prints the new one): when the claim changes,
     the entry is NOT_BOUND with "claim changed since the implementation was written" until someone
     has reviewed the code and updated the pin.
 
@@ -141,7 +141,7 @@ def falsifier(
 
     contracts = normalize_contracts(contract)
     if pin is not None and (not isinstance(pin, str) or not _PIN.fullmatch(pin)):
-        raise ValueError(f"{falsifier_id}: pin={pin!r} is not a claim hash prefix (8 to 64 hex digits; `pv pin` prints it)")
+        raise ValueError(f"{falsifier_id}: pin={pin!r} is not a claim hash prefix (8 to 64 hex digits of the claim hash)")
 
     def mark(fn: FalsifierFn) -> FalsifierFn:
         spec = FalsifierSpec(
