@@ -51,12 +51,15 @@ def test_002_speedup_judged_against_measured_capacity(tmp_path: Path) -> None:
     (else SKIPPED, with the measured capacity in the reason); the serialized mutant never gets a speedup."""
     real = run_falsifier(PAR + "002", workspace=_ws(tmp_path / "real"), params={"rounds": 5, "attempts": 2})
     assert real.outcome in (Outcome.HELD, Outcome.SKIPPED), real.message
-    for mutant in ("broken-serialized-workers", "broken-shared-encoder-pool"):
-        broken = run_falsifier(PAR + "002", engines={"tokenizer": mutant},
-                               workspace=_ws(tmp_path / mutant), params={"rounds": 5, "attempts": 2})
-        if broken.outcome is Outcome.SKIPPED:
-            pytest.skip(f"no spare core on this machine right now: {broken.message}")
-        assert broken.outcome is Outcome.FALSIFIED, (mutant, broken.message)
+    # Only the lock mutant is required to lose: its defect is in our code. broken-shared-encoder-pool's
+    # slowness comes from contention inside the regex crate's pool, which depends on the machine (a CI
+    # runner measured 1.43x of a 1.51x capacity with it), so it is no deterministic mutant.
+    mutant = "broken-serialized-workers"
+    broken = run_falsifier(PAR + "002", engines={"tokenizer": mutant},
+                           workspace=_ws(tmp_path / mutant), params={"rounds": 5, "attempts": 2})
+    if broken.outcome is Outcome.SKIPPED:
+        pytest.skip(f"no spare core on this machine right now: {broken.message}")
+    assert broken.outcome is Outcome.FALSIFIED, (mutant, broken.message)
 
 
 def test_progress_emitter_or_cadence_with_injected_clock() -> None:

@@ -91,7 +91,9 @@ class _SharedEncoderTiktoken(backends.TiktokenBackend):
 @_named
 class SharedEncoderPool(_TiktokenSwapped):
     """The pool's workers share one tiktoken encoder (what the engine did until issue 11): its regex
-    serves one thread fast and the rest slowly, so 2 workers encode no faster than 1."""
+    serves one thread fast and the rest slowly, so 2 workers encode no faster than 1. How slowly depends on
+    the machine (the contention is inside the regex crate), so no test requires FALSIFY-APR-TOK-PAR-002 to
+    catch it everywhere."""
 
     BACKEND = _SharedEncoderTiktoken
 
