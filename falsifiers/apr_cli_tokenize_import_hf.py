@@ -24,8 +24,6 @@ from engines.tokenizer import fixtures as fx
 from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB, TRANSFORMERS
 from falsifiers._tokenizer_support import apr, said, sha256_of
 
-IMPORT_LIVE = "FALSIFY-TOK-IMPORT-HF-LIVE-001"
-
 
 def _import(ctx: RunContext, source: Path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     out = ctx.workspace / name
@@ -208,7 +206,6 @@ def import_hf_source_digest(ctx: RunContext) -> Verdict:
     return ctx.held(measured={"sha256": expected[:16]})
 
 
-
 def _stdlib_spread(count: int) -> list[str]:
     """``count`` standard-library files spread evenly over the whole library (every package, not the first few)."""
     texts = [text for _rel, text in fx.iter_stdlib_documents()]
@@ -216,7 +213,7 @@ def _stdlib_spread(count: int) -> list[str]:
     return texts[::step][:count]
 
 
-@falsifier(IMPORT_LIVE, level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
+@falsifier("FALSIFY-TOK-IMPORT-HF-LIVE-001", level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
 def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
     """GPT-2 and Qwen2 through `apr tokenize import-hf`, read back from vocab.json + merges.txt alone by
     transformers' GPT2Tokenizer / Qwen2Tokenizer; ids compared with tokenizers on the source file."""
@@ -255,7 +252,6 @@ def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
     if first_mismatch is not None:
         measured["first_mismatch"] = first_mismatch
     return ctx.measured(**measured)
-
 
 
 CONTRACT = "apr-cli-tokenize-import-hf-v1"  # the contract whose falsifier ids this family binds
