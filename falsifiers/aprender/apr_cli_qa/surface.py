@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from apr_contracts import RunContext, Verdict, falsifier
-from falsifiers.apr_cli_qa._support import (
+from falsifiers.aprender.apr_cli_qa._support import (
     cli_module,
     command_tree,
     is_leaf,
@@ -77,7 +77,7 @@ def json_format_changes_output(ctx: RunContext) -> Verdict:
     import json
 
     from engines.exporter.receipt import base_receipt
-    from falsifiers.apr_cli_qa._support import fixtures
+    from falsifiers.aprender.apr_cli_qa._support import fixtures
 
     cli = cli_module(ctx)
     ckpt, gguf = fixtures(ctx, gguf_beside=False)

@@ -16,7 +16,7 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
 from falsifiers._tokenizer_support import said, stdlib_docs
-from falsifiers.apr_tokenize_parallel_bpe.workers import run_apr
+from falsifiers.aprender.apr_tokenize_parallel_bpe.workers import run_apr
 
 T0 = 1000.0  # the injected monotonic clock's start
 WALL = 1_800_000_000.0  # the injected wall clock (2027-01-15T08:00:00Z)

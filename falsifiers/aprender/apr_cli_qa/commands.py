@@ -14,7 +14,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._export_support import apr, tail
-from falsifiers.apr_cli_qa._support import (
+from falsifiers.aprender.apr_cli_qa._support import (
     command_tree,
     fixtures,
     float32_artifacts,

@@ -16,7 +16,7 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
 from falsifiers._tokenizer_support import reference_ids, said, stdlib_docs
-from falsifiers.apr_tokenize_parallel_bpe.workers import run_apr
+from falsifiers.aprender.apr_tokenize_parallel_bpe.workers import run_apr
 
 
 @falsifier("FALSIFY-APR-TOK-PAR-011", level="algorithm", engines=["tokenizer"])

@@ -13,7 +13,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._export_support import apr, tail
-from falsifiers.apr_cli_qa._support import fixtures
+from falsifiers.aprender.apr_cli_qa._support import fixtures
 
 GATE = "QA-FORMAT-PARITY"
 FLOOR = 64  # the contract's floor, held here rather than asked of the engine
