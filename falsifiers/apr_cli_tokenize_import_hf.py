@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer import fixtures as fx
 from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB, TRANSFORMERS
-from falsifiers._tokenizer_support import apr, said, sha256_of
+from falsifiers._tokenizer_support import apr, said
 
 
 def _import(ctx: RunContext, source: Path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -198,9 +199,9 @@ def import_hf_source_digest(ctx: RunContext) -> Verdict:
     proc, out = _import(ctx, source, "out")
     if proc.returncode != 0:
         return ctx.falsified(f"import failed: {said(proc)}")
-    expected = sha256_of(source)
+    expected = sha256_file(source)
     recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("source_sha256")
-    copied = sha256_of(out / "tokenizer.json") if (out / "tokenizer.json").is_file() else None
+    copied = sha256_file(out / "tokenizer.json") if (out / "tokenizer.json").is_file() else None
     if recorded != expected or copied != expected:
         return ctx.falsified("digest mismatch", counterexample={"input": expected, "manifest": recorded, "copy": copied})
     return ctx.held(measured={"sha256": expected[:16]})

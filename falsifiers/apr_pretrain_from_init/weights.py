@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from apr_contracts.hashing import sha256_file
 from falsifiers._requirements import SMOLLM2 as SMOLLM2_PACKAGE
 from falsifiers._trainer_support import (
     apr,
@@ -146,7 +147,7 @@ def zero_step_load_is_idempotent(ctx: RunContext) -> Verdict:
     outs = [_run(ctx, ("--init", str(init)), name, "--num-steps", "0", "--seed", "42") for name in ("load-a", "load-b")]
     a, b = (_digest(o) for o in outs)
     differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-    same_as_init = a.get("model.safetensors") == hashlib.sha256((init / "model.safetensors").read_bytes()).hexdigest()
+    same_as_init = a.get("model.safetensors") == sha256_file(init / "model.safetensors")
     measured = {"files": len(a), "differing": differ, "weights_equal_init": same_as_init}
     if differ or "model.safetensors" not in a:
         return ctx.falsified(f"two zero-step loads of {init.name} differ in {differ or ['(no weights written)']}",

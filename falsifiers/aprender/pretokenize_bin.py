@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts.hashing import sha256_file
 from falsifiers._shard_support import (
     Failed,
     copy_folder,
@@ -208,7 +209,7 @@ def manifest_digests_match_shards(ctx: RunContext) -> Verdict:
     shard changed after the fact is reported by verify-shards as a sha256 mismatch."""
     try:
         _tok, _corpus, out = encoded_folder(ctx, "out")
-        files = [hashlib.sha256(p.read_bytes()).hexdigest() for p in shard_paths(out)]
+        files = [sha256_file(p) for p in shard_paths(out)]
         clean = [r.get("sha256") for r in manifest(out)["shards"]]
         repaired_dir = lose_manifest(copy_folder(out, ctx.workspace / "repaired"))
         proc = repair(ctx, repaired_dir)

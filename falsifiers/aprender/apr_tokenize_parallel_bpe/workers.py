@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer import fixtures as fx
 from falsifiers._requirements import TIKTOKEN
 from falsifiers._tokenizer_support import (
@@ -28,7 +29,6 @@ from falsifiers._tokenizer_support import (
     read_manifest,
     reference_ids,
     said,
-    sha256_of,
     stdlib_docs,
 )
 
@@ -84,7 +84,7 @@ def workers_byte_identical(ctx: RunContext) -> Verdict:
                            "--shard-tokens", "40000")
             if proc.returncode != 0:
                 return ctx.falsified(f"--backend {backend} --workers {workers}: {said(proc)}", measured=measured)
-            digests.append([(s["file"], sha256_of(out / s["file"])) for s in read_manifest(out)["shards"]])
+            digests.append([(s["file"], sha256_file(out / s["file"])) for s in read_manifest(out)["shards"]])
         measured[f"{backend}_shards"] = len(digests[0])
         if digests[0] != digests[1]:
             diff = next((a, b) for a, b in zip(digests[0] + [None], digests[1] + [None], strict=False) if a != b)
