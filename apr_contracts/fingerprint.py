@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import atexit
 import functools
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -36,6 +35,8 @@ import sysconfig
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from apr_contracts.hashing import sha256_file, sha256_text
 
 FINGERPRINT_SCHEME = "apr-fingerprint-v1"
 TRACE_ENV = "PV_MODULE_TRACE"
@@ -184,7 +185,7 @@ def distribution_versions(tops: Iterable[str]) -> dict[str, str]:
 
 def file_sha256(path: Path | str) -> str:
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return "missing"
 
@@ -219,7 +220,7 @@ def static_fingerprint(
         "machine": platform.machine(),
     }
     encoded = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=repr)
-    return hashlib.sha256(encoded.encode()).hexdigest(), parts
+    return sha256_text(encoded), parts
 
 
 def clear_caches() -> None:

@@ -27,7 +27,8 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("engines.trainer", "engines.trainer.plugin"),
     ("engines.exporter", "engines.exporter.plugin"),
     # One falsifier plugin per contract family, named after the contract id without its version,
-    # so FALSIFY-... of contract X-v1 is found in falsifiers/X (tests/falsifiers checks this).
+    # so FALSIFY-... of contract X-v1 is found in falsifiers/X, or falsifiers/aprender/X for a
+    # reference contract (tests/falsifiers/test_layout.py checks this). Our own contracts' families:
     *((f"falsifiers.{family}", f"falsifiers.{family}") for family in (
         "apr_cli_tokenize_import_hf",
         "apr_cli_tokenize_encode_corpus",
@@ -36,8 +37,11 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
         "apr_pretrain_from_init",
         "apr_export_gguf",
         "apr_lifecycle",
-        # Reference contracts of another project (../shared/reference-contracts/aprender), named
-        # after the contract file's stem where the contract id is not `<name>-vN`.
+    )),
+    # Families binding only the reference contracts of another project
+    # (../shared/reference-contracts/aprender) live apart, in falsifiers/aprender/X; named after the
+    # contract file's stem where the contract id is not `<name>-vN`.
+    *((f"falsifiers.aprender.{family}", f"falsifiers.aprender.{family}") for family in (
         "apr_cli_model_1_ship_via_cpu",
         "apr_audit_ship_two",
         "absolute_position",

@@ -23,6 +23,7 @@ from typing import Any
 
 from apr_contracts.api import FalsifierSpec
 from apr_contracts.fingerprint import static_fingerprint, still_current
+from apr_contracts.hashing import sha256_file
 from apr_contracts.isolation import WorkerPool, run_in_fresh_process
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.plugins import Plugins
@@ -406,6 +407,6 @@ def _result(
 
 def _file_sha256(path: Path) -> str:
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return ""

@@ -9,7 +9,6 @@ Importable with the core dependencies only: heavy libraries are imported inside 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict
 from apr_contracts.atomic import atomic_path
+from apr_contracts.hashing import sha256_file
 
 KINDS = ("tokenizer", "trainer", "exporter")
 APR_TIMEOUT_S = 600.0
@@ -122,14 +122,6 @@ def write_jsonl(path: Path, docs: Sequence[tuple[str, str]]) -> Path:
         for rel, text in docs:
             handle.write(json.dumps({"text": text, "path": rel}, ensure_ascii=False) + "\n")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tokenize_hf(tokenizer_json: Path, text: str) -> list[int]:

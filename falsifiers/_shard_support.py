@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer import fixtures as fx
 from falsifiers._tokenizer_support import apr, encode_corpus, said, stdlib_docs
 
@@ -57,7 +58,7 @@ def shard_paths(folder: Path) -> list[Path]:
 
 def file_digests(folder: Path, *, skip: tuple[str, ...] = ("manifest.json",)) -> dict[str, str]:
     """name -> sha256 of every file in ``folder`` except ``skip`` (to prove a command wrote nothing else)."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir())
             if p.is_file() and p.name not in skip}
 
 
@@ -99,7 +100,7 @@ def set_id(folder: Path, shard: str, position: int, value: int) -> None:
     data = manifest(folder)
     for record in data["shards"]:
         if record["file"] == shard:
-            record["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            record["sha256"] = sha256_file(path)
     (folder / "manifest.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 

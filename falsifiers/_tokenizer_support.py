@@ -1,13 +1,12 @@
 """What the tokenizer contracts' falsifiers share: running `apr tokenize`, and independent oracles.
 
 The oracle is `tokenizers` itself (``Tokenizer.from_file(...).encode(text,
-add_special_tokens=False).ids``), numpy and hashlib, never the engine's own code. This module
+add_special_tokens=False).ids``), numpy and hashlib (apr_contracts.hashing), never the engine's own code. This module
 imports nothing from the family modules that use it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -30,10 +29,6 @@ def apr(ctx: RunContext, *args: str | Path, timeout: float = TIMEOUT_S) -> subpr
 
 def said(proc: subprocess.CompletedProcess[str]) -> str:
     return f"exit {proc.returncode}; stderr: {proc.stderr.strip()[-600:]}"
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 

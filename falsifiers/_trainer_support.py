@@ -20,7 +20,6 @@ from apr_contracts import RunContext
 
 ARCH = "FALSIFY-APR-PRETRAIN-ARCH-"
 CHIN = "FALSIFY-APR-PRETRAIN-CHINCHILLA-"
-FROM_INIT = "FALSIFY-APR-PRETRAIN-FROM-INIT-"
 
 # Qwen/Qwen2.5-0.5B as published on its model card's config.json (our field names).
 PUBLISHED_QWEN = {"family": "qwen2", "vocab_size": 151_936, "hidden_size": 896, "num_attention_heads": 14,

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer import fixtures as fx
 from falsifiers._requirements import GPT2_VOCAB, QWEN_VOCAB, TRANSFORMERS
-from falsifiers._tokenizer_support import apr, said, sha256_of
-
-IMPORT_LIVE = "FALSIFY-TOK-IMPORT-HF-LIVE-001"
+from falsifiers._tokenizer_support import apr, said
 
 
 def _import(ctx: RunContext, source: Path, name: str, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -200,13 +199,12 @@ def import_hf_source_digest(ctx: RunContext) -> Verdict:
     proc, out = _import(ctx, source, "out")
     if proc.returncode != 0:
         return ctx.falsified(f"import failed: {said(proc)}")
-    expected = sha256_of(source)
+    expected = sha256_file(source)
     recorded = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("source_sha256")
-    copied = sha256_of(out / "tokenizer.json") if (out / "tokenizer.json").is_file() else None
+    copied = sha256_file(out / "tokenizer.json") if (out / "tokenizer.json").is_file() else None
     if recorded != expected or copied != expected:
         return ctx.falsified("digest mismatch", counterexample={"input": expected, "manifest": recorded, "copy": copied})
     return ctx.held(measured={"sha256": expected[:16]})
-
 
 
 def _stdlib_spread(count: int) -> list[str]:
@@ -216,7 +214,7 @@ def _stdlib_spread(count: int) -> list[str]:
     return texts[::step][:count]
 
 
-@falsifier(IMPORT_LIVE, level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
+@falsifier("FALSIFY-TOK-IMPORT-HF-LIVE-001", level="live", engines=["tokenizer"], requires=[TRANSFORMERS, QWEN_VOCAB, GPT2_VOCAB])
 def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
     """GPT-2 and Qwen2 through `apr tokenize import-hf`, read back from vocab.json + merges.txt alone by
     transformers' GPT2Tokenizer / Qwen2Tokenizer; ids compared with tokenizers on the source file."""
@@ -255,7 +253,6 @@ def imported_files_load_in_transformers(ctx: RunContext) -> Verdict:
     if first_mismatch is not None:
         measured["first_mismatch"] = first_mismatch
     return ctx.measured(**measured)
-
 
 
 CONTRACT = "apr-cli-tokenize-import-hf-v1"  # the contract whose falsifier ids this family binds

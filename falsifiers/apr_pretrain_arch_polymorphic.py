@@ -28,7 +28,7 @@ from falsifiers._trainer_support import (
 )
 
 
-@falsifier(ARCH + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-001", level="algorithm", engines=["trainer"])
 def qwen_preset_matches_published(ctx: RunContext) -> Verdict:
     """qwen2_0_5b() equals the published Qwen2.5-0.5B config field by field, N = 494,032,768."""
     engine = ctx.engine("trainer")
@@ -42,7 +42,7 @@ def qwen_preset_matches_published(ctx: RunContext) -> Verdict:
     return ctx.held("all 12 fields match; N = 494,032,768", measured={"parameters": n, "fields_wrong": 0})
 
 
-@falsifier(ARCH + "002", level="integration", engines=["trainer"], requires=[GPT2_VOCAB])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-002", level="integration", engines=["trainer"], requires=[GPT2_VOCAB])
 def no_init_builds_scratch_default(ctx: RunContext) -> Verdict:
     """Without --init/--arch, `apr pretrain` builds the GPT-2-vocab GQA 4:1 default."""
     from engines.tokenizer.fixtures import gpt2_tokenizer_json
@@ -67,7 +67,7 @@ EXTRACTED_FIELDS = ("rope_theta", "rms_norm_eps", "num_key_value_heads", "tie_wo
                     "max_position_embeddings", "intermediate_size")
 
 
-@falsifier(ARCH + "003", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-003", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def init_config_extracts_every_field(ctx: RunContext) -> Verdict:
     """--init extraction reads every field; each missing field is an error naming it (no defaults)."""
     from engines.trainer.fixtures import QWEN2_5_0_5B_CONFIG
@@ -102,7 +102,7 @@ def init_config_extracts_every_field(ctx: RunContext) -> Verdict:
 GQA_MAX_ABS = 1e-5
 
 
-@falsifier(ARCH + "004", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-004", level="algorithm", engines=["trainer"])
 def gqa_matches_repeated_mha(ctx: RunContext) -> Verdict:
     """GQA of ratio 7:1 (and 1, 4, 8) equals full MHA over explicitly repeated KV heads (max |Δ| <= 1e-5)."""
     import torch
@@ -126,7 +126,7 @@ def gqa_matches_repeated_mha(ctx: RunContext) -> Verdict:
     return ctx.held(f"max |Δ| {worst:.3g} <= {GQA_MAX_ABS} over 7:1, 1:1, 4:1, 8:1", measured=measured)
 
 
-@falsifier(ARCH + "005", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-005", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def qwen_tokenizer_passes_with_qwen_init(ctx: RunContext) -> Verdict:
     """The real Qwen2.5 tokenizer (151,665 ids) passes preflight with a Qwen2.5-0.5B --init."""
     init, shards = qwen_fixture(ctx)
@@ -142,7 +142,7 @@ def qwen_tokenizer_passes_with_qwen_init(ctx: RunContext) -> Verdict:
                     measured={"tokenizer_vocab": check["tokenizer_vocab"], "model_vocab": check["model_vocab"]})
 
 
-@falsifier(ARCH + "006", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-006", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def qwen_tokenizer_fails_without_init(ctx: RunContext) -> Verdict:
     """Without --init the same tokenizer fails the strict preflight (default arch, and qwen2-0.5b arch)."""
     init, shards = qwen_fixture(ctx)
@@ -171,7 +171,7 @@ def qwen_tokenizer_fails_without_init(ctx: RunContext) -> Verdict:
                     f"{size} ids against {size + 1} rows")
 
 
-@falsifier(ARCH + "007", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-007", level="integration", engines=["trainer"])
 def encoder_init_refused(ctx: RunContext) -> Verdict:
     """An encoder --init is refused by name, before any weight is read (its weights file is garbage)."""
     from engines.trainer.fixtures import encoder_init_dir
@@ -186,13 +186,13 @@ def encoder_init_refused(ctx: RunContext) -> Verdict:
     return ctx.held("refused: " + err.strip().splitlines()[0][:200], measured={"exit_code": code})
 
 
-@falsifier(ARCH + "008", level="algorithm", engines=[])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-008", level="algorithm", engines=[])
 def arch_contract_validates(ctx: RunContext) -> Verdict:
     """`pv validate` accepts the contract declaring this id (--strict when its claim says so, as ours does)."""
     return pv_validates(ctx)
 
 
-@falsifier(ARCH + "009", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-009", level="algorithm", engines=["trainer"])
 def relaxed_bound_accepts_reserved_rows(ctx: RunContext) -> Verdict:
     """Under --init every tokenizer size <= model vocab passes (151,665 <= 151,936 and the equality edge)."""
     engine = ctx.engine("trainer")
@@ -208,7 +208,7 @@ def relaxed_bound_accepts_reserved_rows(ctx: RunContext) -> Verdict:
     return ctx.held("151,665 <= 151,936 and equality accepted under --init")
 
 
-@falsifier(ARCH + "010", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-010", level="integration", engines=["trainer"])
 def oversized_tokenizer_refused(ctx: RunContext) -> Verdict:
     """model_vocab + 1 ids is refused, exactly model_vocab accepted, with and without --init (the bound is <=)."""
     from engines.trainer.config import tiny
@@ -245,7 +245,7 @@ def oversized_tokenizer_refused(ctx: RunContext) -> Verdict:
     return ctx.held(f"{size} ids vs {size} rows accepted, vs {size - 1} rows refused, with and without --init")
 
 
-@falsifier(ARCH + "011", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-ARCH-011", level="integration", engines=["trainer"])
 def init_never_silently_dropped(ctx: RunContext) -> Verdict:
     """With --init and --device auto, the step-0 loss equals the init model's own loss on that batch."""
     return _step0_loss_is_init_loss(ctx, "auto")
@@ -305,7 +305,6 @@ def _step0_loss_is_init_loss(ctx: RunContext, device: str) -> Verdict:
                              f"(scratch {scratch:.6f}): --init was dropped with --device {device}",
                              measured=measured)
     return ctx.held(f"step-0 loss {first['loss']:.6f} = init model's {own:.6f}", measured=measured)
-
 
 
 CONTRACT = "apr-pretrain-arch-polymorphic-v1"  # the contract whose falsifier ids this family binds

@@ -40,7 +40,7 @@ def _n_params(ctx: RunContext) -> int:
     return gate_n_params(ctx, scratch_source(ctx))
 
 
-@falsifier(CHIN + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-CHINCHILLA-001", level="algorithm", engines=["trainer"])
 def parameter_count_is_exact(ctx: RunContext) -> Verdict:
     """N from the config equals the parameters of the built model (tied head once); Qwen2.5-0.5B = 494,032,768."""
     from engines.trainer.config import tiny
@@ -66,7 +66,7 @@ def parameter_count_is_exact(ctx: RunContext) -> Verdict:
     return ctx.held(f"exact for {len(variants)} built variants; Qwen2.5-0.5B N = {qwen:,}", measured={"qwen2_0_5b": qwen})
 
 
-@falsifier(CHIN + "002", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-CHINCHILLA-002", level="integration", engines=["trainer"])
 def tokens_use_global_batch(ctx: RunContext) -> Verdict:
     """D = steps x (batch x processes x grad-accum) x seq, as `apr pretrain` reports it under torchrun's WORLD_SIZE."""
     steps, batch, accum, world, seq = 3, 1, 4, 2, 64
@@ -82,7 +82,7 @@ def tokens_use_global_batch(ctx: RunContext) -> Verdict:
     return ctx.held(f"D = {got:,} = steps x global batch x seq", measured={"tokens": got})
 
 
-@falsifier(CHIN + "003", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-CHINCHILLA-003", level="integration", engines=["trainer"])
 def warns_with_sufficient_suggestion(ctx: RunContext) -> Verdict:
     """D in [10·N, 20·N) warns, the suggested --num-steps is the smallest reaching 20·N; 20·N exactly is ok."""
     n = _n_params(ctx)
@@ -118,7 +118,7 @@ def warns_with_sufficient_suggestion(ctx: RunContext) -> Verdict:
                     measured=measured)
 
 
-@falsifier(CHIN + "004", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-CHINCHILLA-004", level="integration", engines=["trainer"])
 def refuses_below_10n(ctx: RunContext) -> Verdict:
     """D = 10·N - 1 exits 1 naming the gate, unless --force-under-provisioned; D = 10·N exactly passes with a warning."""
     n = _n_params(ctx)
@@ -147,7 +147,7 @@ def refuses_below_10n(ctx: RunContext) -> Verdict:
                     "allowed when forced; ~7·N refused")
 
 
-@falsifier(CHIN + "005", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-CHINCHILLA-005", level="integration", engines=["trainer"])
 def severe_wording_below_5n(ctx: RunContext) -> Verdict:
     """At D = 5·N - 1 the refusal (and the forced warning) says SEVERELY; at D = 5·N exactly it does not."""
     n = _n_params(ctx)
@@ -172,7 +172,6 @@ def severe_wording_below_5n(ctx: RunContext) -> Verdict:
 
 
 # --- apr-pretrain-from-init-v1 (live) -------------------------------------------------------------
-
 
 
 CONTRACT = "apr-pretrain-chinchilla-gate-v1"  # the contract whose falsifier ids this family binds

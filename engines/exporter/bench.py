@@ -8,7 +8,6 @@ can be audited rather than trusted.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import statistics
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.hashing import sha256_file, sha256_text
 from engines.errors import AprError
 from engines.exporter.fixtures import CODE_SAMPLE
 
@@ -57,14 +57,6 @@ class BenchReceipt:
         return {"version": 2, **out}
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def model_identity(target: Path) -> dict[str, Any]:
     files = [target] if target.is_file() else sorted(p for p in target.iterdir() if p.is_file() and not p.name.startswith("."))
     return {
@@ -85,7 +77,7 @@ def tool_identity() -> dict[str, Any]:
 
 
 def _combined(parts: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return sha256_text("\n".join(parts))
 
 
 def machine() -> dict[str, Any]:

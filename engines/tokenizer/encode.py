@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.atomic import write_json_atomic
+from apr_contracts.hashing import sha256_file
 from engines.errors import AprError
 from engines.tokenizer import corpus as corpus_mod
 from engines.tokenizer.audit import Audit, AuditMismatch
 from engines.tokenizer.estimate import Extrapolation, extrapolate_estimate
-from engines.tokenizer.load import LoadedTokenizer, resolve_tokenizer_json, sha256_file
+from engines.tokenizer.load import LoadedTokenizer, resolve_tokenizer_json
 from engines.tokenizer.progress import (
     DEFAULT_INTERVAL_DOCS,
     DEFAULT_INTERVAL_SECONDS,

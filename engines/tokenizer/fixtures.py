@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
 import os
 import sysconfig
@@ -301,6 +300,3 @@ def write_jsonl(dest: Path, texts: list[str], *, field: str = "text") -> Path:
             out.write(json.dumps({field: text}, ensure_ascii=False) + "\n")
     return dest
 
-
-def content_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.atomic import make_staging_dir
+from apr_contracts.hashing import sha256_file
 from engines.errors import AprError
-from engines.tokenizer.load import sha256_file
 
 IMPORT_SCHEMA = "apr.tokenize.import-hf/v1"
 MERGES_HEADER = "#version: 0.2"

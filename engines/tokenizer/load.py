@@ -39,13 +39,13 @@ Errors are :class:`engines.errors.AprError` (exit code 1) with a hint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.hashing import sha256_bytes
 from engines.errors import AprError
 
 # Names used as end-of-text / document separator by the common tokenizer families,
@@ -59,15 +59,6 @@ EOS_CANDIDATES: tuple[str, ...] = (
     "<|im_end|>",
     "[SEP]",
 )
-
-
-def sha256_file(path: Path, *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks (memory stays flat for large corpora)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_tokenizer_json(source: str | Path) -> Path:
@@ -226,7 +217,7 @@ def load_tokenizer(source: str | Path, *, eos: str | None = None, lazy: bool = F
     eos_token = next((c for c in ([wanted] if wanted else []) + list(EOS_CANDIDATES) if lookup(c) is not None), None)
     loaded = LoadedTokenizer(
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256_bytes(data),
         vocab_size=vocab_size,
         eos_id=lookup(eos_token) if eos_token is not None else None,
         eos_token=eos_token,

@@ -24,7 +24,6 @@ rewrites it).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.atomic import write_json_atomic
+from apr_contracts.hashing import sha256_file
 from engines.errors import AprError, UsageError
 from engines.tokenizer.shards import MANIFEST, STATE
 
@@ -112,12 +112,8 @@ class RepairManifest:
                            "or corrupt, and a manifest must not vouch for it",
                            hint="re-run the same encode-corpus command to rewrite it (it resumes), or remove it "
                                 "and every later shard")
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
         return {"file": path.name, "tokens": self.repair_token_count(size), "documents": None, "bytes": size,
-                "sha256": digest.hexdigest()}
+                "sha256": sha256_file(path)}
 
     def repair_token_count(self, size: int) -> int:
         return size // 4  # one little-endian uint32 per id

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apr_contracts.atomic import is_leftover
+from apr_contracts.hashing import sha256_file
 from engines.errors import AprError
 from engines.tokenizer import corpus as corpus_mod
-from engines.tokenizer.load import LoadedTokenizer, sha256_file
+from engines.tokenizer.load import LoadedTokenizer
 from engines.tokenizer.shards import MANIFEST, STATE
 
 if TYPE_CHECKING:  # encode.py imports this module: the options type is only an annotation here
@@ -78,12 +79,10 @@ class ResumableOutput:
         return None
 
     def _check_resumable(self, out: Path, state: dict[str, Any]) -> dict[str, Any]:
-        import hashlib
-
         for record in state["shards"]:
             path = out / record["file"]
             ok = path.is_file() and path.stat().st_size == record["bytes"]
-            if ok and hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
+            if ok and sha256_file(path) != record["sha256"]:
                 ok = False
             if not ok:
                 raise AprError(f"{path}: completed shard is missing or changed since the interrupted run",

@@ -21,7 +21,6 @@ shape. Heavy libraries (torch, safetensors) are imported inside functions.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apr_contracts.atomic import make_staging_dir, write_json_atomic
+from apr_contracts.hashing import sha256_file
 from engines.errors import AprError
 from engines.trainer.config import ArchConfig, from_config_file
 from engines.trainer.params import parameter_shapes
@@ -67,14 +67,6 @@ class Checkpoint:
         model = CausalLM(self.config, **kwargs)
         load_into(model, self.state_dict, source=str(self.path))
         return model
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_state_dict(config: ArchConfig, state: Mapping[str, Any], *, source: str) -> dict[str, Any]:

@@ -209,8 +209,9 @@ def import_model(
 ) -> ImportResult:
     import tempfile
 
+    from apr_contracts.hashing import sha256_file
     from engines import model_card
-    from engines.trainer.checkpoint import load_checkpoint, save_checkpoint, sha256_file
+    from engines.trainer.checkpoint import load_checkpoint, save_checkpoint
     from engines.trainer.params import count_parameters
 
     if output.exists() and not force:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer import fixtures as fx
 from falsifiers._tokenizer_support import (
     apr,
@@ -29,7 +30,6 @@ from falsifiers._tokenizer_support import (
     read_shards,
     reference_ids,
     said,
-    sha256_of,
     stdlib_docs,
 )
 
@@ -135,9 +135,9 @@ def manifest_matches_bytes(ctx: RunContext) -> Verdict:
     manifest = read_manifest(out)
     for record in manifest["shards"]:
         path = out / record["file"]
-        if sha256_of(path) != record["sha256"] or path.stat().st_size != 4 * record["tokens"]:
+        if sha256_file(path) != record["sha256"] or path.stat().st_size != 4 * record["tokens"]:
             return ctx.falsified(f"{record['file']}: manifest sha256/tokens do not match the file",
-                                 counterexample={"manifest": record, "sha256": sha256_of(path),
+                                 counterexample={"manifest": record, "sha256": sha256_file(path),
                                                  "bytes": path.stat().st_size})
     if sum(r["tokens"] for r in manifest["shards"]) != manifest["tokens"]:
         return ctx.falsified("shard counts do not sum to manifest.tokens")
@@ -251,7 +251,7 @@ def resume_after_kill(ctx: RunContext) -> Verdict:
     a.pop("corpus"), b.pop("corpus")
     a.get("tokenizer", {}).pop("path", None), b.get("tokenizer", {}).pop("path", None)
     differ = [s["file"] for s in read_manifest(clean)["shards"]
-              if not (out / s["file"]).is_file() or sha256_of(out / s["file"]) != sha256_of(clean / s["file"])]
+              if not (out / s["file"]).is_file() or sha256_file(out / s["file"]) != sha256_file(clean / s["file"])]
     killed_at = [done for done, _ in kills]
     if differ or a != b:
         return ctx.falsified(f"after kills with {killed_at} shard(s) recorded, {len(differ)} shard(s) differ",
@@ -270,10 +270,10 @@ def refuse_other_run(ctx: RunContext) -> Verdict:
     out = ctx.workspace / "out"
     if (proc := encode_corpus(ctx, tok1, corpus, out, "--shard-tokens", "3000")).returncode != 0:
         return ctx.falsified(f"first run failed: {said(proc)}")
-    before = {p.name: sha256_of(p) for p in out.glob("shard-*.bin")}
+    before = {p.name: sha256_file(p) for p in out.glob("shard-*.bin")}
     for what, (tok, data) in {"tokenizer": (tok2, corpus), "corpus": (tok1, other)}.items():
         proc = encode_corpus(ctx, tok, data, out, "--shard-tokens", "3000")
-        after = {p.name: sha256_of(p) for p in out.glob("shard-*.bin")}
+        after = {p.name: sha256_file(p) for p in out.glob("shard-*.bin")}
         if proc.returncode != 1 or "FALSIFY-TOK-ENCODE-CORPUS-007" not in proc.stderr or after != before:
             return ctx.falsified(f"another {what} was not refused: {said(proc)}; shards unchanged: {after == before}")
     if (proc := encode_corpus(ctx, tok2, corpus, out, "--shard-tokens", "3000", "--force")).returncode != 0:

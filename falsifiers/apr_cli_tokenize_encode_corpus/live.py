@@ -20,8 +20,6 @@ from engines.tokenizer import fixtures as fx
 from falsifiers._requirements import QWEN_VOCAB, TIKTOKEN
 from falsifiers._tokenizer_support import eos_id
 
-ENCODE_LIVE = "FALSIFY-TOK-ENCODE-CORPUS-LIVE-001"
-
 
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, dict[str, Any]]:
     """Wall seconds of ``cmd`` (spawn to exit) and the last JSON object it printed."""
@@ -70,7 +68,7 @@ def _mismatched(tokenizer_json: Path, corpus: Path, out: Path, eos: int) -> tupl
     return len(texts), len(bad), bad[0] if bad else None
 
 
-@falsifier(ENCODE_LIVE, level="live", engines=["tokenizer"], requires=[TIKTOKEN, QWEN_VOCAB])
+@falsifier("FALSIFY-TOK-ENCODE-CORPUS-LIVE-001", level="live", engines=["tokenizer"], requires=[TIKTOKEN, QWEN_VOCAB])
 def real_corpus_exact_and_fast(ctx: RunContext) -> Verdict:
     """The standard library with Qwen2 through `apr tokenize encode-corpus --workers 2`: ids checked against
     tokenizers on every document; wall time against the tiktoken pipeline and pure encode, best of

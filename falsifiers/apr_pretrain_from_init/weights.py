@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from apr_contracts.hashing import sha256_file
 from falsifiers._requirements import SMOLLM2 as SMOLLM2_PACKAGE
 from falsifiers._trainer_support import (
     apr,
@@ -27,13 +28,12 @@ from falsifiers._trainer_support import (
 )
 from falsifiers.apr_pretrain_from_init.own import init_vs_scratch
 
-REF = "FALSIFY-APR-PRETRAIN-INIT-"
 INIT_CEILING = 6.0  # nats: the reference's ceiling on the init's step-0 loss
 SCRATCH_SLACK = 1.5  # scratch loss must be >= ln(vocab) - 1.5
 MIN_GAP = 3.0  # nats between scratch and init
 
 
-@falsifier(REF + "006", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-006", level="live", engines=["trainer"], requires=[SMOLLM2_PACKAGE])
 def init_loss_signal(ctx: RunContext) -> Verdict:
     """Step-0 held-out loss: init <= 6.0, scratch >= ln(V) - 1.5, gap >= 3.0 (SmolLM2-135M stands in for Qwen2.5-0.5B)."""
     got = init_vs_scratch(ctx)
@@ -96,7 +96,7 @@ def moment_findings(optimizer: dict[str, Any]) -> tuple[list[str], dict[str, Any
     return problems, {"adam_steps": steps, "moment_ratio_max_rel_dev": worst}
 
 
-@falsifier(REF + "009", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-009", level="integration", engines=["trainer"])
 def optimizer_state_starts_fresh(ctx: RunContext) -> Verdict:
     """--init from a checkpoint that carries AdamW state: after one step the moments are one step old, LR at step 0."""
     import torch
@@ -140,14 +140,14 @@ def _digest(out: Path) -> dict[str, str]:
     return found
 
 
-@falsifier(REF + "010", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-APR-PRETRAIN-INIT-010", level="integration", engines=["trainer"])
 def zero_step_load_is_idempotent(ctx: RunContext) -> Verdict:
     """Two `apr pretrain --init P --num-steps 0 --seed 42` runs write byte-identical checkpoints."""
     init = tiny_init(ctx)
     outs = [_run(ctx, ("--init", str(init)), name, "--num-steps", "0", "--seed", "42") for name in ("load-a", "load-b")]
     a, b = (_digest(o) for o in outs)
     differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-    same_as_init = a.get("model.safetensors") == hashlib.sha256((init / "model.safetensors").read_bytes()).hexdigest()
+    same_as_init = a.get("model.safetensors") == sha256_file(init / "model.safetensors")
     measured = {"files": len(a), "differing": differ, "weights_equal_init": same_as_init}
     if differ or "model.safetensors" not in a:
         return ctx.falsified(f"two zero-step loads of {init.name} differ in {differ or ['(no weights written)']}",

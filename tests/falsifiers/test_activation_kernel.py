@@ -17,7 +17,7 @@ from apr_contracts.cli import main as pv
 from apr_contracts.outcomes import Outcome
 from apr_contracts.testing import run_falsifier
 from engines.trainer.engine import TorchTrainer
-from falsifiers.activation_kernel import TINY, f32, ulp_distance
+from falsifiers.aprender.activation_kernel import TINY, f32, ulp_distance
 
 ACT = "FALSIFY-ACT-"
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from apr_contracts.cli import main as pv
 from apr_contracts.outcomes import Outcome
 from apr_contracts.testing import run_falsifier
 from engines.trainer.engine import TorchTrainer
-from falsifiers.alibi_slopes import ggml_slope
+from falsifiers.aprender.alibi_slopes import ggml_slope
 
 AS = "FALSIFY-AS-"
 REPO = Path(__file__).resolve().parents[2]

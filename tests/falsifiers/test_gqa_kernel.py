@@ -17,7 +17,7 @@ from apr_contracts.testing import run_falsifier
 from engines.trainer.engine import TorchTrainer
 from engines.trainer.gqa import HeadRatioError, check_heads, kv_head_index
 from engines.trainer.mutants.pos_gqa import GQAMaskAfterSoftmax, GQAPow2GroupRound
-from falsifiers.gqa_kernel import (
+from falsifiers.aprender.gqa_kernel import (
     GPU_COSINE,
     POW2,
     QWEN_7B,

@@ -54,6 +54,7 @@ def test_every_id_of_the_reference_contract_is_bound() -> None:
     if not path.is_file():
         pytest.skip("reference contracts not present")
     from apr_contracts.plugins import load_plugins
+    from falsifiers.aprender.pretokenize_bin import CONTRACT
 
     ids = [t["id"] for t in yaml.safe_load(path.read_text(encoding="utf-8"))["falsification"]]
-    assert len(ids) == 6 and all(load_plugins().falsifiers.get("C-PRETOK-BIN", i) is not None for i in ids)
+    assert len(ids) == 6 and all(load_plugins().falsifiers.get(CONTRACT, i) is not None for i in ids)

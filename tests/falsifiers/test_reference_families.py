@@ -76,7 +76,7 @@ def test_collect_only_counts_bound_out_of_scope_and_unbound(capsys: pytest.Captu
 ])
 def test_validate_claims_are_strict_exactly_when_they_say_so(tmp_path: Path, prediction: str,
                                                              outcome: Outcome) -> None:
-    path = tmp_path / "apr-pretrain-arch-polymorphic-v1.yaml"  # the contract id the binding names (file name: no metadata.id)
+    path = tmp_path / "apr-pretrain-arch-polymorphic-v1.yaml"  # the id the falsifier is bound for (from the stem)
     path.write_text("metadata:\n  version: 1.0.0\n  description: d\nfalsification_tests:\n"
                     f"- id: FALSIFY-APR-PRETRAIN-ARCH-008\n  rule: r\n  prediction: \"{prediction}\"\n"
                     "  if_fails: f\n", encoding="utf-8")  # no `level:` and no `test:`: warnings, not errors

@@ -54,11 +54,10 @@ def test_every_id_of_the_reference_contract_is_bound() -> None:
     if not path.is_file():
         pytest.skip("reference contracts not present")
     from apr_contracts.plugins import load_plugins
+    from falsifiers.aprender.apr_tokenize_repair_manifest import CONTRACT
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    contract_id = data.get("contract_id") or data["metadata"]["id"]
-    ids = [t["id"] for t in data["falsification_tests"]]
-    assert ids and all(load_plugins().falsifiers.get(contract_id, i) is not None for i in ids)
+    ids = [t["id"] for t in yaml.safe_load(path.read_text(encoding="utf-8"))["falsification_tests"]]
+    assert ids and all(load_plugins().falsifiers.get(CONTRACT, i) is not None for i in ids)
 
 
 # -- the command itself (direct engine calls: fast) ----------------------------------------------

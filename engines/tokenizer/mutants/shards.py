@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer.engine import HFTokenizerEngine
 from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.shards import ShardWriter
@@ -46,11 +47,9 @@ class RepairFloorsTruncated(HFTokenizerEngine):
     """Rounds a shard whose size is not a multiple of 4 down to whole ids instead of refusing it."""
 
     def repair_record(self, path: Path) -> dict[str, Any]:
-        import hashlib
-
         size = path.stat().st_size
         return {"file": path.name, "tokens": size // 4, "documents": None, "bytes": size,
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+                "sha256": sha256_file(path)}
 
 
 @_named

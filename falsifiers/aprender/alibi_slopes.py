@@ -15,7 +15,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-AS = "FALSIFY-AS-"
 HEAD_COUNTS = range(1, 257)
 CONTRACT_COUNTS = (1, 2, 4, 8, 12, 16, 32)  # FALSIFY-AS-002's list
 HEAD0_TOL = 1e-7  # FALSIFY-AS-001's tolerance on slopes(8)[0] == 0.5, applied to head 0 of every n
@@ -41,7 +40,7 @@ def _slopes(ctx: RunContext, n: int) -> list[float]:
     return [float(s) for s in got]
 
 
-@falsifier(AS + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AS-001", level="algorithm", engines=["trainer"])
 def head_zero_slope_is_m0(ctx: RunContext) -> Verdict:
     """slopes(8)[0] == 0.5 within 1e-7 (never 1.0); likewise head 0 == m0 = 2^(-8/p) for every n in 1..256."""
     s8 = _slopes(ctx, 8)[0]
@@ -61,7 +60,7 @@ def head_zero_slope_is_m0(ctx: RunContext) -> Verdict:
                     "p the largest power of two <= n: 2^(-8/n) when n is one)", measured={"head0_n8": s8})
 
 
-@falsifier(AS + "002", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AS-002", level="algorithm", engines=["trainer"])
 def slopes_in_open_unit_interval(ctx: RunContext) -> Verdict:
     """Every slope is in (0, 1) for n in {1,2,4,8,12,16,32} and all n up to 256; strictly decreasing over the
     first power-of-two block."""
@@ -78,7 +77,7 @@ def slopes_in_open_unit_interval(ctx: RunContext) -> Verdict:
     return ctx.held(f"all slopes in (0, 1), first block strictly decreasing, for n in 1..{HEAD_COUNTS[-1]}")
 
 
-@falsifier(AS + "003", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AS-003", level="algorithm", engines=["trainer"])
 def slopes_match_ggml(ctx: RunContext) -> Verdict:
     """slopes(8) == [2^-1 .. 2^-8] and slopes(1) == [2^-8] exactly; every n in 1..256 matches ggml's rule
     (interleaved second sequence past the largest power of two); the bias is -slope·|i - j|."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from apr_contracts import hookimpl
-from falsifiers.apr_cli_qa import commands, parity, surface
+from falsifiers.aprender.apr_cli_qa import commands, parity, surface
 
 CONTRACT = "apr-cli-qa-v1"  # the contract whose falsifier ids this family binds
 

@@ -13,13 +13,15 @@ from typing import Any
 
 from apr_contracts import hookimpl
 
-AUDIT = "FALSIFY-AUDIT-SHIP-TWO-"
 OUT_OF_SCOPE = {
-    AUDIT + "001": "tests the other project's `apr audit-ship-two` on its own spec format; our equivalent check "
-                   "on acceptance files is pv validate PV-ACCEPT-002 (count != len(ids))",
-    AUDIT + "002": "tests the other project's `apr audit-ship-two` on its own spec format; our equivalent check "
-                   "on acceptance files is pv validate PV-ACCEPT-003 (count > of)",
-    AUDIT + "003": "runs `apr audit-ship-two` against the other project's own on-branch specification",
+    "FALSIFY-AUDIT-SHIP-TWO-001":
+        "tests the other project's `apr audit-ship-two` on its own spec format; our equivalent check "
+        "on acceptance files is pv validate PV-ACCEPT-002 (count != len(ids))",
+    "FALSIFY-AUDIT-SHIP-TWO-002":
+        "tests the other project's `apr audit-ship-two` on its own spec format; our equivalent check "
+        "on acceptance files is pv validate PV-ACCEPT-003 (count > of)",
+    "FALSIFY-AUDIT-SHIP-TWO-003":
+        "runs `apr audit-ship-two` against the other project's own on-branch specification",
 }
 
 

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from apr_contracts import RunContext, Verdict, falsifier
-from falsifiers.apr_cli_qa._support import (
+from falsifiers.aprender.apr_cli_qa._support import (
     cli_module,
     command_tree,
     is_leaf,
@@ -20,12 +20,11 @@ from falsifiers.apr_cli_qa._support import (
     strict_json,
 )
 
-QA = "FALSIFY-QA-"
 UNIMPLEMENTED = re.compile(r"not (yet )?implemented|coming soon|\bTODO\b", re.IGNORECASE)
 LISTED = re.compile(r"^ {4}([a-z][a-z0-9-]*)(?: {2,}\S.*)?$")  # argparse's sub-command listing
 
 
-@falsifier(QA + "001", level="integration", engines=[])
+@falsifier("FALSIFY-QA-001", level="integration", engines=[])
 def every_command_answers_help(ctx: RunContext) -> Verdict:
     """Read as: `apr --help` and `apr <cmd> [<sub>] --help` for EVERY command in the parser exit 0 with
     non-empty help on stdout and no traceback (the 58 commands are the other tool's count; ours is
@@ -45,7 +44,7 @@ def every_command_answers_help(ctx: RunContext) -> Verdict:
                     + ", ".join(" ".join(p) or "apr" for p in paths), measured={"commands": len(paths)})
 
 
-@falsifier(QA + "005", level="integration", engines=[])
+@falsifier("FALSIFY-QA-005", level="integration", engines=[])
 def version_names_checked_out_commit(ctx: RunContext) -> Verdict:
     """Read as: run from a git clone, `apr --version` prints `apr X.Y.Z (HASH)` with HASH the clone's
     `git rev-parse --short HEAD` (computed by this falsifier, not asked of apr). SKIP outside a clone."""
@@ -70,7 +69,7 @@ def version_names_checked_out_commit(ctx: RunContext) -> Verdict:
     return ctx.held(f"`apr --version` = {line!r}; HEAD = {full[:12]}")
 
 
-@falsifier(QA + "007", level="integration", engines=[])
+@falsifier("FALSIFY-QA-007", level="integration", engines=[])
 def json_format_changes_output(ctx: RunContext) -> Verdict:
     """Read as: for each reporting command we have (inspect, qa, run, bench --check, export), the
     `--format json` (`--json` for export) output differs from the default, parses as one JSON
@@ -78,7 +77,7 @@ def json_format_changes_output(ctx: RunContext) -> Verdict:
     import json
 
     from engines.exporter.receipt import base_receipt
-    from falsifiers.apr_cli_qa._support import fixtures
+    from falsifiers.aprender.apr_cli_qa._support import fixtures
 
     cli = cli_module(ctx)
     ckpt, gguf = fixtures(ctx, gguf_beside=False)
@@ -121,7 +120,7 @@ def json_format_changes_output(ctx: RunContext) -> Verdict:
     return ctx.held(f"--format json changes the output of {', '.join(pairs)} (text vs one JSON object)")
 
 
-@falsifier(QA + "008", level="integration", engines=[])
+@falsifier("FALSIFY-QA-008", level="integration", engines=[])
 def no_phantom_commands(ctx: RunContext) -> Verdict:
     """Read as: the commands each `--help` lists are exactly the registered ones; every leaf has a
     handler whose code does not just raise NotImplementedError; no help says 'not yet implemented'."""

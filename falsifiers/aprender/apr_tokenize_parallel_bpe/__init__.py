@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from apr_contracts import hookimpl
-from falsifiers.apr_tokenize_parallel_bpe import estimate, progress, workers
+from falsifiers.aprender.apr_tokenize_parallel_bpe import estimate, progress, workers
 
 CONTRACT = "apr-tokenize-parallel-bpe-v1"  # the contract whose falsifier ids this family binds
 

@@ -23,7 +23,6 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers._export_support import apr, tail
 
-BENCH = "F-BENCH-"
 CLASSES = {"cpu", "cuda", "metal", "wgpu", "unknown"}  # the contract's vocabulary
 CASE_FLOOR = 14  # the contract's vacuity floor
 CROSS = "cross-class-existence-only"
@@ -63,7 +62,7 @@ def _changed(receipt: dict[str, Any], change: Any) -> dict[str, Any]:
     return r
 
 
-@falsifier(BENCH + "001", level="integration", engines=["exporter"])
+@falsifier("F-BENCH-001", level="integration", engines=["exporter"])
 def compute_class_required_and_derived(ctx: RunContext) -> Verdict:
     """A live receipt carries provenance.compute_class, in the vocabulary, equal to the class of the device
     it records and reachable by its feature_set (which must match what this torch build has compiled in);
@@ -98,7 +97,7 @@ def compute_class_required_and_derived(ctx: RunContext) -> Verdict:
                     "rejects a missing, unreachable or unknown class")
 
 
-@falsifier(BENCH + "002", level="integration", engines=["exporter"])
+@falsifier("F-BENCH-002", level="integration", engines=["exporter"])
 def cross_class_cannot_arm_threshold(ctx: RunContext) -> Verdict:
     """`apr bench --baseline B --threshold 0.5` with B from another compute class (cuda) records the ratio
     as cross-class-existence-only WITHOUT a threshold; with a same-class baseline the threshold is armed
@@ -137,7 +136,7 @@ def cross_class_cannot_arm_threshold(ctx: RunContext) -> Verdict:
                     "rejects cross-class + threshold and accepts cross-class alone")
 
 
-@falsifier(BENCH + "003", level="integration", engines=["exporter"])
+@falsifier("F-BENCH-003", level="integration", engines=["exporter"])
 def raw_samples_survive(ctx: RunContext) -> Verdict:
     """A live receipt keeps, per phase, samples_ms with n == len(samples_ms) >= 1, not all equal when more
     than one, and a median_tokens_per_s that this falsifier recomputes from them (to the 3 decimals
@@ -172,7 +171,7 @@ def raw_samples_survive(ctx: RunContext) -> Verdict:
                     "missing/empty/constant/miscounted samples rejected")
 
 
-@falsifier(BENCH + "004", level="integration", engines=["exporter"])
+@falsifier("F-BENCH-004", level="integration", engines=["exporter"])
 def validator_proves_itself(ctx: RunContext) -> Verdict:
     """The validator's case table holds >= 14 cases (the contract's floor, held here), both verdicts
     occur, each case gets its declared verdict from the engine's validator, and `apr bench --check`

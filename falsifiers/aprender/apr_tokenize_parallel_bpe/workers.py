@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
+from apr_contracts.hashing import sha256_file
 from engines.tokenizer import fixtures as fx
 from falsifiers._requirements import TIKTOKEN
 from falsifiers._tokenizer_support import (
@@ -28,11 +29,8 @@ from falsifiers._tokenizer_support import (
     read_manifest,
     reference_ids,
     said,
-    sha256_of,
     stdlib_docs,
 )
-
-PAR = "FALSIFY-APR-TOK-PAR-"
 
 
 def usable_cpus() -> int:
@@ -69,7 +67,7 @@ def _encode(ctx: RunContext, tok: Path, corpus: Path, out: Path, *extra: str,
                    *extra, cpus=cpus)
 
 
-@falsifier(PAR + "001", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-001", level="integration", engines=["tokenizer"])
 def workers_byte_identical(ctx: RunContext) -> Verdict:
     """Shards of `--workers 1` and `--workers N` (N = max(4, CPUs + 2)) have the same sha256, file by file,
     over several shards, with each backend that runs N threads; the serial stream equals `tokenizers`' ids."""
@@ -86,7 +84,7 @@ def workers_byte_identical(ctx: RunContext) -> Verdict:
                            "--shard-tokens", "40000")
             if proc.returncode != 0:
                 return ctx.falsified(f"--backend {backend} --workers {workers}: {said(proc)}", measured=measured)
-            digests.append([(s["file"], sha256_of(out / s["file"])) for s in read_manifest(out)["shards"]])
+            digests.append([(s["file"], sha256_file(out / s["file"])) for s in read_manifest(out)["shards"]])
         measured[f"{backend}_shards"] = len(digests[0])
         if digests[0] != digests[1]:
             diff = next((a, b) for a, b in zip(digests[0] + [None], digests[1] + [None], strict=False) if a != b)
@@ -156,7 +154,7 @@ def _capacity_and_speedup(engine: Any, tok_json: Path, texts: list[str], n: int,
             "ours_1_s": round(min(walls["ours_1"]), 4), "ours_n_s": round(min(walls["ours_n"]), 4)}
 
 
-@falsifier(PAR + "002", level="live", engines=["tokenizer"], requires=[TIKTOKEN], exclusive=True)
+@falsifier("FALSIFY-APR-TOK-PAR-002", level="live", engines=["tokenizer"], requires=[TIKTOKEN], exclusive=True)
 def speedup_near_linear(ctx: RunContext) -> Verdict:
     """Speedup of N encoding threads over one >= 0.8 x the parallel capacity the machine offers right now.
 
@@ -193,7 +191,7 @@ def speedup_near_linear(ctx: RunContext) -> Verdict:
                     f"{bound:.2f}x)", measured=measured)
 
 
-@falsifier(PAR + "003", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-003", level="integration", engines=["tokenizer"])
 def high_worker_counts_complete(ctx: RunContext) -> Verdict:
     """More workers than CPUs (CPUs + 1, and max(8, 4 x CPUs), the contract's 8-on-a-smaller-box case)
     exits 0 with the serial run's shard count and tokens."""
@@ -220,7 +218,7 @@ def high_worker_counts_complete(ctx: RunContext) -> Verdict:
     return ctx.held(measured=measured)
 
 
-@falsifier(PAR + "004", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-004", level="integration", engines=["tokenizer"])
 def num_workers_on_help(ctx: RunContext) -> Verdict:
     """`encode-corpus --help` names `--num-workers` (and `--workers`), and `--num-workers 3` reaches the
     encoder (manifest run.workers == 3, a count no default would produce on this machine)."""
@@ -239,7 +237,7 @@ def num_workers_on_help(ctx: RunContext) -> Verdict:
     return ctx.held(f"--num-workers is on --help and ran with {got} workers")
 
 
-@falsifier(PAR + "005", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-005", level="integration", engines=["tokenizer"])
 def default_is_available_parallelism(ctx: RunContext) -> Verdict:
     """Without --workers the run uses the CPUs it may run on: the whole affinity mask, and exactly 1 when
     the command is pinned to one CPU (the cgroup-restricted case)."""
@@ -259,7 +257,7 @@ def default_is_available_parallelism(ctx: RunContext) -> Verdict:
     return ctx.held(measured=measured)
 
 
-@falsifier(PAR + "006", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-006", level="integration", engines=["tokenizer"])
 def zero_workers_is_usage_error(ctx: RunContext) -> Verdict:
     """--workers 0 and -1 exit 2 naming the flag and the >= 1 bound, creating no output; 1 (the bound) runs."""
     tok, corpus, _ = _fixture(ctx, 3)

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts.hashing import sha256_file
 from falsifiers._shard_support import (
     Failed,
     copy_folder,
@@ -32,8 +33,6 @@ from falsifiers._shard_support import (
 )
 from falsifiers._tokenizer_support import apr, eos_id, reference_ids, said, stdlib_docs
 
-ID = "FALSIFY-PRETOK-"
-
 
 def _vocab_size(tokenizer_json: Any) -> int:
     from tokenizers import Tokenizer
@@ -46,7 +45,7 @@ def _verify(ctx: RunContext, folder: Any) -> tuple[int, str]:
     return proc.returncode, proc.stdout + proc.stderr
 
 
-@falsifier(ID + "001", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-PRETOK-001", level="integration", engines=["tokenizer"])
 def ids_below_vocab(ctx: RunContext) -> Verdict:
     """Every id in every shard < V (`tokenizers`' vocab size with added tokens; EOS is an added token at
     2000, so the top of the range is used), manifest.vocab_size == V, and verify-shards' scan draws the
@@ -76,7 +75,7 @@ def ids_below_vocab(ctx: RunContext) -> Verdict:
                     measured=measured)
 
 
-@falsifier(ID + "002", level="integration", engines=["tokenizer", "trainer"])
+@falsifier("FALSIFY-PRETOK-002", level="integration", engines=["tokenizer", "trainer"])
 def shards_are_uint32_aligned(ctx: RunContext) -> Verdict:
     """Every shard's size is a multiple of 4; a shard of 4k+1..4k+3 bytes is refused (never read with the
     fragment dropped) by the trainer's loader (folder without manifest, so only the size can tell) and
@@ -119,7 +118,7 @@ def shards_are_uint32_aligned(ctx: RunContext) -> Verdict:
                     measured=measured)
 
 
-@falsifier(ID + "003", level="integration", engines=["tokenizer", "trainer"])
+@falsifier("FALSIFY-PRETOK-003", level="integration", engines=["tokenizer", "trainer"])
 def trainer_reads_back_the_stream(ctx: RunContext) -> Verdict:
     """10 documents, EOS after each, several shards (5,000 ids each): the trainer loads exactly the intended stream (the
     `tokenizers` ids of each document + EOS, in order, across shard boundaries), and its consecutive
@@ -152,7 +151,7 @@ def trainer_reads_back_the_stream(ctx: RunContext) -> Verdict:
     return ctx.held(f"{len(got)} ids read back exactly over {measured['shards']} shards; {n} windows", measured=measured)
 
 
-@falsifier(ID + "004", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-PRETOK-004", level="integration", engines=["tokenizer"])
 def two_runs_byte_identical(ctx: RunContext) -> Verdict:
     """Two encode-corpus runs of the same corpus and tokenizer into two folders: same shard names, every
     shard byte-identical, same per-shard sha256 and counts in both manifests."""
@@ -179,7 +178,7 @@ def two_runs_byte_identical(ctx: RunContext) -> Verdict:
     return ctx.held(f"{len(names_a)} shards byte-identical across two runs", measured=measured)
 
 
-@falsifier(ID + "005", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-PRETOK-005", level="integration", engines=["tokenizer"])
 def bytes_independent_of_host(ctx: RunContext) -> Verdict:
     """One host here, so read as: what differs between hosts cannot change the bytes. Byte order: the
     shards' sha256 equals that of the reference ids packed explicitly little-endian (struct '<I'), not
@@ -202,7 +201,7 @@ def bytes_independent_of_host(ctx: RunContext) -> Verdict:
                     f"(host {measured['host']}; a second architecture is not available here)", measured=measured)
 
 
-@falsifier(ID + "006", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-PRETOK-006", level="integration", engines=["tokenizer"])
 def manifest_digests_match_shards(ctx: RunContext) -> Verdict:
     """Read as: the merkle root (sha256 over the shards' sha256s in shard order) computed from the files
     equals the one computed from the manifest's per-shard sha256 (our manifest records those, the
@@ -210,7 +209,7 @@ def manifest_digests_match_shards(ctx: RunContext) -> Verdict:
     shard changed after the fact is reported by verify-shards as a sha256 mismatch."""
     try:
         _tok, _corpus, out = encoded_folder(ctx, "out")
-        files = [hashlib.sha256(p.read_bytes()).hexdigest() for p in shard_paths(out)]
+        files = [sha256_file(p) for p in shard_paths(out)]
         clean = [r.get("sha256") for r in manifest(out)["shards"]]
         repaired_dir = lose_manifest(copy_folder(out, ctx.workspace / "repaired"))
         proc = repair(ctx, repaired_dir)

@@ -16,9 +16,8 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
 from falsifiers._tokenizer_support import said, stdlib_docs
-from falsifiers.apr_tokenize_parallel_bpe.workers import run_apr
+from falsifiers.aprender.apr_tokenize_parallel_bpe.workers import run_apr
 
-PAR = "FALSIFY-APR-TOK-PAR-"
 T0 = 1000.0  # the injected monotonic clock's start
 WALL = 1_800_000_000.0  # the injected wall clock (2027-01-15T08:00:00Z)
 
@@ -43,7 +42,7 @@ def _expect(cases: list[tuple[str, bool, bool]]) -> str:
                  if got != want), "")
 
 
-@falsifier(PAR + "007", level="algorithm", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-007", level="algorithm", engines=["tokenizer"])
 def doc_tick_fires(ctx: RunContext) -> Verdict:
     """With 0 s elapsed: no line at interval_docs - 1, a line at interval_docs and at + 1; after a line the
     document count restarts from there (the next one is due 100 documents later, not before)."""
@@ -62,7 +61,7 @@ def doc_tick_fires(ctx: RunContext) -> Verdict:
     return ctx.falsified(problem, counterexample=problem) if problem else ctx.held("doc tick at N, not N-1")
 
 
-@falsifier(PAR + "008", level="algorithm", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-008", level="algorithm", engines=["tokenizer"])
 def time_tick_fires(ctx: RunContext) -> Verdict:
     """With 1 document of 1000: no line at 59.999 s, a line at 60 s and 61 s; after a line the clock restarts
     (a doc-triggered line at 30 s postpones the time tick to 90 s)."""
@@ -76,7 +75,7 @@ def time_tick_fires(ctx: RunContext) -> Verdict:
     return ctx.falsified(problem, counterexample=problem) if problem else ctx.held("time tick at S, not before")
 
 
-@falsifier(PAR + "009", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-009", level="integration", engines=["tokenizer"])
 def quiet_suppresses(ctx: RunContext) -> Verdict:
     """quiet: should_emit is False at both bounds and far past them, tick and final write nothing; and
     `apr tokenize encode-corpus --quiet` (stderr a pipe) prints no [progress] line where the same
@@ -115,7 +114,7 @@ WITH_TOTAL = re.compile(r"\[progress\] doc=(\d+)/(\d+) tokens=(\d+) rate=(\d+\.\
                         r"eta=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
 
 
-@falsifier(PAR + "010", level="algorithm", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-010", level="algorithm", engines=["tokenizer"])
 def line_format(ctx: RunContext) -> Verdict:
     """Without a total: exactly `doc=N tokens=K rate=X.X docs/s` (no `/T`, no `eta=`); with total T:
     `doc=N/T ... eta=<UTC ISO-8601>` where the ETA is now + (T - N) / rate; numbers as computed here."""

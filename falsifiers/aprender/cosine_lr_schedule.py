@@ -30,7 +30,6 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers._tiny_pretrain import must_succeed, pretrain
 
-COS = "FALSIFY-COSINE-"
 WARMUP, MAX_STEPS, LR_MAX = 100, 1000, 3e-4  # the contract's givens
 
 
@@ -44,7 +43,7 @@ def _contract_cosine(step: int) -> float:
     return 0.5 * LR_MAX * (1 + math.cos(math.pi * (step - WARMUP) / (MAX_STEPS - WARMUP)))
 
 
-@falsifier(COS + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-COSINE-001", level="algorithm", engines=["trainer"])
 def midpoint_is_half_peak(ctx: RunContext) -> Verdict:
     """lr(550) = 1.5e-4 within 1e-8 (the contract's tolerance; float error here is ~1e-20); the midpoint also
     separates its neighbours (lr(549) > 1.5e-4 > lr(551)) and each matches the contract's formula."""
@@ -59,7 +58,7 @@ def midpoint_is_half_peak(ctx: RunContext) -> Verdict:
                     measured={"lr_549": got[549], "lr_550": got[550], "lr_551": got[551]})
 
 
-@falsifier(COS + "002", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-COSINE-002", level="algorithm", engines=["trainer"])
 def decays_after_warmup(ctx: RunContext) -> Verdict:
     """lr(200) > lr(800): the lr is not constant after warm-up (the regression the contract was written for)."""
     early, late = _lr(ctx, 200), _lr(ctx, 800)
@@ -69,7 +68,7 @@ def decays_after_warmup(ctx: RunContext) -> Verdict:
     return ctx.held(f"lr(200) = {early:.6g} > lr(800) = {late:.6g}", measured={"lr_200": early, "lr_800": late})
 
 
-@falsifier(COS + "003", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-COSINE-003", level="algorithm", engines=["trainer"])
 def strictly_decreasing_to_near_zero(ctx: RunContext) -> Verdict:
     """lr over steps 100..999 strictly decreasing, lr(100) = peak, lr(999) < 1 % of peak."""
     lrs = [_lr(ctx, s) for s in range(MAX_STEPS)]
@@ -88,7 +87,7 @@ def strictly_decreasing_to_near_zero(ctx: RunContext) -> Verdict:
     return ctx.held(f"strictly decreasing over 100..999, lr(999) = {lrs[-1]:.3g}", measured=measured)
 
 
-@falsifier(COS + "004", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-COSINE-004", level="algorithm", engines=["trainer"])
 def unknown_horizon_is_constant(ctx: RunContext) -> Verdict:
     """With no horizon (max_steps None = `--lr-schedule constant`) the lr is exactly the peak from warm-up on,
     at 200 and 1000 and every step between (and not yet at step 98, the last-but-one warm-up step)."""
@@ -111,7 +110,7 @@ def _schedule_run(ctx: RunContext, name: str, steps: int, warmup: int, grad_accu
     return run, run.report["result"]["schedule"]
 
 
-@falsifier(COS + "005", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-COSINE-005", level="integration", engines=["trainer"])
 def every_param_group_follows_schedule(ctx: RunContext) -> Verdict:
     """Each AdamW param group's lr (logged after every step of a real run) equals the schedule at that step."""
     steps, warmup = int(ctx.params.get("steps", 40)), int(ctx.params.get("warmup", 4))
@@ -138,7 +137,7 @@ def every_param_group_follows_schedule(ctx: RunContext) -> Verdict:
     return ctx.held(f"all {max(groups)} param groups matched the schedule at all {steps} steps", measured=measured)
 
 
-@falsifier(COS + "006", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-COSINE-006", level="integration", engines=["trainer"])
 def horizon_is_optimizer_steps(ctx: RunContext) -> Verdict:
     """Real run with --grad-accum 2: horizon == optimizer steps taken, last-step lr < 5 % of peak; and the
     contract's example (1,227,172 micro-batches, accumulation 32 -> 38,349 steps) under the engine's rule."""

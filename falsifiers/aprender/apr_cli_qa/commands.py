@@ -14,7 +14,7 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._export_support import apr, tail
-from falsifiers.apr_cli_qa._support import (
+from falsifiers.aprender.apr_cli_qa._support import (
     command_tree,
     fixtures,
     float32_artifacts,
@@ -23,7 +23,6 @@ from falsifiers.apr_cli_qa._support import (
     strict_json,
 )
 
-QA = "FALSIFY-QA-"
 MISSING = "/nonexistent/model.gguf"
 MISSING_WORDS = re.compile(r"not found|does not exist|no such file", re.IGNORECASE)
 NAN_INF = re.compile(r"(?<![A-Za-z])(nan|[-+]?inf(inity)?)(?![A-Za-z])", re.IGNORECASE)
@@ -50,7 +49,7 @@ def model_commands() -> list[tuple[tuple[str, ...], list[str]]]:
     return out
 
 
-@falsifier(QA + "002", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-002", level="integration", engines=["exporter"])
 def missing_model_is_a_clear_error(ctx: RunContext) -> Verdict:
     """Read as: every command taking a model path (enumerated from the parser), given a path that does
     not exist, exits 1 or 2 with a message naming the path and saying it does not exist, no
@@ -96,7 +95,7 @@ def _json_runs(ctx: RunContext, ckpt: Path, gguf: Path) -> dict[str, list[str | 
     }
 
 
-@falsifier(QA + "003", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-003", level="integration", engines=["exporter"])
 def json_output_is_valid(ctx: RunContext) -> Verdict:
     """Read as: every JSON-emitting command's output parses as strict JSON (no NaN/Infinity literals)
     and holds no f32 precision artifact (an f32 widened to f64, e.g. 9.999999974752427e-07)."""
@@ -121,7 +120,7 @@ def json_output_is_valid(ctx: RunContext) -> Verdict:
     return ctx.held(f"{len(runs)} JSON outputs ({', '.join(runs)}) parse strictly, without f32 artifacts")
 
 
-@falsifier(QA + "004", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-004", level="integration", engines=["exporter"])
 def no_nan_or_inf_in_output(ctx: RunContext) -> Verdict:
     """Read as: `apr run MODEL 'def f(x):' --max-tokens 8` (greedy; our generation command) on a tiny
     real checkpoint (text and JSON) and on its GGUF (JSON) exits 0 and prints no NaN/Inf: not in any
@@ -180,7 +179,7 @@ def _nan_checkpoint(ctx: RunContext, ckpt: Path) -> Path:
     return dest
 
 
-@falsifier(QA + "006", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-006", level="integration", engines=["exporter"])
 def error_output_implies_nonzero_exit(ctx: RunContext) -> Verdict:
     """Read as: whenever an `apr` invocation shows an error or a FAIL (text: the words; JSON: a FAIL
     gate, ok=false or an invalid receipt), its exit code is not 0. Driven through invocations that
@@ -222,7 +221,7 @@ def _inspect(ctx: RunContext, target: Path) -> subprocess.CompletedProcess[str]:
     return apr_trainer(ctx, "inspect", str(target), "--format", "json")
 
 
-@falsifier(QA + "009", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-QA-009", level="integration", engines=["trainer"])
 def inspect_reads_three_formats(ctx: RunContext) -> Verdict:
     """Read as: `apr inspect` works on a GGUF, a checkpoint directory (our APR checkpoint format) and a
     .safetensors file (architecture from its sibling config.json), and reports the same architecture
@@ -246,7 +245,7 @@ def inspect_reads_three_formats(ctx: RunContext) -> Verdict:
     return ctx.held(f"apr inspect reads GGUF, checkpoint dir and .safetensors: {family}, {n:,} parameters in each")
 
 
-@falsifier(QA + "010", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-010", level="integration", engines=["exporter"])
 def architecture_agrees_across_commands(ctx: RunContext) -> Verdict:
     """Read as: for one model, `apr inspect --format json` .architecture.family, `apr qa --format json`'s
     metadata gate (details.arch) and `apr export --json` .arch name the same architecture, for the

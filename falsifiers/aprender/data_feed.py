@@ -28,7 +28,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-ALM = "FALSIFY-ALM-"
 EDGE_IDS = (0, 1, 127, 128, 255, 256, 65_535, 65_536, 2**24, 2**31 - 1, 2**31, 2**32 - 2, 2**32 - 1)
 
 
@@ -61,7 +60,7 @@ def _write(folder: Path, docs: list[list[int]], *, shard_tokens: int = 64) -> di
     return manifest
 
 
-@falsifier(ALM + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ALM-001", level="algorithm", engines=["trainer"])
 def shard_round_trip(ctx: RunContext) -> Verdict:
     """from_bytes(to_bytes(docs)) == docs over the uint32 range, across shard boundaries; to_bytes deterministic."""
     docs = _documents(ctx)
@@ -111,7 +110,7 @@ def _open_with(ctx: RunContext, folder: Path, manifest: dict[str, Any]) -> str |
     return None
 
 
-@falsifier(ALM + "002", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ALM-002", level="algorithm", engines=["trainer"])
 def manifest_required_fields(ctx: RunContext) -> Verdict:
     """Each required manifest field omitted in turn: refused, naming it; complete / optional-less manifests accepted."""
     folder = ctx.workspace / "feed"

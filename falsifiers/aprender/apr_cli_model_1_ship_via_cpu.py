@@ -16,25 +16,28 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers._contract_checks import declared_version, pv_validates
 
-SHIP_CPU = "FALSIFY-MODEL-1-SHIP-CPU-"
 OUT_OF_SCOPE = {
-    SHIP_CPU + "001": "runs the other project's own 7B Q4K teacher file (`apr run …/qwen2.5-coder-7b-instruct-q4k.apr "
-                      "--no-gpu`), a model no package ships; our engines' CPU inference is covered by "
-                      "FALSIFY-EXPORT-LLAMA-* and FALSIFY-EXPORT-LIVE-*",
-    SHIP_CPU + "002": "greps the other project's specification (ship-two-models-spec.md §40), which is not part of "
-                      "these engines",
-    SHIP_CPU + "004": "greps the other project's README, docs/ and cookbook for a GPU known-issue note",
-    SHIP_CPU + "006": "greps the other project's specification for a back-reference to this contract",
+    "FALSIFY-MODEL-1-SHIP-CPU-001":
+        "runs the other project's own 7B Q4K teacher file (`apr run …/qwen2.5-coder-7b-instruct-q4k.apr "
+        "--no-gpu`), a model no package ships; our engines' CPU inference is covered by "
+        "FALSIFY-EXPORT-LLAMA-* and FALSIFY-EXPORT-LIVE-*",
+    "FALSIFY-MODEL-1-SHIP-CPU-002":
+        "greps the other project's specification (ship-two-models-spec.md §40), which is not part of "
+        "these engines",
+    "FALSIFY-MODEL-1-SHIP-CPU-004":
+        "greps the other project's README, docs/ and cookbook for a GPU known-issue note",
+    "FALSIFY-MODEL-1-SHIP-CPU-006":
+        "greps the other project's specification for a back-reference to this contract",
 }
 
 
-@falsifier(SHIP_CPU + "003", level="algorithm", engines=[])
+@falsifier("FALSIFY-MODEL-1-SHIP-CPU-003", level="algorithm", engines=[])
 def contract_validates_via_pv(ctx: RunContext) -> Verdict:
     """Read as: our `pv validate` exits 0 on the file (not --strict: the claim names the plain command)."""
     return pv_validates(ctx)
 
 
-@falsifier(SHIP_CPU + "005", level="algorithm", engines=[])
+@falsifier("FALSIFY-MODEL-1-SHIP-CPU-005", level="algorithm", engines=[])
 def version_signals_cpu_only_scope(ctx: RunContext) -> Verdict:
     """metadata.version is 0.x or 1.x (CPU-only scope); 2.x would claim CPU and GPU."""
     path, version = declared_version(ctx)

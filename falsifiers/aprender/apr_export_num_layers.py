@@ -21,8 +21,6 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 from falsifiers._export_support import apr, checkpoint, read_gguf, tail
 
-NUM_LAYERS = "FALSIFY-EXPORT-NUM-LAYERS-"
-INFER_METADATA = "FALSIFY-EXPORT-INFER-METADATA-001"
 # name list -> the layer count; the boundaries: a gap, a single layer, 10 vs 9 (numeric, not string, max), none.
 LAYER_CASES: list[tuple[list[str], int | None]] = [
     (["blk.0.attn_q", "blk.5.attn_q", "blk.27.ffn_down"], 28),
@@ -72,7 +70,7 @@ def try_export(ctx: RunContext, ckpt: Path, out: Path) -> tuple[str, str]:
     return "ok", ""
 
 
-@falsifier(NUM_LAYERS + "001", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-NUM-LAYERS-001", level="algorithm", engines=["exporter"])
 def layers_from_tensor_names(ctx: RunContext) -> Verdict:
     """Layer count from names = max N + 1 over blk.N / model.layers.N; None without any layer tensor."""
     engine = ctx.engine("exporter")
@@ -85,7 +83,7 @@ def layers_from_tensor_names(ctx: RunContext) -> Verdict:
                     measured=got)
 
 
-@falsifier(NUM_LAYERS + "002", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-NUM-LAYERS-002", level="integration", engines=["exporter"])
 def missing_dimension_never_crashes(ctx: RunContext) -> Verdict:
     """Each GGUF dimension absent or null in config.json: inferred correctly, or a clean error naming it; never a crash."""
     outcomes: dict[str, str] = {}
@@ -124,7 +122,7 @@ def missing_dimension_never_crashes(ctx: RunContext) -> Verdict:
     return ctx.held(f"{len(outcomes)} cases: " + ", ".join(f"{k}: {v}" for k, v in outcomes.items()), measured=outcomes)
 
 
-@falsifier(NUM_LAYERS + "003", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-NUM-LAYERS-003", level="integration", engines=["exporter"])
 def missing_hyperparameter_is_an_error(ctx: RunContext) -> Verdict:
     """A hyper-parameter no tensor determines, when absent, is a clean error naming it, and no file is written."""
     seen = {}
@@ -141,7 +139,7 @@ def missing_hyperparameter_is_an_error(ctx: RunContext) -> Verdict:
     return ctx.held("absent " + ", ".join(NOT_INFERABLE) + ": each refused by name, nothing written", measured=seen)
 
 
-@falsifier(INFER_METADATA, level="integration", engines=["exporter"])
+@falsifier("FALSIFY-EXPORT-INFER-METADATA-001", level="integration", engines=["exporter"])
 def metadata_light_checkpoint_exports(ctx: RunContext) -> Verdict:
     """A config without head counts (and without the sizes the tensors give) exports; the GGUF read back with
     gguf.GGUFReader has the same architecture keys as the export of the complete config."""

@@ -21,7 +21,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-ACT = "FALSIFY-ACT-"
 # The contract's SIMD-vs-scalar bound: FALSIFY-ACT-005 predicts a distance *below* 4 ULP (strict). Measured on
 # the real kernels: 0 ULP (each is evaluated wide and rounded once, as the reference is).
 ULP_TOL = 4
@@ -144,7 +143,7 @@ def _gelus(ctx: RunContext) -> dict[str, Kernel]:
     return {"gelu (exact)": model_kernel(ctx, "gelu"), "gelu_pytorch_tanh": model_kernel(ctx, "gelu_pytorch_tanh")}
 
 
-@falsifier(ACT + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-001", level="algorithm", engines=["trainer"])
 def gelu_zero(ctx: RunContext) -> Verdict:
     """GELU(+0.0) and GELU(-0.0) are exactly 0, for the exact and the tanh-approximate kernel."""
     bad = {f"{name}({x!r})": y for name, k in _gelus(ctx).items()
@@ -154,7 +153,7 @@ def gelu_zero(ctx: RunContext) -> Verdict:
     return ctx.held("GELU(±0) = 0 exactly for gelu and gelu_pytorch_tanh (the MLP's kernels)")
 
 
-@falsifier(ACT + "002", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-002", level="algorithm", engines=["trainer"])
 def gelu_tanh_approximation(ctx: RunContext) -> Verdict:
     """Read as: the tanh-approximate GELU kernel is within 1e-4 of the tanh formula (scalar float64) on |x| < 10."""
     rng = ctx.rng()
@@ -172,7 +171,7 @@ def gelu_tanh_approximation(ctx: RunContext) -> Verdict:
                     f"its formula; the formula itself is {gap:.2g} from the exact erf GELU)", measured=measured)
 
 
-@falsifier(ACT + "003", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-003", level="algorithm", engines=["trainer"])
 def silu_zero(ctx: RunContext) -> Verdict:
     """SiLU(+0.0) and SiLU(-0.0) are exactly 0 (hidden_act silu and its alias swish)."""
     bad = {f"{name}({x})": y for name in ("silu", "swish")
@@ -182,7 +181,7 @@ def silu_zero(ctx: RunContext) -> Verdict:
     return ctx.held("SiLU(±0) = 0 exactly (silu, swish)")
 
 
-@falsifier(ACT + "004", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-004", level="algorithm", engines=["trainer"])
 def relu_non_negative(ctx: RunContext) -> Verdict:
     """ReLU(x) >= 0 with its sign bit clear (no -0.0) for 5,000 inputs incl. ±0, subnormals and ±3e38."""
     xs = sample(ctx.rng(), 5000)
@@ -205,7 +204,7 @@ def _ulp_report(kernels: dict[str, tuple[Kernel, Callable[[float], float]]], xs:
     return worst
 
 
-@falsifier(ACT + "005", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-005", level="algorithm", engines=["trainer"])
 def vectorised_matches_scalar(ctx: RunContext) -> Verdict:
     """Read as: each vectorised kernel is less than 4 ULP (float32) from a scalar float64 Python reference."""
     engine = ctx.engine("trainer")
@@ -239,7 +238,7 @@ def _sorted_pairs(rng: random.Random, n: int) -> list[tuple[float, float]]:
     return pairs
 
 
-@falsifier(ACT + "006", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-006", level="algorithm", engines=["trainer"])
 def relu_monotonic(ctx: RunContext) -> Verdict:
     """x1 <= x2 implies ReLU(x1) <= ReLU(x2), on 3,000 random ordered pairs and one sorted sweep."""
     relu = model_kernel(ctx, "relu")
@@ -257,7 +256,7 @@ def relu_monotonic(ctx: RunContext) -> Verdict:
     return ctx.held(f"monotone on {len(pairs)} pairs and a {len(sweep)}-point sorted sweep")
 
 
-@falsifier(ACT + "007", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-007", level="algorithm", engines=["trainer"])
 def relu_idempotent(ctx: RunContext) -> Verdict:
     """ReLU(ReLU(x)) == ReLU(x) for 5,000 inputs incl. ±0, subnormals and ±3e38."""
     relu = model_kernel(ctx, "relu")
@@ -280,7 +279,7 @@ def _alphas(rng: random.Random) -> list[float]:
                                        *(rng.uniform(-1, 0) for _ in range(3)))]
 
 
-@falsifier(ACT + "008", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-008", level="algorithm", engines=["trainer"])
 def leaky_relu_nonneg_branch(ctx: RunContext) -> Verdict:
     """x >= 0 implies LeakyReLU(alpha, x) == x exactly, for 20 slopes x 2,000 inputs (±0 and subnormals included)."""
     engine, rng = ctx.engine("trainer"), ctx.rng()
@@ -296,7 +295,7 @@ def leaky_relu_nonneg_branch(ctx: RunContext) -> Verdict:
     return ctx.held(f"identity on {len(xs)} non-negative inputs for every slope tried")
 
 
-@falsifier(ACT + "009", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-009", level="algorithm", engines=["trainer"])
 def leaky_relu_negative_branch(ctx: RunContext) -> Verdict:
     """x < 0 implies LeakyReLU(alpha, x) == alpha·x (one float32 rounding), 20 slopes x 2,000 negative inputs."""
     engine, rng = ctx.engine("trainer"), ctx.rng()
@@ -318,7 +317,7 @@ def _gelu_nonneg_inputs(ctx: RunContext) -> list[float]:
     return sample(rng, 3000, low=0.0) + [f32(rng.uniform(0.0, 10.0)) for _ in range(1000)]
 
 
-@falsifier(ACT + "010", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-010", level="algorithm", engines=["trainer"])
 def gelu_nonneg_on_nonneg(ctx: RunContext) -> Verdict:
     """x >= 0 implies GELU(x) >= 0, exact and tanh kernels, 4,000 inputs from +0 to 3e38."""
     xs = _gelu_nonneg_inputs(ctx)
@@ -330,7 +329,7 @@ def gelu_nonneg_on_nonneg(ctx: RunContext) -> Verdict:
     return ctx.held(f"GELU >= 0 on {len(xs)} non-negative inputs (exact and tanh)")
 
 
-@falsifier(ACT + "011", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-ACT-011", level="algorithm", engines=["trainer"])
 def gelu_below_identity_on_nonneg(ctx: RunContext) -> Verdict:
     """x >= 0 implies GELU(x) <= x, exact and tanh kernels, 4,000 inputs from +0 to 3e38."""
     xs = _gelu_nonneg_inputs(ctx)

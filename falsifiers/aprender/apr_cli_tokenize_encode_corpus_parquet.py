@@ -29,8 +29,6 @@ from falsifiers._tokenizer_support import (
     stdlib_docs,
 )
 
-PARQ = "FALSIFY-PARQ-INPUT-"
-
 
 def write_parquet(path: Path, columns: dict[str, list[Any]], *, row_group_size: int = 8,
                   large: bool = False) -> Path:
@@ -49,7 +47,7 @@ def _same_ids(tok: Path, out: Path, texts: list[str]) -> int:
     return first_bad_unit(joined_ids(out).tolist(), expected_units(reference_ids(tok, texts), eos_id(tok), "after"))
 
 
-@falsifier(PARQ + "001", level="integration", engines=["tokenizer"], requires=[PYARROW])
+@falsifier("FALSIFY-PARQ-INPUT-001", level="integration", engines=["tokenizer"], requires=[PYARROW])
 def single_parquet_recognised(ctx: RunContext) -> Verdict:
     """One `.parquet` file, and the same file named `.PARQUET`, encode as Parquet (manifest input_format
     "parquet", ids = tokenizers'); a `.jsonl` file still encodes as JSONL."""
@@ -72,7 +70,7 @@ def single_parquet_recognised(ctx: RunContext) -> Verdict:
     return ctx.held(measured=measured)
 
 
-@falsifier(PARQ + "002", level="integration", engines=["tokenizer"], requires=[PYARROW])
+@falsifier("FALSIFY-PARQ-INPUT-002", level="integration", engines=["tokenizer"], requires=[PYARROW])
 def content_column_streamed(ctx: RunContext) -> Verdict:
     """Every non-null row of the column, in order, over several row groups (string and large_string):
     with --on-bad-line skip the documents are exactly those rows (ids = tokenizers') and the 3 nulls are
@@ -101,7 +99,7 @@ def content_column_streamed(ctx: RunContext) -> Verdict:
     return ctx.held(measured=measured)
 
 
-@falsifier(PARQ + "003", level="integration", engines=["tokenizer"], requires=[PYARROW])
+@falsifier("FALSIFY-PARQ-INPUT-003", level="integration", engines=["tokenizer"], requires=[PYARROW])
 def missing_column_fails_fast(ctx: RunContext) -> Verdict:
     """--text-field content on a file with columns (path, text): exit 1 before any output exists, the
     message naming the missing column and every column present."""
@@ -118,7 +116,7 @@ def missing_column_fails_fast(ctx: RunContext) -> Verdict:
     return ctx.held(proc.stderr.strip().splitlines()[0][-200:])
 
 
-@falsifier(PARQ + "004", level="integration", engines=["tokenizer"], requires=[PYARROW])
+@falsifier("FALSIFY-PARQ-INPUT-004", level="integration", engines=["tokenizer"], requires=[PYARROW])
 def folder_prefers_parquet(ctx: RunContext) -> Verdict:
     """A folder with data.parquet and its JSONL copy encodes the Parquet file only (documents = rows,
     input_format "parquet", the left-out JSONL reported on stderr and in --format json); a JSONL-only

@@ -33,7 +33,6 @@ from falsifiers._trainer_support import (
     tiny_init,
 )
 
-REF = "FALSIFY-CHINCHILLA-"
 # The reference's reproducer: a Qwen2.5-0.5B-class init, 5000 steps x 16 rows x 512 tokens.
 REPRO = ("--num-steps", "5000", "--batch-size", "16", "--seq-length", "512", "--lr", "5e-5")
 REPRO_TOKENS = 5000 * 16 * 512
@@ -49,7 +48,7 @@ def _init_source(ctx: RunContext) -> tuple[str, ...]:
     return ("--init", str(tiny_init(ctx)))
 
 
-@falsifier(REF + "001", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
+@falsifier("FALSIFY-CHINCHILLA-001", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def under_provisioned_init_refused(ctx: RunContext) -> Verdict:
     """The reference reproducer (Qwen2.5-0.5B init, 40.96M tokens ~ 0.083·N) exits 1 naming the gate."""
     code, _report, err = _qwen_reproducer(ctx)
@@ -63,7 +62,7 @@ def under_provisioned_init_refused(ctx: RunContext) -> Verdict:
                     "refusal names the Chinchilla gate; the reference's log tag is its own label)", measured=measured)
 
 
-@falsifier(REF + "002", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
+@falsifier("FALSIFY-CHINCHILLA-002", level="integration", engines=["trainer"], requires=[QWEN_VOCAB])
 def bypass_is_loud(ctx: RunContext) -> Verdict:
     """The same reproducer with --force-under-provisioned passes the gate, says it was BYPASSED and checks on.
 
@@ -85,7 +84,7 @@ def bypass_is_loud(ctx: RunContext) -> Verdict:
     return ctx.held(f"forced past the gate ({after}); stderr logs: {bypass_lines[0][:160]}", measured=measured)
 
 
-@falsifier(REF + "003", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CHINCHILLA-003", level="integration", engines=["trainer"])
 def synthetic_run_without_init_not_gated(ctx: RunContext) -> Verdict:
     """`apr pretrain --synthetic` without --init at ~1e-4·N trains (exit 0); the gate logs no refusal/bypass."""
     tok, shards = small_fixture(ctx)
@@ -114,7 +113,7 @@ def synthetic_run_without_init_not_gated(ctx: RunContext) -> Verdict:
                     f"refused (exit {real_code})", measured=measured)
 
 
-@falsifier(REF + "004", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CHINCHILLA-004", level="integration", engines=["trainer"])
 def floor_is_inclusive_at_10n(ctx: RunContext) -> Verdict:
     """With --init: D = 10·N and 10·N + 1 pass, D = 10·N - 1 and ceil(9.99·N) are refused (exit 1)."""
     source = _init_source(ctx)
@@ -133,7 +132,7 @@ def floor_is_inclusive_at_10n(ctx: RunContext) -> Verdict:
                     measured={"parameters": n})
 
 
-@falsifier(REF + "005", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CHINCHILLA-005", level="integration", engines=["trainer"])
 def warning_band_10n_to_20n(ctx: RunContext) -> Verdict:
     """With --init: D >= 20·N prints no gate line; 10·N <= D < 20·N warns and proceeds (exit 0)."""
     source = _init_source(ctx)

@@ -16,12 +16,10 @@ from typing import Any
 from apr_contracts import RunContext, Verdict, falsifier
 from engines.tokenizer import fixtures as fx
 from falsifiers._tokenizer_support import reference_ids, said, stdlib_docs
-from falsifiers.apr_tokenize_parallel_bpe.workers import run_apr
-
-PAR = "FALSIFY-APR-TOK-PAR-"
+from falsifiers.aprender.apr_tokenize_parallel_bpe.workers import run_apr
 
 
-@falsifier(PAR + "011", level="algorithm", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-011", level="algorithm", engines=["tokenizer"])
 def extrapolation_formula(ctx: RunContext) -> Verdict:
     """The worked example (1000 docs, 50000 tokens, 1 s; 100000 docs; 1M-token shards; 4 workers) gives
     (5000000, 5, 25.0); sample 0 -> zeros; 0 workers counts as 1; shard_tokens 0 -> 0 shards; shards are
@@ -66,7 +64,7 @@ def _written(out: Path, pattern: str) -> list[str]:
     return sorted(str(p.relative_to(out)) for p in out.rglob(pattern)) if out.exists() else []
 
 
-@falsifier(PAR + "012", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-012", level="integration", engines=["tokenizer"])
 def estimate_writes_no_shards(ctx: RunContext) -> Verdict:
     """--estimate-only exits 0 with an estimate, and no .bin file exists under --output (which is not created)."""
     proc, out, _tok, _ = _estimate(ctx, 15, "--estimate-sample-docs", "5")
@@ -78,7 +76,7 @@ def estimate_writes_no_shards(ctx: RunContext) -> Verdict:
     return ctx.held(f"no shards; --output {'exists' if out.exists() else 'not created'}")
 
 
-@falsifier(PAR + "013", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-013", level="integration", engines=["tokenizer"])
 def estimate_writes_no_manifest(ctx: RunContext) -> Verdict:
     """--estimate-only leaves no manifest.json (nor the resume state) under --output, which is not created."""
     proc, out, _tok, _ = _estimate(ctx, 15, "--estimate-sample-docs", "5")
@@ -91,7 +89,7 @@ def estimate_writes_no_manifest(ctx: RunContext) -> Verdict:
     return ctx.held("no manifest, no output folder")
 
 
-@falsifier(PAR + "014", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-APR-TOK-PAR-014", level="integration", engines=["tokenizer"])
 def estimate_ok_on_valid_input(ctx: RunContext) -> Verdict:
     """On 15 documents with --estimate-sample-docs 5 (and 15, 16 at the corpus size; 0 is a usage error):
     exit 0; the sample is the first min(N, 15) documents and its token count is `tokenizers`' ids plus

@@ -61,7 +61,7 @@ def _validation(run: Run) -> dict[str, Any]:
     return dict(run.report.get("preflight", {}).get("validation", {}))
 
 
-@falsifier(VAL + "001", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-PRETRAIN-VAL-SHARD-001", level="integration", engines=["trainer"])
 def val_shards_are_an_independent_source(ctx: RunContext) -> Verdict:
     """With --val-shards the windows are those of the val shards (same sha256 as computed here from their files)
     and training keeps every token of --dataset (train_tokens == dataset tokens: nothing reserved)."""
@@ -93,7 +93,7 @@ def val_shards_are_an_independent_source(ctx: RunContext) -> Verdict:
                     measured=measured)
 
 
-@falsifier(VAL + "002", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-PRETRAIN-VAL-SHARD-002", level="integration", engines=["trainer"])
 def val_shards_never_wrap(ctx: RunContext) -> Verdict:
     """A val shard of exactly one window (seq + 1 ids) with --val-tokens asking for 16 windows: the run completes
     with 1 window, not 16. Boundaries (preflight): 2·seq ids still 1 window, 2·seq + 1 ids 2 windows."""
@@ -122,7 +122,7 @@ def val_shards_never_wrap(ctx: RunContext) -> Verdict:
                     measured=measured)
 
 
-@falsifier(VAL + "003", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-PRETRAIN-VAL-SHARD-003", level="integration", engines=["trainer"])
 def unusable_val_shards_refused(ctx: RunContext) -> Verdict:
     """An empty folder, a 0-byte shard, and a shard of seq ids (one short of a window) each exit 1 naming the path
     and FALSIFY-PRETRAIN-VAL-SHARD-003 (no fallback to --dataset); seq + 1 ids is accepted (exit 0)."""
@@ -167,7 +167,7 @@ def _legacy_digest(folder: Path, max_tokens: int) -> tuple[int, str]:
     return _digest(np.concatenate([ids[s:e] for s, e in held]), max_tokens)
 
 
-@falsifier(VAL + "004", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-PRETRAIN-VAL-SHARD-004", level="integration", engines=["trainer"])
 def legacy_split_preserved(ctx: RunContext) -> Verdict:
     """Without --val-shards: the windows are the historical rule's (sha256 computed here from the shard), and two
     identical runs log byte-identical val_loss series."""

@@ -13,9 +13,8 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier
 from falsifiers._export_support import apr, tail
-from falsifiers.apr_cli_qa._support import fixtures
+from falsifiers.aprender.apr_cli_qa._support import fixtures
 
-QA = "FALSIFY-QA-"
 GATE = "QA-FORMAT-PARITY"
 FLOOR = 64  # the contract's floor, held here rather than asked of the engine
 
@@ -24,7 +23,7 @@ def _gate(report: Any) -> Any:
     return next((g for g in report.gates if g.id == GATE), None)
 
 
-@falsifier(QA + "011", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-011", level="integration", engines=["exporter"])
 def absent_reference_skips(ctx: RunContext) -> Verdict:
     """Read as: `apr qa` on a GGUF with no reference checkpoint beside it and no --reference reports the
     format-parity gate SKIP (not FAIL) and exits 0; the same GGUF beside its checkpoint is compared
@@ -50,7 +49,7 @@ def absent_reference_skips(ctx: RunContext) -> Verdict:
     return ctx.held(f"absent reference: SKIP, exit 0 ({gate['reason'][:80]}...); present: PASS ({compared.reason})")
 
 
-@falsifier(QA + "012", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-012", level="integration", engines=["exporter"])
 def explicit_reference_is_honoured(ctx: RunContext) -> Verdict:
     """Read as: `--reference PATH` (alias --safetensors-path) is used verbatim: a PATH that does not
     exist FAILs the gate (exit 1, not SKIP), and an existing reference that is NOT the GGUF's source
@@ -79,7 +78,7 @@ def explicit_reference_is_honoured(ctx: RunContext) -> Verdict:
     return ctx.held(f"absent explicit reference: FAIL, exit 1; diverging explicit reference: FAIL ({diverging.reason[:90]})")
 
 
-@falsifier(QA + "013", level="integration", engines=["exporter"])
+@falsifier("FALSIFY-QA-013", level="integration", engines=["exporter"])
 def decode_floor_is_64_steps(ctx: RunContext) -> Verdict:
     """Read as: the gate compares max(64, --max-tokens) decode steps: --max-tokens 8, 63 and 64 give 64,
     65 gives 65 (boundary and one step each side), and a live run with --max-tokens 8 really compares
@@ -104,7 +103,7 @@ def decode_floor_is_64_steps(ctx: RunContext) -> Verdict:
     return ctx.held(f"floor {FLOOR}: --max-tokens 8/63/64 -> 64, 65 -> 65, 100 -> 100; live runs compared {live}")
 
 
-@falsifier(QA + "014", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-QA-014", level="algorithm", engines=["exporter"])
 def late_divergence_fails(ctx: RunContext) -> Verdict:
     """Read as: the gate's verdict on per-step results: a first divergence at step 32 of 64 (or at the
     last step) FAILs, not SKIPs, naming the step; all steps agreeing PASSes; a disagreement with

@@ -17,7 +17,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-AP = "FALSIFY-AP-"
 SAMPLES = 48
 # AP-007: engine tables are fp32; each of the three PE values entering the rotation identity
 # carries <= 6e-8 rounding, so the identity's residual is <= ~2e-7. Measured worst over 40 seeds
@@ -39,7 +38,7 @@ def _randint(gen: Any, low: int, high: int) -> int:
     return int(torch.randint(low, high + 1, (1,), generator=gen))
 
 
-@falsifier(AP + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-001", level="algorithm", engines=["trainer"])
 def add_preserves_shape(ctx: RunContext) -> Verdict:
     """Read as: add_positions returns the token embeddings' shape, for [T, d] and [B, T, d] inputs."""
     import torch
@@ -63,7 +62,7 @@ def add_preserves_shape(ctx: RunContext) -> Verdict:
                     measured={"samples": SAMPLES})
 
 
-@falsifier(AP + "002", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-002", level="algorithm", engines=["trainer"])
 def zero_positions_are_identity(ctx: RunContext) -> Verdict:
     """An all-zero position table leaves the token embeddings bit-identical (x + 0 == x)."""
     import torch
@@ -94,7 +93,7 @@ def _bound_case(engine: Any, token: Any, table: Any, position: int) -> tuple[str
         return "refused", exc
 
 
-@falsifier(AP + "003", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-003", level="algorithm", engines=["trainer"])
 def positions_beyond_the_table_are_refused(ctx: RunContext) -> Verdict:
     """Position max-1 is accepted (and exact); max, max+1 and -1 are refused (or clamped to the edge row)."""
     import torch
@@ -122,7 +121,7 @@ def positions_beyond_the_table_are_refused(ctx: RunContext) -> Verdict:
                     measured={"tables": 8})
 
 
-@falsifier(AP + "004", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-004", level="algorithm", engines=["trainer"])
 def finite_inputs_give_finite_output(ctx: RunContext) -> Verdict:
     """Finite fp32 inputs up to half the fp32 maximum (so the exact sum is representable) give finite output."""
     import torch
@@ -156,7 +155,7 @@ def finite_inputs_give_finite_output(ctx: RunContext) -> Verdict:
                     "all finite", measured={"samples": SAMPLES})
 
 
-@falsifier(AP + "005", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-005", level="algorithm", engines=["trainer"])
 def sinusoid_components_within_unit_range(ctx: RunContext) -> Verdict:
     """Every PE(pos, j) lies in [-1, 1], for integer and real positions up to 1e6."""
     import torch
@@ -177,7 +176,7 @@ def sinusoid_components_within_unit_range(ctx: RunContext) -> Verdict:
     return ctx.held(f"{SAMPLES} draws of 32 positions, d 2..512: max |PE| {worst:.9g}", measured={"max_abs": worst})
 
 
-@falsifier(AP + "006", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-006", level="algorithm", engines=["trainer"])
 def zero_position_is_sin0_cos0(ctx: RunContext) -> Verdict:
     """PE(0) is 0 in every even column (sin 0) and exactly 1 in every odd column (cos 0)."""
     import torch
@@ -196,7 +195,7 @@ def zero_position_is_sin0_cos0(ctx: RunContext) -> Verdict:
                     measured={"widths": len(widths)})
 
 
-@falsifier(AP + "007", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-AP-007", level="algorithm", engines=["trainer"])
 def shift_is_a_rotation(ctx: RunContext) -> Verdict:
     """PE(pos+k) equals PE(pos) rotated pairwise by k*w_i, w_i = 10000^(-2i/d) computed here independently."""
     import torch

@@ -19,7 +19,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-ARCH = "FALSIFY-ARCH-"
 # 4 layers so that "layer 3" exists; head_dim derived (64 / 4 = 16); GQA 4 query heads over 2 KV heads.
 BASE: dict[str, Any] = {
     "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 128, "hidden_size": 64,
@@ -99,7 +98,7 @@ def judge(ctx: RunContext, rule: str, cases: list[tuple[str, Path, str | None]])
     return ctx.held(f"every crafted defect reported, clean cases silent; e.g. {bad[0]}", measured=seen)
 
 
-@falsifier(ARCH + "001", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-001", level="algorithm", engines=["exporter"])
 def head_dim_divides_hidden(ctx: RunContext) -> Verdict:
     """hidden_size not divisible by num_heads (769 / 12) is refused; 768 and an explicit head_dim are not.
 
@@ -114,7 +113,7 @@ def head_dim_divides_hidden(ctx: RunContext) -> Verdict:
     return judge(ctx, "head-dim", cases)
 
 
-@falsifier(ARCH + "002", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-002", level="algorithm", engines=["exporter"])
 def gqa_group_size_integer(ctx: RunContext) -> Verdict:
     """12 query heads over 5 KV heads is refused; 4 and 6 (one step either side) are whole groups."""
     base = {"hidden_size": 768, "num_attention_heads": 12, "num_hidden_layers": 1, "intermediate_size": 32}
@@ -122,7 +121,7 @@ def gqa_group_size_integer(ctx: RunContext) -> Verdict:
                                      None if 12 % kv == 0 else "num_kv_heads") for kv in (4, 5, 6)])
 
 
-@falsifier(ARCH + "003", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-003", level="algorithm", engines=["exporter"])
 def attention_shapes_match_config(ctx: RunContext) -> Verdict:
     """A q projection one row too many, or one input column too many, is reported by tensor name."""
     q, h = "model.layers.0.self_attn.q_proj.weight", BASE["hidden_size"]
@@ -133,7 +132,7 @@ def attention_shapes_match_config(ctx: RunContext) -> Verdict:
     ])
 
 
-@falsifier(ARCH + "004", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-004", level="algorithm", engines=["exporter"])
 def ffn_down_is_transposed(ctx: RunContext) -> Verdict:
     """A down projection with gate's orientation ([ff, h] instead of [h, ff]) is reported."""
     down = "model.layers.1.mlp.down_proj.weight"
@@ -144,7 +143,7 @@ def ffn_down_is_transposed(ctx: RunContext) -> Verdict:
     ])
 
 
-@falsifier(ARCH + "005", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-005", level="algorithm", engines=["exporter"])
 def norm_tensors_per_layer(ctx: RunContext) -> Verdict:
     """Layer 3 without its FFN norm is reported as such (a per-layer count, not a total)."""
     return judge(ctx, "norm-per-layer", [
@@ -154,7 +153,7 @@ def norm_tensors_per_layer(ctx: RunContext) -> Verdict:
     ])
 
 
-@falsifier(ARCH + "006", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-006", level="algorithm", engines=["exporter"])
 def embedding_rows_equal_vocab(ctx: RunContext) -> Verdict:
     """An embedding of vocab-1 (or vocab+1) rows is reported; exactly vocab rows is not."""
     emb, v, h = "model.embed_tokens.weight", BASE["vocab_size"], BASE["hidden_size"]
@@ -164,7 +163,7 @@ def embedding_rows_equal_vocab(ctx: RunContext) -> Verdict:
     ])
 
 
-@falsifier(ARCH + "007", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-007", level="algorithm", engines=["exporter"])
 def rope_type_valid(ctx: RunContext) -> Verdict:
     """A GGUF declaring rope type 3 (or 1) is refused; 0 on llama and 2 on qwen2 are accepted.
 
@@ -187,7 +186,7 @@ def rope_type_valid(ctx: RunContext) -> Verdict:
     return judge(ctx, "rope-type", cases)
 
 
-@falsifier(ARCH + "008", level="algorithm", engines=["exporter"])
+@falsifier("FALSIFY-ARCH-008", level="algorithm", engines=["exporter"])
 def tensor_count_within_tolerance(ctx: RunContext) -> Verdict:
     """10 missing tensors are reported; 5 missing (the tolerance) are not, 6 are; 6 surplus are too."""
     names = sorted(hf_shapes(BASE))  # a stable order; which tensors go does not matter to the count

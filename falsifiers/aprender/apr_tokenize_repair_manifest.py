@@ -35,7 +35,6 @@ from falsifiers._shard_support import (
 )
 from falsifiers._tokenizer_support import said
 
-ID = "FALSIFY-REPAIR-MANIFEST-"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 PROVENANCE_KEYS = {"repair", "repaired_at", "repair_sources"}  # the only keys a clean manifest lacks
 
@@ -47,7 +46,7 @@ def _repaired(ctx: RunContext, folder: Path, *extra: str | Path) -> dict[str, An
     return manifest(folder)
 
 
-@falsifier(ID + "001", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-REPAIR-MANIFEST-001", level="integration", engines=["tokenizer"])
 def shard_count_matches_filesystem(ctx: RunContext) -> Verdict:
     """Read as: len(manifest.shards) == the shard-*.bin files on disk, for 1 and for 6 shards, with an
     interrupted run's temporary shard (.shard-NNNNN.bin.*.tmp) lying beside them."""
@@ -70,7 +69,7 @@ def shard_count_matches_filesystem(ctx: RunContext) -> Verdict:
     return ctx.held("shard count == files on disk for 1 and 6 shards (temporary shard ignored)", measured=measured)
 
 
-@falsifier(ID + "002", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-REPAIR-MANIFEST-002", level="integration", engines=["tokenizer"])
 def total_tokens_is_bytes_over_four(ctx: RunContext) -> Verdict:
     """Read as: manifest.tokens == Σ size/4 and each record's tokens == its size/4; a shard of 4k+1,
     4k+2 or 4k+3 bytes is refused (exit 1, naming it, no manifest written); 4k and 4k+4 are accepted."""
@@ -107,7 +106,7 @@ def total_tokens_is_bytes_over_four(ctx: RunContext) -> Verdict:
                     measured=measured)
 
 
-@falsifier(ID + "003", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-REPAIR-MANIFEST-003", level="integration", engines=["tokenizer"])
 def schema_same_as_clean_run(ctx: RunContext) -> Verdict:
     """Read as: the repaired manifest's schema and dtype equal a clean encode-corpus manifest's (our
     `pretokenize-bin-v1`), and its fields are the clean manifest's plus only the repair provenance."""
@@ -130,7 +129,7 @@ def schema_same_as_clean_run(ctx: RunContext) -> Verdict:
                     "provenance", measured=measured)
 
 
-@falsifier(ID + "004", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-REPAIR-MANIFEST-004", level="integration", engines=["tokenizer"])
 def repair_flag_and_rfc3339_timestamp(ctx: RunContext) -> Verdict:
     """Read as: `repair` is JSON true (a clean manifest has no true flag), `repaired_at` is RFC 3339 with a
     zone (T separator, Z or ±hh:mm) and lies between the wall clock before and after the command."""
@@ -158,7 +157,7 @@ def repair_flag_and_rfc3339_timestamp(ctx: RunContext) -> Verdict:
     return ctx.held(f"repair: true, repaired_at {stamp}", measured=measured)
 
 
-@falsifier(ID + "005", level="integration", engines=["tokenizer", "trainer"])
+@falsifier("FALSIFY-REPAIR-MANIFEST-005", level="integration", engines=["tokenizer", "trainer"])
 def shards_still_train_after_repair(ctx: RunContext) -> Verdict:
     """Read as: repair writes nothing but manifest.json (every other file byte-identical, none added),
     also when it refuses a truncated shard; afterwards the trainer's loader opens the folder and its
@@ -208,7 +207,7 @@ def _without_stamp(path: Path) -> tuple[str, dict[str, Any]]:
     return re.sub(r'\n\s*"repaired_at": "[^"]*",?', "", text), data
 
 
-@falsifier(ID + "006", level="integration", engines=["tokenizer"])
+@falsifier("FALSIFY-REPAIR-MANIFEST-006", level="integration", engines=["tokenizer"])
 def idempotent_modulo_timestamp(ctx: RunContext) -> Verdict:
     """Read as: two runs of the command (bare shards; with --tokenizer) write manifests whose bytes are
     identical once the repaired_at line is removed (a second apart, so the stamps may differ)."""

@@ -16,7 +16,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-HF_ARCH = "FALSIFY-CONVERT-HF-ARCH-"
 # The canonical family -> class table the contract names, plus its rule for an unknown family.
 CANONICAL = {"qwen2": "Qwen2ForCausalLM", "qwen2.5": "Qwen2ForCausalLM", "llama": "LlamaForCausalLM",
              "mistral": "MistralForCausalLM", "gemma2": "Gemma2ForCausalLM", "phi": "PhiForCausalLM",
@@ -51,7 +50,7 @@ def imported(ctx: RunContext, source: Path, name: str, **config_changes: Any) ->
     return dict(read_meta(out))
 
 
-@falsifier(HF_ARCH + "001", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CONVERT-HF-ARCH-001", level="integration", engines=["trainer"])
 def hf_architecture_from_config_json(ctx: RunContext) -> Verdict:
     """architectures[0] of the source config.json is recorded as hf_architecture (qwen2 and llama)."""
     got = {}
@@ -66,7 +65,7 @@ def hf_architecture_from_config_json(ctx: RunContext) -> Verdict:
                     measured={k: list(v) for k, v in got.items()})
 
 
-@falsifier(HF_ARCH + "002", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CONVERT-HF-ARCH-002", level="integration", engines=["trainer"])
 def missing_architectures_stays_unset(ctx: RunContext) -> Verdict:
     """No ``architectures`` (absent, or an empty list) leaves hf_architecture unset (null), not a class guessed from model_type."""
     src = hf_source(ctx)
@@ -81,7 +80,7 @@ def missing_architectures_stays_unset(ctx: RunContext) -> Verdict:
                     measured=got)
 
 
-@falsifier(HF_ARCH + "003", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CONVERT-HF-ARCH-003", level="integration", engines=["trainer"])
 def first_of_several_architectures(ctx: RunContext) -> Verdict:
     """architectures = [CausalLM, SequenceClassification] imports, recording the first."""
     classes = ["Qwen2ForCausalLM", "Qwen2ForSequenceClassification"]
@@ -92,7 +91,7 @@ def first_of_several_architectures(ctx: RunContext) -> Verdict:
     return ctx.held(f"architectures={classes} -> hf_architecture {classes[0]!r}", measured={"recorded": classes[0]})
 
 
-@falsifier(HF_ARCH + "004", level="integration", engines=["trainer"])
+@falsifier("FALSIFY-CONVERT-HF-ARCH-004", level="integration", engines=["trainer"])
 def gguf_import_synthesizes_class(ctx: RunContext) -> Verdict:
     """A GGUF import records the canonical class for general.architecture; the family table and the unknown-family rule hold."""
     from engines.exporter.engine import GGUFExporter

@@ -19,7 +19,6 @@ from typing import Any
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
 
-GQ = "FALSIFY-GQ-"
 SAMPLES = 32
 # GQ-001/002/006: the contract's 1e-6. Measured (40 seeds x 32 draws, T <= 16, D <= 32): weight
 # rows sum to 1 within 2.6e-7 and V = 1 gives 1 within 2.4e-7 (randn q, k); GQA(kv = H) vs the
@@ -85,7 +84,7 @@ def reference_attention(q: Any, k: Any, v: Any) -> Any:
     return torch.stack(heads, dim=1)
 
 
-@falsifier(GQ + "001", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-001", level="algorithm", engines=["trainer"])
 def weights_sum_to_one(ctx: RunContext) -> Verdict:
     """Each query's weights are >= 0 and sum to 1; read also through the fused kernel: V = 1 gives output 1."""
     import torch
@@ -110,7 +109,7 @@ def weights_sum_to_one(ctx: RunContext) -> Verdict:
                                                                   "ones_output_error": worst_out})
 
 
-@falsifier(GQ + "002", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-002", level="algorithm", engines=["trainer"])
 def kv_equal_heads_is_mha(ctx: RunContext) -> Verdict:
     """With KV == H the engine's attention equals an independent float64 MHA within 1e-6."""
     engine, gen = ctx.engine("trainer"), _gen(ctx)
@@ -126,7 +125,7 @@ def kv_equal_heads_is_mha(ctx: RunContext) -> Verdict:
     return ctx.held(f"{SAMPLES} draws (H = KV 1..8): max |GQA - MHA| {worst:.3g}", measured={"max_abs_diff": worst})
 
 
-@falsifier(GQ + "003", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-003", level="algorithm", engines=["trainer"])
 def output_within_visible_v_range(ctx: RunContext) -> Verdict:
     """Each output element lies within [min, max] of its V column over the keys the query sees (tighter than per head)."""
     import torch
@@ -157,7 +156,7 @@ INVALID_RATIOS = ((6, 4), (3, 2), (7, 2), (28, 8), (5, 3), (4, 8))
 VALID_RATIOS = ((7, 7), (7, 1), (28, 4), (6, 3), (1, 1))
 
 
-@falsifier(GQ + "004", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-004", level="algorithm", engines=["trainer"])
 def head_counts_must_divide(ctx: RunContext) -> Verdict:
     """H % KV != 0 is refused, with both counts named, by the kernel and by the architecture config."""
     import torch
@@ -194,7 +193,7 @@ def head_counts_must_divide(ctx: RunContext) -> Verdict:
                     f"{len(VALID_RATIOS)} valid incl. 7:1 and MQA run", measured={"refused": len(INVALID_RATIOS)})
 
 
-@falsifier(GQ + "005", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-005", level="algorithm", engines=["trainer"])
 def fused_matches_explicit_reference(ctx: RunContext) -> Verdict:
     """The fused kernel is within 8 ULP (at the scale of max|V|) of an explicit float64 per-head reference."""
     import torch
@@ -218,7 +217,7 @@ def fused_matches_explicit_reference(ctx: RunContext) -> Verdict:
                     measured={"max_ulp": worst})
 
 
-@falsifier(GQ + "006", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-006", level="algorithm", engines=["trainer"])
 def single_kv_head_serves_every_head(ctx: RunContext) -> Verdict:
     """KV = 1 (MQA): every head attends the one KV head — identical queries give identical heads, and match the reference."""
     engine, gen = ctx.engine("trainer"), _gen(ctx)
@@ -278,13 +277,13 @@ def _gpu_parity(ctx: RunContext, shape: tuple[int, int, int]) -> Verdict:
     return ctx.held(f"H={shape[0]}, KV={shape[1]}: cosine(GPU, CPU reference) {cos:.6f}", measured={"cosine": cos})
 
 
-@falsifier(GQ + "007", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-007", level="algorithm", engines=["trainer"])
 def gpu_parity_ratio_7(ctx: RunContext) -> Verdict:
     """Qwen2.5-7B attention shapes (28 heads / 4 KV, ratio 7): cosine(GPU, CPU) >= 0.98."""
     return _gpu_parity(ctx, QWEN_7B)
 
 
-@falsifier(GQ + "008", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-008", level="algorithm", engines=["trainer"])
 def gpu_parity_ratio_4(ctx: RunContext) -> Verdict:
     """Power-of-two ratio (32 heads / 8 KV): cosine(GPU, CPU) >= 0.98."""
     return _gpu_parity(ctx, POW2)
@@ -307,7 +306,7 @@ def check_mapping(ctx: RunContext, device: str) -> Verdict:
                     measured={"shapes": len(MAPPING_SHAPES)})
 
 
-@falsifier(GQ + "009", level="algorithm", engines=["trainer"])
+@falsifier("FALSIFY-GQ-009", level="algorithm", engines=["trainer"])
 def gpu_head_mapping(ctx: RunContext) -> Verdict:
     """On the GPU, query head q reads KV head q * KV // H (observed through per-KV-head constant V)."""
     return check_mapping(ctx, _cuda(ctx))
