@@ -87,6 +87,13 @@ class RunRecord:
     code_version: str
     origin: str | None = None  # "DB#run" when `pv evidence merge` copied the run from another database
     shard: str | None = None  # "I/N" for `pv run --shard I/N`
+    # The engines a conformance run swapped ({kind: name}); None for a run of the default engines,
+    # the only kind whose results count as current evidence.
+    conformance: dict[str, str] | None = None
+
+    @property
+    def is_conformance(self) -> bool:
+        return self.conformance is not None
 
 
 @dataclass(frozen=True)
@@ -209,8 +216,13 @@ class EvidenceStore:
         shard: str | None = None,
         origin: str | None = None,
         started_at: str | None = None,
+        conformance: Mapping[str, str] | None = None,
     ) -> int:
-        """Open a run and return its id; every result of the run is recorded under it."""
+        """Open a run and return its id; every result of the run is recorded under it.
+
+        ``conformance``: the engines swapped for non-default ones; such a run is recorded and can be
+        diffed, but its results are never current evidence (see :meth:`results_for`).
+        """
         if not isinstance(command, str):
             command = " ".join(command)
         versions_json = _canonical(dict(versions or {}))
@@ -218,9 +230,10 @@ class EvidenceStore:
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO runs (started_at, command, git_sha, host, versions, plugins, seed, level,"
-                " code_version, shard, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " code_version, shard, origin, conformance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (started_at or utc_now(), command, git_sha, host, versions_json, _canonical(dict(plugins or {})),
-                 seed, level_value, code_version(git_sha, versions), shard, origin),
+                 seed, level_value, code_version(git_sha, versions), shard, origin,
+                 None if conformance is None else _canonical(dict(conformance))),
             )
             return int(cursor.lastrowid or 0)
 
@@ -263,9 +276,11 @@ class EvidenceStore:
             )
 
     # -- reading -----------------------------------------------------------------------
-    def runs(self, *, limit: int | None = None) -> list[RunRecord]:
-        """Runs in chronological order (the last ``limit`` ones when given)."""
-        sql = "SELECT * FROM runs ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+    def runs(self, *, limit: int | None = None, conformance: bool = False) -> list[RunRecord]:
+        """Runs in chronological order (the last ``limit`` ones when given); conformance runs only
+        when ``conformance`` is true."""
+        where = "" if conformance else " WHERE conformance IS NULL"
+        sql = f"SELECT * FROM runs{where} ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
         return [_run(row) for row in reversed(self._connection().execute(sql).fetchall())]
 
     def run(self, run_id: int) -> RunRecord | None:
@@ -280,9 +295,16 @@ class EvidenceStore:
         *,
         run_id: int | None = None,
         contract_ids: Sequence[str] | None = None,
+        conformance: bool = False,
     ) -> list[StoredResult]:
-        """Matching results, oldest first (row order = commit order, also across processes)."""
+        """Matching results, oldest first (row order = commit order, also across processes).
+
+        Results of conformance runs are left out (they are not current evidence) unless
+        ``conformance`` is true or ``run_id`` names the run.
+        """
         where, args = [], []
+        if not conformance and run_id is None:
+            where.append("runs.conformance IS NULL")
         for column, value in (("contract_id", contract_id), ("falsifier_id", falsifier_id),
                               ("claim_hash", claim_hash), ("run_id", run_id)):
             if value is not None:
@@ -301,7 +323,8 @@ class EvidenceStore:
     def latest(self, contract_id: str, falsifier_id: str, claim_hash: str) -> StoredResult | None:
         row = self._connection().execute(
             "SELECT r.*, runs.code_version AS code_version FROM results r JOIN runs ON runs.id = r.run_id"
-            " WHERE r.contract_id = ? AND r.falsifier_id = ? AND r.claim_hash = ? ORDER BY r.id DESC LIMIT 1",
+            " WHERE r.contract_id = ? AND r.falsifier_id = ? AND r.claim_hash = ? AND runs.conformance IS NULL"
+            " ORDER BY r.id DESC LIMIT 1",
             (contract_id, falsifier_id, claim_hash),
         ).fetchone()
         return _stored(row) if row else None
@@ -340,6 +363,7 @@ def _run(row: sqlite3.Row) -> RunRecord:
         plugins=json.loads(row["plugins"] or "{}"), seed=row["seed"], level=row["level"],
         counts=json.loads(row["counts"]) if row["counts"] else None, exit_code=row["exit_code"],
         code_version=row["code_version"] or "", origin=row["origin"], shard=row["shard"],
+        conformance=json.loads(row["conformance"]) if row["conformance"] else None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apr_contracts.outcomes import Outcome
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Forward migrations: MIGRATIONS[n] takes a database from version n-1 to n.
 # Statements are listed one by one (not executescript) so they run inside the
@@ -108,4 +108,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX results_by_claim ON results (contract_id, falsifier_id, claim_hash, id)",
         "CREATE INDEX results_by_run ON results (run_id, id)",
     ),
+    # v6: conformance runs. A run with a non-default engine (`pv run --engine KIND=NAME`) records
+    # which engines it swapped, as JSON; NULL for a run of the default engines. Readers of current
+    # evidence (status, scoreboard, ship, diff's `latest`) skip conformance runs.
+    6: ("ALTER TABLE runs ADD COLUMN conformance TEXT",),
 }

@@ -114,7 +114,7 @@ def _copy_all(stores: list[tuple[str, EvidenceStore]], merged: EvidenceStore, re
     runs: list[tuple[str, RunRecord]] = []
     seen: set[tuple[str, str, str, str]] = set()
     for name, store in stores:
-        for run in store.runs():
+        for run in store.runs(conformance=True):
             if _identity(run) in seen:
                 report.duplicate_runs += 1
                 continue
@@ -127,12 +127,13 @@ def _copy_all(stores: list[tuple[str, EvidenceStore]], merged: EvidenceStore, re
             command=run.command, git_sha=run.git_sha, host=run.host, versions=run.versions,
             plugins=run.plugins, seed=run.seed, level=run.level, shard=run.shard,
             origin=run.origin or f"{Path(name).name}#{run.id}", started_at=run.started_at,
+            conformance=run.conformance,
         )
         merged.end_run(new_ids[(name, run.id)], counts=run.counts, exit_code=run.exit_code,
                        finished_at=run.finished_at)
     report.runs = len(runs)
     rows: list[tuple[str, StoredResult]] = [
-        (name, stored) for name, store in stores for stored in store.results_for()
+        (name, stored) for name, store in stores for stored in store.results_for(conformance=True)
         if (name, stored.run_id) in new_ids
     ]
     rows.sort(key=lambda item: (item[1].recorded_at, item[1].id))

@@ -2,7 +2,8 @@
 
 OLD and NEW are each a run id in the evidence database (``12``, ``latest``,
 ``latest~1`` for the run before it) or the path of another evidence database
-(whose latest result per falsifier is used). Exit 0, or 1 with
+(whose latest result per falsifier is used). ``latest`` and a database path count only runs of the
+default engines; a conformance run (``pv run --engine KIND=NAME``) is named by its id. Exit 0, or 1 with
 ``--fail-on regressed`` when something got worse (HELD -> FALSIFIED/ERROR, or a
 new FALSIFIED) or ``--fail-on changed`` when anything changed; 2 usage.
 
@@ -124,6 +125,10 @@ def resolve(spec: str, default_db: Path | None) -> tuple[str, dict[Key, StoredRe
                 latest[(s.result.contract_id, s.result.falsifier_id)] = s
             return f"{path} (latest per falsifier)", latest
         results = {(s.result.contract_id, s.result.falsifier_id): s for s in store.results_for(run_id=run_id)}
+        record = store.run(run_id)
+    if record is not None and record.conformance:
+        swapped = ", ".join(f"{kind}={name}" for kind, name in sorted(record.conformance.items()))
+        return f"conformance run #{run_id} ({swapped})", results
     return f"run #{run_id}", results
 
 
@@ -144,7 +149,11 @@ def ship_movement(args: argparse.Namespace, db: Path | None, project: Project) -
     for spec in (args.old, args.new):
         path, run_id = side(spec, db)
         with _open(path) as store:  # the evidence as it stood after that run (the whole database for a path)
-            rows = evidence_rows(loaded.contracts, store.results_for(contract_ids=ids), run_id)
+            results = store.results_for(contract_ids=ids)
+            record = store.run(run_id) if run_id is not None else None
+            if record is not None and record.conformance:  # what ship-% would be, were its engines current
+                results = sorted([*results, *store.results_for(run_id=run_id)], key=lambda s: s.id)
+            rows = evidence_rows(loaded.contracts, results, run_id)
         states.append(derive_products(specs, rows))
     return movement(states[0], states[1])
 

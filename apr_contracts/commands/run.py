@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,12 @@ def register(subparsers: Any) -> None:
         default="integration",
         help="deepest level to run (default integration; live/all add live falsifiers)",
     )
-    parser.add_argument("--engine", action="append", default=[], metavar="KIND=NAME", help="swap an engine implementation")
+    parser.add_argument("--engine", action="append", default=[], metavar="KIND=NAME",
+                        help="swap an engine implementation; a run with a non-default engine is a conformance "
+                        "run: recorded and diffable, never current evidence for status, scoreboard or ship")
+    parser.add_argument("--count-as-evidence", action="store_true",
+                        help="record a run with non-default engines as current evidence (they then speak for "
+                        "the claims as the default engines do)")
     parser.add_argument("--jobs", "-j", type=int, default=1, help="falsifiers run in parallel (default 1)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per falsifier (default 120)")
     parser.add_argument("--live-timeout", type=float, default=DEFAULT_LIVE_TIMEOUT_S, help="seconds per live falsifier (default 900)")
@@ -164,11 +170,10 @@ def run_command(args: argparse.Namespace) -> int:
         rerun=args.rerun,
     )
     plugins = load_plugins(plugin_settings(args))
-    for kind, name in options.engines.items():
-        try:
-            plugins.engines.choose(kind, name)
-        except LookupError as exc:
-            raise UsageError(str(exc)) from exc
+    conformance = _conformance(plugins.engines, options.engines)
+    if args.count_as_evidence and not conformance:
+        raise UsageError("--count-as-evidence applies to a run with a non-default --engine KIND=NAME; "
+                         "a run of the default engines is current evidence already")
     try:
         shard = parse_shard(args.shard) if args.shard else None
     except ValueError as exc:
@@ -200,6 +205,7 @@ def run_command(args: argparse.Namespace) -> int:
         seed=args.seed,
         level=args.level,
         shard=args.shard,
+        conformance=None if args.count_as_evidence else (conformance or None),
     )
     summary = RunSummary(run_id=run_id)
 
@@ -225,8 +231,26 @@ def run_command(args: argparse.Namespace) -> int:
     exit_code = EXIT_FINDINGS if summary.failed or broken else EXIT_OK
     store.end_run(run_id, counts=summary.counts, exit_code=exit_code)
     plugins.notify("apr_session_finish", summary=summary, exit_code=exit_code)
-    _report(summary, args.format, db_path, plugins.failures, broken)
+    _report(summary, args.format, db_path, plugins.failures, broken,
+            conformance=None if args.count_as_evidence else conformance)
     return exit_code
+
+
+def _conformance(registry: Any, chosen: Mapping[str, str]) -> dict[str, str]:
+    """The engines of ``chosen`` that are not their kind's default ({} for a run of the defaults)."""
+    swapped = {}
+    for kind, name in chosen.items():
+        try:
+            spec = registry.choose(kind, name)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from exc
+        try:
+            default = registry.choose(kind).name
+        except LookupError:  # several engines, none the default: every choice is a deliberate one
+            default = None
+        if spec.name != default:
+            swapped[kind] = spec.name
+    return swapped
 
 
 def _admitted(loaded: Any, paths: list[Path], plugins: Any) -> tuple[list[Any], list[Any]]:
@@ -332,12 +356,14 @@ def _print_collection(jobs: list[Any], fmt: str, refused: list[Any]) -> None:
           + (f"; {len({i.file for i in refused})} contract file(s) refused" if refused else ""))
 
 
-def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], broken: list[Any]) -> None:
+def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], broken: list[Any],
+            *, conformance: dict[str, str] | None = None) -> None:
     ordered = sorted(summary.results, key=lambda r: (r.contract_id, r.falsifier_id))
     if fmt == "json":
         payload = {
             "version": 1,
             "run_id": summary.run_id,
+            "conformance": conformance or None,
             "evidence": str(db_path),
             "counts": summary.counts,
             "reused": summary.reused,
@@ -350,29 +376,33 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)  # whole lines: CI logs and greps see them unbroken
     current = None
     for r in ordered:
         if r.contract_id != current:
             current = r.contract_id
-            console.print(f"[bold]{r.contract_id}[/]  {r.contract_file}")
+            console.print(Text(f"{r.contract_id}  ", style="bold") + Text(r.contract_file))  # contract text: no markup
         level = r.required_level.value
         if r.level is not None and r.level != r.required_level:
             level += f", implemented at {r.level.value}"
         when = f"reused from run #{r.reused_from}" if r.reused_from is not None else f"{r.duration_s:.1f}s"
-        console.print(
-            f"  [{OUTCOME_STYLE[r.outcome]}]{r.outcome.value:<9}[/] {r.falsifier_id}  "
-            f"[dim]({level}, {when})[/]"
-        )
+        console.print(Text("  ") + Text(f"{r.outcome.value:<9}", style=OUTCOME_STYLE[r.outcome])
+                      + Text(f" {r.falsifier_id}  ") + Text(f"({level}, {when})", style="dim"))
         if r.message:
             console.print(Text(f"            {r.message[:400]}", style="dim"), soft_wrap=True)
     counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
     executed = len(summary.results) - summary.reused
     reuse = (f"; {executed} executed, {summary.reused} reused (claim and code unchanged; --rerun "
              "executes them)") if summary.reused else ""
-    console.print(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}")
+    console.print(Text(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}"))
+    if conformance:
+        swapped = ", ".join(f"{kind}={name}" for kind, name in sorted(conformance.items()))
+        console.print(Text(
+            f"conformance run #{summary.run_id} ({swapped}): recorded apart, not current evidence; status, "
+            f"scoreboard and ship ignore it. Compare it: pv diff latest {summary.run_id}", style="yellow"))
     for failure in failures:
-        console.print(f"[yellow]plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: {failure.error}[/]")
+        console.print(Text(f"plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: "
+                           f"{failure.error}", style="yellow"))
     if broken:
         files = sorted({i.file for i in broken})
         console.print(Text(f"refused {len(files)} contract file(s) with validation errors (listed before the run): "

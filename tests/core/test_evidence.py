@@ -148,11 +148,12 @@ def test_migrates_a_version_1_database(tmp_path: Path) -> None:
     conn.close()
 
     store = EvidenceStore(path)
-    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store.schema_version == SCHEMA_VERSION == 6
     migrated = store.results_for("c-v1")[0].result
     assert migrated.contract_sha256 == ""  # v3 column, defaulted
     assert (migrated.fingerprint, migrated.inputs, migrated.reused_from) == ("", {}, None)  # v4: never reused
     assert store.runs()[0].origin is None and store.runs()[0].shard is None
+    assert store.runs()[0].conformance is None  # v6: an old run was a run of the default engines
     (stored,) = store.results_for("c-v1")
     assert stored.outcome is Outcome.HELD and stored.code_version == "abc|{}"
     assert store.runs()[0].code_version == code_version("abc", {})  # migrated value == what new runs write

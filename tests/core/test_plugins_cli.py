@@ -112,7 +112,7 @@ def test_the_users_distributions_come_first_then_ours(
     assert lines[zeta + 3] == "    engines (1, 1 mutants hidden): wordcount=split (default)"
     assert lines[zeta + 4] == "    falsifiers (1): FALSIFY-WC-001 (wc-v1)"
     builtin = lines.index(groups[3])
-    assert lines.index("  falsifiers.gqa_kernel") > builtin and lines.index("  engines.tokenizer") > builtin
+    assert lines.index("  falsifiers.aprender.gqa_kernel") > builtin and lines.index("  engines.tokenizer") > builtin
 
 
 def test_one_id_bound_for_two_contracts_is_listed_once_per_contract(
@@ -185,7 +185,7 @@ def test_pattern_keeps_plugins_by_name_or_distribution(
 ) -> None:
     _entry_points(monkeypatch, FakeEntryPoint("wc", _dist("acme-contracts", "1.0"), WordCount()))
     _, only = _json(capsys, "GQA_KERNEL")  # substring of the plugin name, any case
-    assert [p["name"] for p in only["plugins"]] == ["falsifiers.gqa_kernel"]
+    assert [p["name"] for p in only["plugins"]] == ["falsifiers.aprender.gqa_kernel"]
     assert list(only["engine_kinds"]) == []  # it registers no engine
     _, by_dist = _json(capsys, "ACME")
     assert [p["name"] for p in by_dist["plugins"]] == ["wc"]
@@ -250,12 +250,12 @@ def test_where_points_at_the_decorator_of_a_builtin_falsifier(
     code, out, _ = _run(capsys, "--where", "FALSIFY-GQ-003")
     assert code == 0
     (line,) = out.splitlines()
-    match = re.fullmatch(r"(\S+):(\d+)  falsifiers\.gqa_kernel:(\w+)  "
-                         r"\(contract gqa-kernel-v1, plugin falsifiers\.gqa_kernel\)", line)
+    match = re.fullmatch(r"(\S+):(\d+)  falsifiers\.aprender\.gqa_kernel:(\w+)  "
+                         r"\(contract gqa-kernel-v1, plugin falsifiers\.aprender\.gqa_kernel\)", line)
     assert match, line
-    assert match.group(1) == "falsifiers/gqa_kernel.py"  # relative: the current directory holds it
+    assert match.group(1) == "falsifiers/aprender/gqa_kernel.py"  # relative: the current directory holds it
     source = (REPO / match.group(1)).read_text().splitlines()[int(match.group(2)) - 1]
-    assert source.startswith("@falsifier(") and '"003"' in source
+    assert source.startswith("@falsifier(") and '"FALSIFY-GQ-003"' in source
     assert f"def {match.group(3)}(" in (REPO / match.group(1)).read_text()
 
 
@@ -265,7 +265,7 @@ def test_where_gives_absolute_paths_outside_the_current_directory(
     monkeypatch.chdir(tmp_path)
     _, payload = _json(capsys, "--where", "FALSIFY-GQ-003")
     (site,) = payload["sites"]
-    assert Path(site["path"]).is_absolute() and Path(site["path"]) == REPO / "falsifiers" / "gqa_kernel.py"
+    assert Path(site["path"]).is_absolute() and Path(site["path"]) == REPO / "falsifiers" / "aprender" / "gqa_kernel.py"
 
 
 def test_where_tells_stacked_decorators_apart_and_finds_the_out_of_scope_declaration(
