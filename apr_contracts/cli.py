@@ -30,7 +30,7 @@ ENVIRONMENT_ERRORS = {
     errno.EMFILE: "too many open files; raise the limit (ulimit -n)",
 }
 
-COMMANDS = ("validate", "run", "scoreboard", "ship", "status", "plugins", "schema", "explain", "new", "diff",
+COMMANDS = ("validate", "run", "scoreboard", "ship", "status", "plugins", "pin", "schema", "explain", "new", "diff",
             "evidence")
 
 

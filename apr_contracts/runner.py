@@ -147,7 +147,8 @@ def pin_changed_reason(spec: FalsifierSpec, contract_id: str, claim_hash: str) -
     """The NOT_BOUND message for an implementation whose pinned claim is no longer the contract's."""
     return (f"{PIN_CHANGED} — review it: {spec.qualname} pins claim {spec.pin}, "
             f"{contract_id} now hashes {spec.id} to {claim_hash[:16]}; after reviewing the code against "
-            f"the new claim, set pin={claim_hash[:16]!r} in its @falsifier(...)")
+            f"the new claim, run `pv pin --update {contract_id}::{spec.id}` (it sets pin={claim_hash[:16]!r} "
+            f"in its @falsifier(...))")
 
 
 def fingerprint_of(spec: FalsifierSpec, entry: Any, seed: int, plugins: Plugins, options: RunOptions) -> str:

@@ -93,7 +93,7 @@ def _ship(capsys: pytest.CaptureFixture[str]) -> object:
     code, board = _json(capsys, "ship", "--format", "json")
     assert code in (0, 1)
     (product,) = board["products"]
-    return product["ship_percent"] if "ship_percent" in product else product
+    return product["ship_percent"]
 
 
 def _run(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
