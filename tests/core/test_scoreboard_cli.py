@@ -222,9 +222,15 @@ def test_pv_run_then_scoreboard_status_and_diff(tmp_path: Path, monkeypatch: pyt
         live = c["falsifiers"][2]
         assert live["outcome"] == "HELD" and 0 < live["measured"]["seconds"] <= 30
 
-        # the conformance suite on the mutant: the same contract now FALSIFIED, through the runner
+        # the conformance suite on the mutant: recorded apart, the scoreboard still reads the real run
         assert pv(["run", "contracts", "--engine", "adder=broken-zero", "-k", "FALSIFY-DEMO-001",
                    "--no-progress", *plugin]) == 1
+        capsys.readouterr()
+        assert pv(["scoreboard", "--format", "junit", "--fail-on", "falsified", *plugin]) == 0
+        capsys.readouterr()
+        # counted as evidence on purpose: the same contract now FALSIFIED, through the runner
+        assert pv(["run", "contracts", "--engine", "adder=broken-zero", "-k", "FALSIFY-DEMO-001",
+                   "--count-as-evidence", "--no-progress", *plugin]) == 1
         capsys.readouterr()
         assert pv(["scoreboard", "--format", "junit", "--fail-on", "falsified", *plugin]) == 1
         junit = capsys.readouterr().out
@@ -233,7 +239,7 @@ def test_pv_run_then_scoreboard_status_and_diff(tmp_path: Path, monkeypatch: pyt
         f1 = json.loads(capsys.readouterr().out)["contract"]["falsifiers"][0]
         assert (f1["outcome"], f1["engines"], f1["counterexample"]) == ("FALSIFIED", {"adder": "broken-zero"}, [6, 0])
         assert not f1["flaky"]  # a different engine is not a flake
-        assert pv(["diff", "1", "2", "--format", "json"]) == 0
+        assert pv(["diff", "1", "3", "--format", "json"]) == 0
         changes = json.loads(capsys.readouterr().out)["changes"]
         assert [(ch["falsifier"], ch["old"]["outcome"], ch["new"] and ch["new"]["outcome"]) for ch in changes] == [
             ("FALSIFY-DEMO-001", "HELD", "FALSIFIED"), ("FALSIFY-DEMO-002", "HELD", None),

@@ -121,7 +121,7 @@ def test_sharded_runs_into_one_database_keep_the_partition(
 def test_merge_reports_conflicting_outcomes(project: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
     good, bad = project / "good.sqlite", project / "bad.sqlite"
     _run(project, good, "-k", "FALSIFY-FAKE-HOLD")
-    _run(project, bad, "-k", "FALSIFY-FAKE-HOLD", "--engine", "adder=broken-off-by-one")
+    _run(project, bad, "-k", "FALSIFY-FAKE-HOLD", "--engine", "adder=broken-off-by-one", "--count-as-evidence")
     capsys.readouterr()
     merged = project / "merged.sqlite"
     # Different engines are different code versions only through the recorded engines, so this is
