@@ -13,6 +13,7 @@ the mode of the file it replaces.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -52,10 +53,41 @@ def make_staging_dir(target: Path | str) -> Path:
     return staging
 
 
+class NotARegularFile(OSError):
+    """The output path names something a write must never replace: a folder, device, FIFO, socket or symlink."""
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISLNK, "a symbolic link"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def refuse_non_regular(path: Path | str) -> None:
+    """Raise :class:`NotARegularFile` when ``path`` exists and is not a regular file.
+
+    ``os.replace`` would swap a device node, FIFO or symlink for a regular file (run as root,
+    ``-o /dev/null`` would replace the system's node), so writers only ever replace regular files.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # unreadable metadata: the write itself reports the real error
+    if not stat.S_ISREG(mode):
+        raise NotARegularFile(errno.EEXIST, f"{path} is {_kind(mode)}, not a regular file; outputs only replace "
+                              "regular files: pass a file path (or `-o -` for standard output)", str(path))
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path``, on failure it is removed."""
+    """Yield a temporary path to write; on success it replaces ``path``, on failure it is removed.
+
+    Refuses (:class:`NotARegularFile`) when ``path`` is anything but a regular file or absent.
+    """
     path = Path(path)
+    refuse_non_regular(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:

@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from apr_contracts.atomic import NotARegularFile
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 
 # OS errors that are the machine's answer, not a bug: reported in one line with what to do.
@@ -109,6 +111,9 @@ def call_handler(
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except NotARegularFile as exc:  # an output path naming a device, FIFO, folder or symlink
+        print(f"{prog} {args.command}: error: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         if exc.errno not in ENVIRONMENT_ERRORS:
             return _internal_error(prog, args)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from apr_contracts.atomic import output_mode
+from apr_contracts.atomic import output_mode, refuse_non_regular
 from apr_contracts.evidence import EvidenceError, EvidenceStore, RunRecord, StoredResult
 
 
@@ -84,6 +84,7 @@ def _identity(run: RunRecord) -> tuple[str, str, str, str]:
 def merge(sources: Sequence[Path], output: Path) -> MergeReport:
     """Merge ``sources`` into a new database at ``output`` (replaced atomically if it exists)."""
     report = MergeReport(output=output, sources=[str(s) for s in sources])
+    refuse_non_regular(output)  # os.replace would swap a device, FIFO or symlink for the database
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pv-merge-") as scratch:
         stores = [(str(src), _snapshot(src, Path(scratch))) for src in sources]

@@ -136,7 +136,8 @@ def build_context(paths: Sequence[Path], project: Project, use_plugins: bool,
 
 
 def emit(text: str, output: Path | None) -> None:
-    if output is not None:
+    """``text`` to ``output`` (atomically; only a regular file is ever replaced), or stdout for None or ``-``."""
+    if output is not None and str(output) != "-":
         from apr_contracts.atomic import write_text_atomic
 
         write_text_atomic(output, text)

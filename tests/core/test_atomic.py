@@ -74,3 +74,56 @@ def test_written_files_follow_the_umask_or_keep_the_replaced_mode(tmp_path: Path
     assert stat.S_IMODE((tmp_path / "new.md").stat().st_mode) == 0o666 & ~umask
     assert stat.S_IMODE(old.stat().st_mode) == 0o640 and old.read_text() == "replaced"
     assert done.stdout.strip() == oct(0o777 & ~umask)  # staging folders renamed into place (checkpoints)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "folder"])
+def test_an_output_never_replaces_what_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    from apr_contracts.atomic import NotARegularFile
+
+    target = tmp_path / "out"
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        target.symlink_to(precious)
+    else:
+        target.mkdir()
+    with pytest.raises(NotARegularFile, match="not a regular file"):
+        write_text_atomic(target, "new")
+    assert precious.read_text() == "keep me"
+    assert (stat.S_ISFIFO(os.lstat(target).st_mode) if kind == "fifo" else
+            target.is_symlink() if kind == "symlink" else target.is_dir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "precious.txt"]  # no temp file left
+
+
+@pytest.mark.parametrize("command", [["scoreboard", "--no-plugins"], ["evidence", "merge", "EV", "--force"]])
+def test_pv_output_options_refuse_a_fifo_with_a_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    from apr_contracts.cli import main as pv
+    from apr_contracts.evidence import EvidenceStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PV_EVIDENCE", raising=False)
+    (tmp_path / "contracts").mkdir()
+    ev = tmp_path / "ev.sqlite"
+    EvidenceStore(ev).close()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    argv = [str(ev) if a == "EV" else a for a in command]
+    assert pv([*argv, "-o", str(fifo)]) == 2
+    err = capsys.readouterr().err
+    assert "is a FIFO, not a regular file" in err and "Traceback" not in err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_dash_output_writes_to_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from apr_contracts.cli import main as pv
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PV_EVIDENCE", raising=False)
+    (tmp_path / "contracts").mkdir()
+    assert pv(["scoreboard", "--format", "json", "-o", "-", "--no-plugins"]) == 0
+    assert json.loads(capsys.readouterr().out)["contracts"] == []
+    assert not (tmp_path / "-").exists()
