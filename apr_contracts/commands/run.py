@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
-from apr_contracts.commands import add_exclude_option
+from apr_contracts.commands import SEED_MAX, add_exclude_option, int_at_least, positive_seconds
 from apr_contracts.outcomes import Level, Outcome
 from apr_contracts.results import Result, RunSummary
 from apr_contracts.runner import (
@@ -91,10 +91,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--count-as-evidence", action="store_true",
                         help="record a run with non-default engines as current evidence (they then speak for "
                         "the claims as the default engines do)")
-    parser.add_argument("--jobs", "-j", type=int, default=1, help="falsifiers run in parallel (default 1)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per falsifier (default 120)")
-    parser.add_argument("--live-timeout", type=float, default=DEFAULT_LIVE_TIMEOUT_S, help="seconds per live falsifier (default 900)")
-    parser.add_argument("--seed", type=int, default=0, help="base seed; each falsifier derives its own (recorded)")
+    parser.add_argument("--jobs", "-j", type=int_at_least(1, 256), default=1, help="falsifiers run in parallel (default 1)")
+    parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT_S, help="seconds per falsifier (default 120)")
+    parser.add_argument("--live-timeout", type=positive_seconds, default=DEFAULT_LIVE_TIMEOUT_S,
+                        help="seconds per live falsifier (default 900)")
+    parser.add_argument("--seed", type=int_at_least(0, SEED_MAX), default=0,
+                        help="base seed; each falsifier derives its own (recorded)")
     parser.add_argument("--evidence", metavar="DB", help="evidence database (default .pv/evidence.sqlite of the project)")
     parser.add_argument("--collect-only", action="store_true", help="list what would run, run nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")

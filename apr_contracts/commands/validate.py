@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import UsageError, missing_input
-from apr_contracts.commands import add_exclude_option
+from apr_contracts.commands import add_exclude_option, int_at_least
 
 
 def _codes(values: list[str] | None) -> tuple[str, ...] | None:
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--select", action="append", metavar="CODES", help="only these codes or prefixes (comma-separated)")
     p.add_argument("--ignore", action="append", metavar="CODES", help="drop these codes or prefixes (comma-separated)")
     p.add_argument("--config", metavar="FILE", help="pyproject.toml (or TOML) with [tool.pv]; default: nearest above PATH")
-    p.add_argument("--max-file-bytes", type=int, metavar="N", help="refuse larger files (default 10 MB)")
+    p.add_argument("--max-file-bytes", type=int_at_least(1), metavar="N", help="refuse larger files (default 10 MB)")
     p.add_argument("--check-test-nodes", action="store_true", default=None,
                    help="check that pytest nodes named in `test:` exist (implied by --strict)")
     p.add_argument("--no-context", action="store_true",

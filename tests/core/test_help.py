@@ -70,3 +70,23 @@ def test_bare_apr_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) ->
     code, out = _help(apr_cli.main, [], capsys)
     assert code == pv_cli.EXIT_USAGE
     assert out.startswith("usage: apr")
+
+
+@pytest.mark.parametrize("option", [
+    ["--jobs", "0"], ["--jobs", "-1"], ["--jobs", "x"], ["--timeout", "nan"], ["--timeout", "0"],
+    ["--timeout", "-5"], ["--live-timeout", "inf"], ["--seed", "99999999999999999999999"], ["--seed", "-1"],
+])
+def test_run_numbers_are_range_checked_at_parse_time(option: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from apr_contracts.cli import main as pv
+
+    assert pv(["run", "--collect-only", *option]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option[0]}" in err and "Traceback" not in err
+
+
+def test_run_numbers_on_the_boundary_are_accepted() -> None:
+    from apr_contracts.cli import build_parser
+
+    args = build_parser().parse_args(["run", "--jobs", "1", "--timeout", "0.001", "--seed", str(2**63 - 1)])
+    assert (args.jobs, args.timeout, args.seed) == (1, 0.001, 2**63 - 1)
+    assert build_parser().parse_args(["run", "--jobs", "256", "--seed", "0"]).jobs == 256
