@@ -216,7 +216,9 @@ def run(args: argparse.Namespace) -> int:
                      f"{sum(c.changed for c in changes)} changed outcome, {len(regressed)} regressed")
         if moves is not None:
             lines += _ship_lines(moves, md)
-        sys.stdout.write("\n".join(lines) + "\n")
+        from apr_contracts.report.plain import visible
+
+        sys.stdout.write(visible("\n".join(lines) + "\n"))  # ids from contracts: data, never terminal codes
     if args.fail_on == "regressed" and regressed:
         return EXIT_FINDINGS
     if args.fail_on == "changed" and any(c.changed for c in changes):

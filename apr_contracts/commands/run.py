@@ -375,37 +375,38 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
         }
         print(json.dumps(payload, indent=2, default=str))
         return
-    from rich.console import Console
     from rich.text import Text
 
-    console = Console(highlight=False, soft_wrap=True)  # whole lines: CI logs and greps see them unbroken
-    current = None
-    for r in ordered:
-        if r.contract_id != current:
-            current = r.contract_id
-            console.print(Text(f"{r.contract_id}  ", style="bold") + Text(r.contract_file))  # contract text: no markup
-        level = r.required_level.value
-        if r.level is not None and r.level != r.required_level:
-            level += f", implemented at {r.level.value}"
-        when = f"reused from run #{r.reused_from}" if r.reused_from is not None else f"{r.duration_s:.1f}s"
-        console.print(Text("  ") + Text(f"{r.outcome.value:<9}", style=OUTCOME_STYLE[r.outcome])
-                      + Text(f" {r.falsifier_id}  ") + Text(f"({level}, {when})", style="dim"))
-        if r.message:
-            console.print(Text(f"            {r.message[:400]}", style="dim"), soft_wrap=True)
-    counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
-    executed = len(summary.results) - summary.reused
-    reuse = (f"; {executed} executed, {summary.reused} reused (claim and code unchanged; --rerun "
-             "executes them)") if summary.reused else ""
-    console.print(Text(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}"))
-    if conformance:
-        swapped = ", ".join(f"{kind}={name}" for kind, name in sorted(conformance.items()))
-        console.print(Text(
-            f"conformance run #{summary.run_id} ({swapped}): recorded apart, not current evidence; status, "
-            f"scoreboard and ship ignore it. Compare it: pv diff latest {summary.run_id}", style="yellow"))
-    for failure in failures:
-        console.print(Text(f"plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: "
-                           f"{failure.error}", style="yellow"))
-    if broken:
-        files = sorted({i.file for i in broken})
-        console.print(Text(f"refused {len(files)} contract file(s) with validation errors (listed before the run): "
-                           + ", ".join(files), style="red"))
+    from apr_contracts.report.plain import safe_console
+
+    with safe_console(soft_wrap=True) as console:  # whole lines: CI logs and greps see them unbroken
+        current = None
+        for r in ordered:
+            if r.contract_id != current:
+                current = r.contract_id
+                console.print(Text(f"{r.contract_id}  ", style="bold") + Text(r.contract_file))  # contract text: no markup
+            level = r.required_level.value
+            if r.level is not None and r.level != r.required_level:
+                level += f", implemented at {r.level.value}"
+            when = f"reused from run #{r.reused_from}" if r.reused_from is not None else f"{r.duration_s:.1f}s"
+            console.print(Text("  ") + Text(f"{r.outcome.value:<9}", style=OUTCOME_STYLE[r.outcome])
+                          + Text(f" {r.falsifier_id}  ") + Text(f"({level}, {when})", style="dim"))
+            if r.message:
+                console.print(Text(f"            {r.message[:400]}", style="dim"), soft_wrap=True)
+        counts = ", ".join(f"{n} {o.lower()}" for o, n in summary.counts.items() if n)
+        executed = len(summary.results) - summary.reused
+        reuse = (f"; {executed} executed, {summary.reused} reused (claim and code unchanged; --rerun "
+                 "executes them)") if summary.reused else ""
+        console.print(Text(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}"))
+        if conformance:
+            swapped = ", ".join(f"{kind}={name}" for kind, name in sorted(conformance.items()))
+            console.print(Text(
+                f"conformance run #{summary.run_id} ({swapped}): recorded apart, not current evidence; status, "
+                f"scoreboard and ship ignore it. Compare it: pv diff latest {summary.run_id}", style="yellow"))
+        for failure in failures:
+            console.print(Text(f"plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: "
+                               f"{failure.error}", style="yellow"))
+        if broken:
+            files = sorted({i.file for i in broken})
+            console.print(Text(f"refused {len(files)} contract file(s) with validation errors (listed before the run): "
+                               + ", ".join(files), style="red"))

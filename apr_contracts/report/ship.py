@@ -14,6 +14,7 @@ from typing import Any
 from apr_contracts.acceptance.derive import CriterionResult, display_percent
 from apr_contracts.report.json_report import dumps
 from apr_contracts.report.markdown import cell
+from apr_contracts.report.plain import visible
 
 STATUS_ICON = {"MET": "✅", "UNMET": "⏳", "FALSIFIED": "🔴"}
 STATUS_COLOR = {"MET": "#28a745", "UNMET": "#959da5", "FALSIFIED": "#d73a49"}
@@ -53,7 +54,7 @@ def render_text(board: Any) -> str:
         lines.append(f"  history: {_history(p)}")
         lines += [f"  drift: {d}" for d in p.drift]
     lines += [f"note: {n}" for n in board.notes]
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")  # titles and ids from files: data, never terminal codes
 
 
 def _num(value: Any) -> str:

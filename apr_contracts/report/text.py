@@ -17,6 +17,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from apr_contracts.report.plain import visible
+
 STATUS_STYLE = {
     "FALSIFIED": "bold red", "PROPOSED": "dim", "PARTIAL_ALGORITHM_LEVEL": "yellow",
     "FUNCTIONAL": "green", "DISCHARGED": "bold green",
@@ -32,6 +34,11 @@ TABLE_MIN_WIDTH = 100
 TABLE_COLUMNS = ("contract", "derived", "declared", COUNTS_HEADER, "lvl", "run")
 NO_WRAP = ("contract", "derived", "run")  # single words: the table is only used when they fit whole
 INDENT = 6  # falsifier detail lines (measured, message) under their falsifier
+
+
+def _output(console: Console, color: bool) -> str:
+    """What was rendered, with the data's control characters shown as escapes (report.plain)."""
+    return visible(str(console.file.getvalue()), keep_sgr=color)  # type: ignore[attr-defined]
 
 
 def _console(color: bool, width: int | None) -> Console:
@@ -148,7 +155,7 @@ def render(board: Any, *, color: bool = False, width: int | None = None) -> str:
         console.print(Text(f"note: {note}", style="dim"))
     if board.evidence_path is None:
         console.print(Text("no evidence database yet: run `pv run` first", style="dim"))
-    out = str(console.file.getvalue())  # type: ignore[attr-defined]
+    out = _output(console, color)
     # Padding fills lines to the width with spaces: drop them so copied text stays clean.
     return "".join(line.rstrip() + "\n" for line in out.splitlines())
 
@@ -204,7 +211,7 @@ def render_contract(row: Any, *, color: bool = False, width: int | None = None) 
     console.print(Text.assemble("derived status: ", (row.derived_status.value,
                                 STATUS_STYLE.get(row.derived_status.value, "")),
                                 f"   declared: {row.declared_status or '—'}"))
-    console.print(f"why: {row.reason}")
+    console.print(Text(f"why: {row.reason}"))
     for d in row.drift:
         console.print(Text(f"drift: {d}", style="yellow"))
     for f in row.falsifiers:
@@ -216,17 +223,17 @@ def render_contract(row: Any, *, color: bool = False, width: int | None = None) 
         if f.bound is False:
             console.print("  no implementation is registered for this id")
         if f.thresholds or f.measured:
-            console.print(f"  measured: {_measured_vs_thresholds(f) or '—'}")
+            console.print(Text(f"  measured: {_measured_vs_thresholds(f) or '—'}"))
         if f.message:
-            console.print(f"  message: {f.message}")
+            console.print(Text(f"  message: {f.message}"))
         if f.discharge:
             console.print(Text(f"  cannot discharge: {f.discharge}", style="yellow"))
         if f.counterexample is not None:
-            console.print(f"  counterexample: {_short(f.counterexample, 300)}")
+            console.print(Text(f"  counterexample: {_short(f.counterexample, 300)}"))
         if f.traceback:
             console.print("  traceback (last lines):")
             for line in f.traceback.strip().splitlines()[-6:]:
-                console.print(f"    {line}")
+                console.print(Text(f"    {line}"))
         if f.run_id is not None:
             origin = (f"reused from run #{f.reused_from} (claim and code unchanged)" if f.reused_from is not None
                       else "executed in that run")
@@ -236,6 +243,6 @@ def render_contract(row: Any, *, color: bool = False, width: int | None = None) 
             points = [f"#{h.run_id}:{h.outcome.value}{'' if h.current else '(old claim)'}"
                       + ("" if h.engines == usual else "(" + ",".join(f"{k}={v}" for k, v in h.engines.items()) + ")")
                       for h in f.history[-12:]]
-            console.print("  history: " + " ".join(points))
-        console.print(f"  claim hash: {f.claim_hash[:16]}…" + (f"   test: {f.test}" if f.test else ""))
-    return str(console.file.getvalue())  # type: ignore[attr-defined]
+            console.print(Text("  history: " + " ".join(points)))
+        console.print(Text(f"  claim hash: {f.claim_hash[:16]}…" + (f"   test: {f.test}" if f.test else "")))
+    return _output(console, color)

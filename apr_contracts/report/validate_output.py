@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,24 +49,25 @@ def render_github(report: ValidationReport) -> str:
 
 
 def render_text(report: ValidationReport, stream: IO[str] | None = None) -> None:
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
-    style = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-    for i in report.issues:
-        where = f"{i.file}:{i.line}:{i.column}" if i.line else i.file
-        console.print(f"[bold]{escape(where)}[/]: [{style[i.severity.value]}]{i.severity.value}[/] "
-                      f"[magenta]{escape(i.code)}[/] {escape(i.message)}")
-        if i.hint:
-            console.print(f"    [dim]hint: {escape(i.hint)}[/]")
-    s = report.summary
-    for item in s["skipped"]:
-        console.print(f"[dim]skipped {escape(item['file'])}: {escape(item['reason'])}[/]")
-    verdict = "[bold red]FAILED[/]" if s["errors"] else "[bold green]OK[/]"
-    extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
-    mode = " (strict)" if s["strict"] else ""
-    accepted = f" and {s['acceptance_files']} acceptance file(s)" if s.get("acceptance_files") else ""
-    console.print(f"{verdict}{mode}: {s['contracts']} contracts{accepted} in {s['files']} files, "
-                  f"{s['errors']} errors{escape(_in_files(s))}, {s['warnings']} warnings, {s['infos']} infos{extra}, "
-                  f"{len(s['skipped'])} skipped")
+    from apr_contracts.report.plain import safe_console
+
+    with safe_console(stream, soft_wrap=True) as console:
+        style = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+        for i in report.issues:
+            where = f"{i.file}:{i.line}:{i.column}" if i.line else i.file
+            console.print(f"[bold]{escape(where)}[/]: [{style[i.severity.value]}]{i.severity.value}[/] "
+                          f"[magenta]{escape(i.code)}[/] {escape(i.message)}")
+            if i.hint:
+                console.print(f"    [dim]hint: {escape(i.hint)}[/]")
+        s = report.summary
+        for item in s["skipped"]:
+            console.print(f"[dim]skipped {escape(item['file'])}: {escape(item['reason'])}[/]")
+        verdict = "[bold red]FAILED[/]" if s["errors"] else "[bold green]OK[/]"
+        extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
+        mode = " (strict)" if s["strict"] else ""
+        accepted = f" and {s['acceptance_files']} acceptance file(s)" if s.get("acceptance_files") else ""
+        console.print(f"{verdict}{mode}: {s['contracts']} contracts{accepted} in {s['files']} files, "
+                      f"{s['errors']} errors{escape(_in_files(s))}, {s['warnings']} warnings, {s['infos']} infos{extra}, "
+                      f"{len(s['skipped'])} skipped")
