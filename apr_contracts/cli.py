@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from apr_contracts.atomic import NotARegularFile
+from apr_contracts.evidence import EvidenceError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 
@@ -111,6 +112,9 @@ def call_handler(
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except EvidenceError as exc:  # a database that is not ours, from a newer pv, or a folder: the user's to fix
+        print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except NotARegularFile as exc:  # an output path naming a device, FIFO, folder or symlink
         print(f"{prog} {args.command}: error: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE

@@ -117,6 +117,9 @@ class EvidenceStore:
     def __init__(self, path: Path | str, *, create: bool = True, timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        if self.path.is_dir():
+            raise EvidenceError(f"{self.path} is a folder; the evidence database is a file: pass --evidence "
+                                f"{self.path / 'evidence.sqlite'} (or another file path)")
         if not self.path.exists():
             if not create:
                 raise EvidenceError(

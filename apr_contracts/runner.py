@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -234,6 +235,34 @@ def run_jobs(
             shutil.rmtree(root, ignore_errors=True)
 
 
+# What the runner itself writes into a falsifier's workspace; only these are cleared on a rerun.
+WORKSPACE_ENTRIES = ("job.json", "result.json", "module-trace", "work")
+
+
+def workspace_for(root: Path, contract_id: str, falsifier_id: str) -> Path:
+    """``root/<contract id>/<falsifier id>``: ids are scoped per contract, so two contracts' entries of one
+    id never share a folder. Ids come from contract files: each becomes one safe path component (no
+    separators, never ``.`` or ``..``), so no id can point a workspace, or its clearing, outside ``root``."""
+    return root / _component(contract_id) / _component(falsifier_id)
+
+
+def _component(name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120] or "_"
+    return "_" + safe if set(safe) == {"."} else safe
+
+
+def clear_workspace(workspace: Path) -> None:
+    """Empty what an earlier run of this falsifier left (`pv run --workspace`), and only that: a file the
+    user put beside it is theirs, and stays."""
+    for name in WORKSPACE_ENTRIES:
+        entry = workspace / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+    workspace.mkdir(parents=True, exist_ok=True)
+
+
 def remove_abandoned_workspaces(temp_dir: Path) -> list[Path]:
     """Remove the temporary workspaces of `pv run`s that were killed (their owner process is gone).
 
@@ -320,11 +349,8 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
             "the runner judges live verdicts, never the plugin alone",
             level=job.spec.level,
         )
-    workspace = root / job.falsifier_id
-    if (workspace / "job.json").exists():
-        # A kept workspace from an earlier `pv run --workspace`: falsifiers start from empty.
-        shutil.rmtree(workspace)
-    workspace.mkdir(parents=True, exist_ok=True)
+    workspace = workspace_for(root, str(job.contract.id), job.falsifier_id)
+    clear_workspace(workspace)
     payload = {
         "falsifier_id": job.falsifier_id,
         "contract_id": str(job.contract.id),

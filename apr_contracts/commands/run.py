@@ -111,7 +111,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--workspace",
         metavar="DIR",
-        help="keep each falsifier's workspace under DIR/<falsifier id> (default: a temporary "
+        help="keep each falsifier's workspace under DIR/<contract id>/<falsifier id> (default: a temporary "
         "folder removed when the run ends)",
     )
     parser.add_argument(
@@ -158,6 +158,9 @@ def run_command(args: argparse.Namespace) -> int:
     if missing:
         raise UsageError(missing_input(missing, project.paths_hint("pass contract files or folders of them")))
     args.exclude = project.exclude(args.exclude)  # [tool.pv] exclude applies, as in pv validate
+    if args.workspace and Path(args.workspace).exists() and not Path(args.workspace).is_dir():
+        raise UsageError(f"--workspace {args.workspace}: not a folder; pass a folder to keep the workspaces in "
+                         "(created if missing)")
     level = Level.LIVE if args.level in ("live", "all") else Level(args.level)
     options = RunOptions(
         level=level,

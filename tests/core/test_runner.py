@@ -265,7 +265,7 @@ def test_temporary_workspaces_are_removed_and_kept_ones_restart_empty(
         code, report = _run(project, capsys, "-k", "fresh", "--isolation", isolation, "--workspace", str(kept),
                             "--rerun")
         assert [r["outcome"] for r in report["results"]] == ["HELD"]
-    assert (kept / "FALSIFY-FAKE-FRESH-WORKSPACE" / "work" / "mark").read_text() == "written"
+    assert (kept / "fake-v1" / "FALSIFY-FAKE-FRESH-WORKSPACE" / "work" / "mark").read_text() == "written"
 
 
 def test_workspaces_of_killed_runs_are_removed_by_the_next_run(tmp_path: Path) -> None:
@@ -327,3 +327,57 @@ def test_exclusive_falsifiers_run_last_and_alone(tmp_path: Path, monkeypatch: py
     assert excl_start >= others_end
     a_start, b_start = (next(t for n, w, t in events if n == x and w == "start") for x in "ab")
     assert abs(a_start - b_start) < 0.4  # the others did run side by side
+
+
+def test_workspace_paths_stay_under_the_root_whatever_the_ids(tmp_path: Path) -> None:
+    from apr_contracts.runner import workspace_for
+
+    root = tmp_path / "ws"
+    for contract_id, falsifier_id in [("../../etc", "FALSIFY-X-001"), ("c-v1", "../../../x"), ("..", "."),
+                                      ("/abs/path", "a/b\\c"), ("c-v1", "FALSIFY-X-001")]:
+        path = workspace_for(root, contract_id, falsifier_id).resolve()
+        assert path.parent.parent == root.resolve(), (contract_id, falsifier_id, path)
+    # scoped ids: one falsifier id in two contracts gets two folders
+    assert workspace_for(root, "a-v1", "FALSIFY-X-001") != workspace_for(root, "b-v1", "FALSIFY-X-001")
+
+
+def test_a_rerun_clears_only_what_the_runner_wrote(tmp_path: Path) -> None:
+    from apr_contracts.runner import WORKSPACE_ENTRIES, clear_workspace
+
+    workspace = tmp_path / "c-v1" / "FALSIFY-X-001"
+    (workspace / "work").mkdir(parents=True)
+    (workspace / "work" / "big.bin").write_bytes(b"x")
+    (workspace / "job.json").write_text("{}")
+    (workspace / "notes.txt").write_text("the user's own")
+    clear_workspace(workspace)
+    assert sorted(p.name for p in workspace.iterdir()) == ["notes.txt"]
+    assert "notes.txt" not in WORKSPACE_ENTRIES
+
+
+def test_workspace_naming_a_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from apr_contracts.cli import main as pv
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "afile").write_text("")
+    assert pv(["run", "--workspace", "afile", "--no-progress"]) == 2
+    assert "--workspace afile: not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["garbage", "folder"])
+def test_run_on_an_unusable_evidence_database_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    from apr_contracts.cli import main as pv
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contracts").mkdir()
+    db = tmp_path / "ev.sqlite"
+    if kind == "folder":
+        db.mkdir()
+    else:
+        db.write_text("not a database")
+    assert pv(["run", "--evidence", str(db), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert str(db) in err and "Traceback" not in err and "internal error" not in err
+    assert ("is a folder" in err) if kind == "folder" else ("not an SQLite evidence database" in err)
