@@ -360,6 +360,15 @@ class EvidenceStore:
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
+    try:
+        return _parse_run(row)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise EvidenceError(f"runs row {row['id']} is malformed ({type(exc).__name__}: {exc}); pv never writes "
+                            "such a row: the database was edited or crafted, so move it away or delete that row"
+                            ) from exc
+
+
+def _parse_run(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
         id=row["id"], started_at=row["started_at"], finished_at=row["finished_at"], command=row["command"],
         git_sha=row["git_sha"], host=row["host"], versions=json.loads(row["versions"] or "{}"),
@@ -371,6 +380,15 @@ def _run(row: sqlite3.Row) -> RunRecord:
 
 
 def _stored(row: sqlite3.Row) -> StoredResult:
+    try:
+        return _parse_stored(row)
+    except (ValueError, TypeError, KeyError) as exc:  # json.JSONDecodeError is a ValueError
+        raise EvidenceError(f"results row {row['id']} is malformed ({type(exc).__name__}: {exc}); pv never writes "
+                            "such a row: the database was edited or crafted, so move it away or delete that row"
+                            ) from exc
+
+
+def _parse_stored(row: sqlite3.Row) -> StoredResult:
     result = Result(
         contract_id=row["contract_id"], contract_file=row["contract_file"],
         contract_version=row["contract_version"], falsifier_id=row["falsifier_id"],

@@ -40,6 +40,11 @@ def merge_command(args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.inputs if not p.is_file()]
     if missing:
         raise UsageError(missing_input(missing, "name the evidence databases to merge (written by `pv run --evidence`)"))
+    seen: dict[Path, Path] = {}
+    for path in args.inputs:  # one file named twice would copy every result twice
+        if path.resolve() in seen:
+            raise UsageError(f"{path} is named twice (also as {seen[path.resolve()]}); name each database once")
+        seen[path.resolve()] = path
     if args.output.exists() and not args.force:
         raise UsageError(f"{args.output} exists; pass --force to replace it, or choose another -o")
     if args.output.resolve() in {p.resolve() for p in args.inputs}:

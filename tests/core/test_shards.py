@@ -149,3 +149,29 @@ def test_merge_refuses_missing_inputs_and_existing_output(
     not_db.write_text("not a database at all")
     assert pv(["evidence", "merge", str(not_db), "-o", str(project / "m2.sqlite")]) == 2
     assert not (project / "m2.sqlite").exists()
+
+
+def test_merge_refuses_one_database_named_twice(project: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    db = project / "ev.sqlite"
+    _run(project, db, "-k", "FALSIFY-FAKE-HOLD")
+    capsys.readouterr()
+    assert pv(["evidence", "merge", str(db), str(project / "." / "ev.sqlite"), "-o", str(project / "m.sqlite")]) == 2
+    assert "is named twice" in capsys.readouterr().err
+    assert not (project / "m.sqlite").exists()
+
+
+def test_a_crafted_row_is_a_clear_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    import sqlite3
+
+    db = project / "ev.sqlite"
+    _run(project, db, "-k", "FALSIFY-FAKE-HOLD")
+    capsys.readouterr()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE results SET measured = '{not json'")
+    conn.commit()
+    conn.close()
+    assert pv(["evidence", "merge", str(db), "-o", str(project / "m.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert "results row 1 is malformed" in err and "Traceback" not in err
+    assert pv(["scoreboard", "--evidence", str(db), "--no-plugins", str(project)]) in (2,)
+    assert "malformed" in capsys.readouterr().err
