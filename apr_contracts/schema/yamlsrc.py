@@ -32,6 +32,10 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 ALIAS_BUDGET = 100_000  # nodes that aliases may re-expand; real contracts use a handful
+# Text that aliases may repeat: one 1 MB anchored string aliased 500 times is 500 MB for every
+# later reader (claim hashes, reports) while only a few nodes; so repeated text is counted too.
+ALIAS_TEXT_BUDGET = DEFAULT_MAX_FILE_BYTES
+SHORT_SCALAR = 256  # scalars up to this length take the fast path; longer ones are checked for repeats
 MAX_DEPTH = 200  # nesting beyond this is not a contract; it only risks a RecursionError
 
 _Y = "tag:yaml.org,2002:"
@@ -160,6 +164,8 @@ class _Builder:
         self.problems: list[Problem] = []
         self.seen: set[int] = set()
         self.budget = ALIAS_BUDGET
+        self.text_budget = ALIAS_TEXT_BUDGET
+        self.long_scalars: set[int] = set()
 
     def _problem(self, code: str, node: Node, message: str, hint: str) -> None:
         mark = node.start_mark
@@ -177,6 +183,8 @@ class _Builder:
                     mark.line + 1, mark.column + 1,
                 )
         if isinstance(node, ScalarNode):
+            if len(node.value) > SHORT_SCALAR or in_alias:
+                self._count_text(node, in_alias)
             return self._scalar(node)
         if depth > MAX_DEPTH:
             mark = node.start_mark
@@ -192,11 +200,28 @@ class _Builder:
                 self._tag(node)
             build = self.build
             return [item.value if item.tag == _STR and not in_alias and type(item) is ScalarNode
-                    else build(item, depth + 1, in_alias) for item in node.value]
+                    and len(item.value) <= SHORT_SCALAR else build(item, depth + 1, in_alias) for item in node.value]
         assert isinstance(node, MappingNode)
         if node.tag != _MAP:
             self._tag(node)
         return self._mapping(node, depth, in_alias)
+
+    def _count_text(self, node: ScalarNode, in_alias: bool) -> None:
+        """Charge a scalar's text to the alias text budget when an alias repeats it."""
+        if not in_alias:
+            key = id(node)
+            if key not in self.long_scalars:
+                self.long_scalars.add(key)  # its first appearance is the file's own text
+                return
+        self.text_budget -= len(node.value)
+        if self.text_budget < 0:
+            mark = node.start_mark
+            raise YamlRefused(
+                "PV-YAML-003",
+                f"YAML aliases repeat more than {ALIAS_TEXT_BUDGET:,} characters of text (an alias bomb); refused",
+                "contracts do not need to repeat long anchored text; write it once",
+                mark.line + 1, mark.column + 1,
+            )
 
     def _mapping(self, node: MappingNode, depth: int, in_alias: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -221,7 +246,8 @@ class _Builder:
             if name in out:
                 self._problem("PV-YAML-005", key_node, f"duplicate key {name!r} in the same mapping",
                               "YAML readers disagree on which value wins; keep exactly one")
-            if value_node.tag == _STR and not in_alias and type(value_node) is ScalarNode:
+            if (value_node.tag == _STR and not in_alias and type(value_node) is ScalarNode
+                    and len(value_node.value) <= SHORT_SCALAR):
                 out[name] = value_node.value  # the common case, without a call
             else:
                 out[name] = self.build(value_node, depth + 1, in_alias)

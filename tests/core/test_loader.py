@@ -65,6 +65,28 @@ def test_discovery_recursive_skips_hidden_and_non_contracts(tmp_path):
     assert all(reason for _, reason in res.skipped)
 
 
+def _repeated_text(count: int, size: int) -> str:
+    """One anchored scalar of ``size`` characters, aliased ``count`` times (in mappings and lists)."""
+    rules = "".join(f"- id: FALSIFY-B-{i:03d}\n  rule: *big\n  prediction: p\n  if_fails: f\n  tags: [*big]\n"
+                    for i in range(count // 2))
+    return ("metadata:\n  id: big-v1\n  version: 1.0.0\n  description: &big " + "x" * size
+            + "\nfalsification_tests:\n" + rules)
+
+
+def test_aliases_repeating_long_text_are_refused_by_the_bytes_they_expand_to(tmp_path):
+    from apr_contracts.schema.yamlsrc import ALIAS_TEXT_BUDGET
+
+    size = 1_000_000
+    over = ALIAS_TEXT_BUDGET // size + 2  # one step past the budget: refused
+    res = load_contracts([_write(tmp_path, "over.yaml", _repeated_text(over, size))])
+    assert [i.code for i in res.issues if i.code.startswith("PV-YAML")] == ["PV-YAML-003"]
+    assert "repeat more than" in res.issues[0].message
+    under = ALIAS_TEXT_BUDGET // size - 1  # within it: loads
+    res = load_contracts([_write(tmp_path, "under.yaml", _repeated_text(under, size))])
+    assert [c.id for c in res.contracts] == ["big-v1"]
+    assert not [i for i in res.issues if i.code == "PV-YAML-003"]
+
+
 def test_alias_bomb_refused_fast(tmp_path):
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(1, 10):
