@@ -49,6 +49,41 @@ def render_github(report: ValidationReport) -> str:
 
 
 def render_text(report: ValidationReport, stream: IO[str] | None = None) -> None:
+    """One line per issue (and its hint), then the verdict. Coloured through rich on a terminal;
+    written as plain lines otherwise (CI logs, files): rich's rendering was 3/4 of the time of a
+    validation with 11k issues, for output nobody sees in colour."""
+    import os
+    import sys
+
+    target = stream or sys.stdout
+    if getattr(target, "isatty", lambda: False)() and not os.environ.get("NO_COLOR"):
+        _render_rich(report, target)
+        return
+    from apr_contracts.report.plain import visible
+
+    lines = []
+    for i in report.issues:
+        where = f"{i.file}:{i.line}:{i.column}" if i.line else i.file
+        lines.append(f"{where}: {i.severity.value} {i.code} {i.message}")
+        if i.hint:
+            lines.append(f"    hint: {i.hint}")
+    lines += [f"skipped {item['file']}: {item['reason']}" for item in report.summary["skipped"]]
+    lines.append(_verdict(report.summary, lambda text, style: text))
+    target.write(visible("\n".join(lines) + "\n"))
+    target.flush()
+
+
+def _verdict(s: dict[str, Any], styled: Any, esc: Any = str) -> str:
+    verdict = styled("FAILED", "bold red") if s["errors"] else styled("OK", "bold green")
+    extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
+    mode = " (strict)" if s["strict"] else ""
+    accepted = f" and {s['acceptance_files']} acceptance file(s)" if s.get("acceptance_files") else ""
+    return (f"{verdict}{mode}: {s['contracts']} contracts{accepted} in {s['files']} files, "
+            f"{s['errors']} errors{esc(_in_files(s))}, {s['warnings']} warnings, {s['infos']} infos{extra}, "
+            f"{len(s['skipped'])} skipped")
+
+
+def _render_rich(report: ValidationReport, stream: IO[str]) -> None:
     from rich.markup import escape
 
     from apr_contracts.report.plain import safe_console
@@ -61,13 +96,6 @@ def render_text(report: ValidationReport, stream: IO[str] | None = None) -> None
                           f"[magenta]{escape(i.code)}[/] {escape(i.message)}")
             if i.hint:
                 console.print(f"    [dim]hint: {escape(i.hint)}[/]")
-        s = report.summary
-        for item in s["skipped"]:
+        for item in report.summary["skipped"]:
             console.print(f"[dim]skipped {escape(item['file'])}: {escape(item['reason'])}[/]")
-        verdict = "[bold red]FAILED[/]" if s["errors"] else "[bold green]OK[/]"
-        extra = f", {s['suppressed']} suppressed" if s["suppressed"] else ""
-        mode = " (strict)" if s["strict"] else ""
-        accepted = f" and {s['acceptance_files']} acceptance file(s)" if s.get("acceptance_files") else ""
-        console.print(f"{verdict}{mode}: {s['contracts']} contracts{accepted} in {s['files']} files, "
-                      f"{s['errors']} errors{escape(_in_files(s))}, {s['warnings']} warnings, {s['infos']} infos{extra}, "
-                      f"{len(s['skipped'])} skipped")
+        console.print(_verdict(report.summary, lambda text, st: f"[{st}]{text}[/]", escape))

@@ -285,6 +285,21 @@ class _Builder:
                       "remove the tag: contracts are plain mappings, lists, text and numbers")
 
 
+def _key_index(node: MappingNode) -> dict[str, tuple[Node, Node]]:
+    """The mapping's scalar keys -> (key node, value node), the first of duplicates, built once per node.
+
+    Every issue is located by walking from the root; scanning a mapping's keys each time made
+    `pv validate` quadratic in the number of issues (11k unknown keys: 6.9 s)."""
+    index: dict[str, tuple[Node, Node]] | None = getattr(node, "_pv_key_index", None)
+    if index is None:
+        index = {}
+        for k, v in node.value:
+            if isinstance(k, ScalarNode):
+                index.setdefault(k.value, (k, v))
+        node._pv_key_index = index  # type: ignore[attr-defined]
+    return index
+
+
 def locate(root: Node | None, path: tuple[str | int, ...], key: bool = False) -> tuple[int, int]:
     """1-based (line, column) of the value at ``path`` (of its key when ``key``).
 
@@ -298,11 +313,9 @@ def locate(root: Node | None, path: tuple[str | int, ...], key: bool = False) ->
     for part in path:
         nxt: Node | None = None
         if isinstance(node, MappingNode):
-            want = str(part)
-            for k, v in node.value:
-                if isinstance(k, ScalarNode) and k.value == want:
-                    key_node, nxt = k, v
-                    break
+            hit = _key_index(node).get(str(part))
+            if hit is not None:
+                key_node, nxt = hit
         elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             key_node, nxt = None, node.value[part]
         if nxt is None:
