@@ -89,3 +89,11 @@ def test_cgroup_quota_caps_usable_cpus(tmp_path: Path) -> None:
         (tmp_path / "cpu.max").write_text(text)
         assert _cgroup_cpu_quota(tmp_path / "cpu.max") == want
     assert _cgroup_cpu_quota(tmp_path / "absent") is None
+
+
+def test_shared_encoder_pool_is_a_speed_defect_only(tmp_path: Path) -> None:
+    """broken-shared-encoder-pool (the engine before issue 11) writes the right ids with 2 workers:
+    only FALSIFY-APR-TOK-PAR-002's speedup can catch it, where the machine shows the contention."""
+    mutant = "broken-shared-encoder-pool"
+    ids = run_falsifier(PAR + "001", engines={"tokenizer": mutant}, workspace=_ws(tmp_path / mutant))
+    assert ids.outcome is Outcome.HELD, ids.message
