@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apr_contracts.outcomes import Outcome
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Forward migrations: MIGRATIONS[n] takes a database from version n-1 to n.
 # Statements are listed one by one (not executescript) so they run inside the
@@ -107,5 +107,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE results_v5 RENAME TO results",
         "CREATE INDEX results_by_claim ON results (contract_id, falsifier_id, claim_hash, id)",
         "CREATE INDEX results_by_run ON results (run_id, id)",
+    ),
+    # v6: evidence from tests a team already runs (`pv evidence import`, `pv run
+    # --allow-test-commands`, `pytest --pv-evidence`): where a result came from, what it read
+    # (JSON: source file sha256, test names, outcomes, durations) and the project tree it was
+    # produced on ("git:<sha>:<sha256 of git diff HEAD>", or "commit:<sha>" when pinned), which
+    # makes it stale once the tree changes. Plugin results keep '' / '{}' / NULL.
+    6: (
+        "ALTER TABLE results ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN provenance TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE results ADD COLUMN tree_state TEXT",
+        "ALTER TABLE results ADD COLUMN tree_root TEXT",
     ),
 }

@@ -28,6 +28,7 @@ from apr_contracts.status import (
     effective_observation,
     why,
 )
+from apr_contracts.testevidence import tree
 
 Key = tuple[str, str]  # (contract id, falsifier id): how a falsifier is identified
 
@@ -259,7 +260,10 @@ def evidence_for(
     """Reduce one falsifier's stored results (all claim hashes) to status input; also return current ones."""
     if up_to_run is not None:
         results = [s for s in results if s.run_id <= up_to_run]
-    current = [s for s in results if s.result.claim_hash == current_hash]
+    # Test evidence (imported reports, `test:` commands) also goes stale when the project's tree
+    # changed since the tests ran: pv cannot know which files they read (testevidence.tree).
+    current = [s for s in results if s.result.claim_hash == current_hash
+               and tree.is_current(s.result.tree_state, s.result.tree_root)]
     stale = not current and bool(results)
     level = entry.level if isinstance(entry.level, Level) else Level.parse(entry.level)
     observed = effective_observation([_observation(s) for s in current])
@@ -417,6 +421,7 @@ def build_scoreboard(
     """
     results: list[StoredResult] = []
     runs: list[RunRecord] = []
+    tree.reset_cache()  # tree states are computed once per scoreboard, after any edit before it
     if store is not None:
         results = store.results_for(contract_ids=sorted({c.id for c in contracts}))
         runs = store.runs(limit=history_runs)
