@@ -39,16 +39,13 @@ def register_action(actions: Any) -> None:
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from apr_contracts.evidence import EvidenceError, EvidenceStore
+    from apr_contracts.evidence import EvidenceError
     from apr_contracts.hashing import sha256_file
     from apr_contracts.loader import load_contracts
     from apr_contracts.project import Project
-    from apr_contracts.provenance import git_sha, host, versions
-    from apr_contracts.testevidence import tree
     from apr_contracts.testevidence.cases import ReportError
-    from apr_contracts.testevidence.importer import result_for
     from apr_contracts.testevidence.libtest import read_report
-    from apr_contracts.testevidence.link import link
+    from apr_contracts.testevidence.record import import_cases
 
     project = Project.for_command(args)
     missing = [str(p) for p in args.files if not p.is_file()]
@@ -69,35 +66,22 @@ def import_command(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from exc
         reports[str(file)] = sha256_file(file)
     loaded = load_contracts(paths, exclude=project.exclude())
-    linking = link(cases, loaded.contracts)
-    root = project.root
-    state = tree.pinned(args.commit.strip()) if args.commit else tree.state(root)
-    source = "import"
-    results = [result_for(lk, source=source, tree_state=state, tree_root=str(root), reports=reports)
-               for lk in linking.links.values()]
+    command = "pv " + " ".join(sys.argv[1:]) if sys.argv else "pv evidence import"
     try:
-        store = EvidenceStore(project.evidence)
+        imported = import_cases(cases, project, loaded.contracts, source="import", command=command,
+                                commit=args.commit.strip() if args.commit else None, reports=reports)
     except EvidenceError as exc:
         raise UsageError(str(exc)) from exc
-    run_id = store.begin_run(command="pv " + " ".join(sys.argv[1:]) if sys.argv else "pv evidence import",
-                             git_sha=args.commit or git_sha(root), host=host(), versions=versions(), level=None)
-    if results:
-        store.record_many(run_id, results)
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
-    failed = any(r.outcome.value in ("FALSIFIED", "ERROR") for r in results)
-    exit_code = EXIT_FINDINGS if failed or linking.problems else EXIT_OK
-    store.end_run(run_id, counts=counts, exit_code=exit_code)
-    _report(args, results, linking, len(cases), run_id, project.evidence)
-    return exit_code
+    _report(args, imported)
+    return EXIT_FINDINGS if imported.failed or imported.linking.problems else EXIT_OK
 
 
-def _report(args: argparse.Namespace, results: list[Any], linking: Any, n_cases: int, run_id: int, db: Path) -> None:
-    ordered = sorted(results, key=lambda r: (r.contract_id, r.falsifier_id))
+def _report(args: argparse.Namespace, imported: Any) -> None:
+    ordered = sorted(imported.results, key=lambda r: (r.contract_id, r.falsifier_id))
+    linking = imported.linking
     if args.format == "json":
         print(json.dumps({
-            "version": 1, "run_id": run_id, "evidence": str(db), "test_cases": n_cases,
+            "version": 1, "run_id": imported.run_id, "evidence": str(imported.evidence), "test_cases": imported.cases,
             "results": [r.to_dict() for r in ordered], "problems": list(linking.problems),
             "unlinked_test_cases": [c.label for c in linking.unlinked],
         }, indent=2, default=str))
@@ -107,8 +91,4 @@ def _report(args: argparse.Namespace, results: list[Any], linking: Any, n_cases:
               f"{r.level.value if r.level else '-'}) {r.message[:300]}")
     for problem in linking.problems:
         print(f"problem: {problem}")
-    counts = ", ".join(f"{sum(1 for r in results if r.outcome is o)} {o.value.lower()}"
-                       for o in sorted({r.outcome for r in results}, key=str))
-    print(f"imported {n_cases} test case(s) from {len(args.files)} file(s): {len(results)} falsifier(s) linked"
-          f"{' (' + counts + ')' if counts else ''}, {len(linking.unlinked)} test case(s) linked to none, "
-          f"{len(linking.problems)} problem(s); run #{run_id} in {db}")
+    print(imported.summary().removeprefix("pv: "))

@@ -51,7 +51,8 @@ def convention_name(falsifier_id: str) -> str:
 
 
 def _function(case: TestCase) -> str:
-    return case.name.split("[", 1)[0].split("::")[-1].split(".")[-1].lower()
+    """The test function's name; pytest's required ``test_`` prefix is not part of the convention."""
+    return case.name.split("[", 1)[0].split("::")[-1].split(".")[-1].lower().removeprefix("test_")
 
 
 def link(cases: Sequence[TestCase], contracts: Sequence[Any]) -> Linking:
