@@ -119,6 +119,11 @@ def register(subparsers: Any) -> None:
         help="execute every falsifier, even those whose claim hash and fingerprint (plugin and engine "
         "code, package versions, engine selected) are unchanged since their recorded result",
     )
+    parser.add_argument(
+        "--allow-test-commands", action="store_true", default=None,
+        help="run the `test:` command of falsifiers no plugin binds (cargo test ..., pytest ...), for "
+        "contracts inside the project root only; as [tool.pv] allow-test-commands = true",
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text")
     add_exclude_option(parser)
     add_plugin_options(parser)
@@ -162,6 +167,8 @@ def run_command(args: argparse.Namespace) -> int:
         isolation="none" if args.in_process else args.isolation,
         workspace_root=Path(args.workspace).resolve() if args.workspace else None,
         rerun=args.rerun,
+        allow_test_commands=bool(args.allow_test_commands or project.config.allow_test_commands),
+        project_root=project.root,
     )
     plugins = load_plugins(plugin_settings(args))
     for kind, name in options.engines.items():
