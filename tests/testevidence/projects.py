@@ -68,16 +68,27 @@ def python_project(root: Path) -> Path:
             assert add(7, 0) == 7
 
 
+        def test_falsify_speed_001_add_is_fast():
+            assert add(1, 1) == 2
+
+
         def test_speed(pv_measure):
-            pv_measure("FALSIFY-CALC-LIVE-001", ratio=0.5, contract="calc-v1")
+            pv_measure("FALSIFY-SPEED-LIVE-001", ratio=0.5, contract="speed-v1")
         """))
     contract = HEADER.format(cid="calc-v1", what="The calc library adds and multiplies.") + "".join([
         _entry("FALSIFY-CALC-001", "add is commutative", test="marked in the tests"),
         _entry("FALSIFY-CALC-002", "mul(2, 3) is 6", test="tests/test_calc.py::test_mul_small"),
-        _entry("FALSIFY-CALC-003", "adding zero changes nothing", test="named after the id"),
+        _entry("FALSIFY-CALC-003", "adding zero changes nothing", test="named after the id",
+               extra="test_kind: integration"),
         _entry("FALSIFY-CALC-004", "sub exists", test="tests/test_calc.py::test_sub_exists"),
     ])
     (project / "contracts" / "calc-v1.yaml").write_text(contract)
+    speed = HEADER.format(cid="speed-v1", what="add is fast.") + "".join([
+        _entry("FALSIFY-SPEED-001", "add works", test="named after the id"),
+        _entry("FALSIFY-SPEED-LIVE-001", "add is at most as slow as a reference",
+               extra="level: live\nthresholds:\n- {metric: ratio, op: '<=', value: 1.0}"),
+    ])
+    (project / "contracts" / "speed-v1.yaml").write_text(speed)
     git_commit(project)
     return project
 
