@@ -184,7 +184,9 @@ class Scoreboard:
                 if "error" in wanted and f.outcome is Outcome.ERROR:
                     reasons.append(f"{c.id}: {f.id} is ERROR")
                 if "stale" in wanted and f.stale:
-                    reasons.append(f"{c.id}: {f.id} has only stale evidence (its claim changed since)")
+                    since = f.message.removeprefix("stale: ") if f.message.startswith("stale: ") \
+                        else "its claim changed since"
+                    reasons.append(f"{c.id}: {f.id} has only stale evidence ({since})")
             if "drift" in wanted:
                 reasons.extend(f"{c.id}: {d}" for d in c.drift)
         if "drift" in wanted:
@@ -265,10 +267,12 @@ def evidence_for(
     current = [s for s in results if s.result.claim_hash == current_hash
                and tree.is_current(s.result.tree_state, s.result.tree_root)]
     stale = not current and bool(results)
+    same_claim = [s for s in results if s.result.claim_hash == current_hash]
+    stale_why = tree.why_stale(same_claim[-1].result.tree_state) if stale and same_claim else ""
     level = entry.level if isinstance(entry.level, Level) else Level.parse(entry.level)
     observed = effective_observation([_observation(s) for s in current])
     return (
-        FalsifierEvidence(entry.id, level, observed, stale, tuple(entry.thresholds or ())),
+        FalsifierEvidence(entry.id, level, observed, stale, tuple(entry.thresholds or ()), stale_why),
         current,
     )
 
@@ -316,7 +320,7 @@ def _falsifier_row(
     if latest is not None and evidence.outcome is not None and evidence.outcome is not latest.outcome:
         chosen = next(s for s in reversed(current) if s.outcome is evidence.outcome)
     result = chosen.result if chosen else None
-    message = result.message if result else ""
+    message = result.message if result else (f"stale: {evidence.stale_why}" if evidence.stale_why else "")
     if chosen is not None and latest is not None and chosen is not latest:
         message = f"{message} [latest run {latest.run_id}: {latest.outcome.value}: {latest.result.message}]"
     return FalsifierRow(

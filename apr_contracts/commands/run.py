@@ -320,6 +320,7 @@ def _print_collection(jobs: list[Any], fmt: str, refused: list[Any]) -> None:
             "seed": job.seed,
             "out_of_scope": job.out_of_scope.reason if job.out_of_scope else None,
             "not_bound_reason": job.unbound_reason or None,
+            "test_command": job.test_command,
         }
         for job in jobs
     ]
@@ -331,6 +332,8 @@ def _print_collection(jobs: list[Any], fmt: str, refused: list[Any]) -> None:
         bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else f"NOT BOUND: {row['not_bound_reason']}"
         if row["out_of_scope"]:
             bound = f"OUT OF SCOPE: {row['out_of_scope']}"
+        elif row["test_command"]:
+            bound = f"test command: {row['test_command']}"
         print(f"{row['falsifier']:<44} {row['required_level']:<12} {bound}")
     scoped = sum(1 for row in rows if row["out_of_scope"])
     bound_count = sum(1 for row in rows if row["bound"])

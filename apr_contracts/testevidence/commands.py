@@ -34,7 +34,7 @@ from apr_contracts.rules.testfield import TestKind, classify
 _SHELL_SYNTAX = re.compile(r"&&|\|\||[|;<>`$*?]|\(|\)")
 _CARGO_RAN = re.compile(r"^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", re.M)
 _PYTEST_RAN = re.compile(r"(\d+) (passed|failed|error|errors|skipped|xfailed|xpassed)\b")
-_PYTEST_NONE = re.compile(r"no tests ran|collected 0 items|not found: ", re.I)
+_PYTEST_SUMMARY = re.compile(r"^=*\s*(?:no tests ran|\d+ \w+.*) in [\d.]+s\b.*$", re.M)
 OUTPUT_KEPT = 6000  # characters of output kept as counterexample
 
 
@@ -94,11 +94,13 @@ def tests_ran(kind: str, output: str) -> int | None:
         found = _CARGO_RAN.findall(output)
         return sum(int(p) + int(f) for p, f, _ in found) if found else None
     if kind == "pytest":
-        if _PYTEST_NONE.search(output):
-            return 0
-        tail = output.strip().splitlines()[-1:] or [""]
-        counts = _PYTEST_RAN.findall(tail[0])
-        return sum(int(n) for n, what in counts if what not in ("skipped",)) if counts else None
+        # the last summary line: "=== 1 failed, 3 passed in 0.2s ===", "4 passed in 0.1s" (-q),
+        # "=== 5 deselected in 1.8s ===" or "no tests ran in 0.01s" (nothing selected: 0)
+        summaries = _PYTEST_SUMMARY.findall(output)
+        if not summaries:
+            return None
+        counts = _PYTEST_RAN.findall(summaries[-1])
+        return sum(int(n) for n, what in counts if what != "skipped")
     return None
 
 
