@@ -38,6 +38,8 @@ class ValidateConfig:
     evidence: str | None = None  # the evidence database, relative to the project root
     plugins: tuple[str, ...] = ()  # modules loaded as plugins, as `-p module.path`
     builtins: bool = True  # false: the built-in falsifier families are not loaded (engines are)
+    # true: `pv run` runs the `test:` command of unbound falsifiers of contracts inside the root
+    allow_test_commands: bool = False
     source: str | None = field(default=None, compare=False)  # the file the settings came from
     # Unknown keys, one message each: reported as warnings by the command, never fatal, so a
     # table written for a newer pv still works with this one.
@@ -50,7 +52,7 @@ class ValidateConfig:
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "strict": bool, "select": list, "ignore": list, "max_file_bytes": int, "check_test_nodes": bool,
     "falsifier_id_pattern": str, "paths": list, "exclude": list, "evidence": str, "plugins": list,
-    "builtins": bool,
+    "builtins": bool, "allow_test_commands": bool,
 }
 
 

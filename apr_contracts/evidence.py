@@ -255,8 +255,8 @@ class EvidenceStore:
                     "INSERT INTO results (run_id, recorded_at, contract_id, contract_file, contract_version,"
                     " claim_hash, falsifier_id, required_level, level, outcome, message, measured, thresholds,"
                     " counterexample, traceback, duration_s, seed, engines, plugin, contract_sha256,"
-                    " fingerprint, inputs, reused_from)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " fingerprint, inputs, reused_from, source, provenance, tree_state, tree_root)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run_id, recorded_at[n] if recorded_at else utc_now(), r.contract_id, r.contract_file, r.contract_version, r.claim_hash,
                         r.falsifier_id, Level(r.required_level).value, r.level.value if r.level else None,
@@ -265,6 +265,7 @@ class EvidenceStore:
                         None if r.counterexample is None else json.dumps(_json_safe(r.counterexample), default=repr),
                         r.traceback, float(r.duration_s), int(r.seed), _canonical(r.engines), r.plugin,
                         r.contract_sha256, r.fingerprint, _canonical(r.inputs), r.reused_from,
+                        r.source, _canonical(_json_safe(r.provenance)), r.tree_state, r.tree_root,
                     ),
                 )
                 ids.append(int(cursor.lastrowid or 0))
@@ -400,6 +401,8 @@ def _parse_stored(row: sqlite3.Row) -> StoredResult:
         traceback=row["traceback"], duration_s=row["duration_s"], seed=row["seed"],
         engines=json.loads(row["engines"] or "{}"), plugin=row["plugin"], contract_sha256=row["contract_sha256"],
         fingerprint=row["fingerprint"], inputs=json.loads(row["inputs"] or "{}"), reused_from=row["reused_from"],
+        source=row["source"], provenance=json.loads(row["provenance"] or "{}"), tree_state=row["tree_state"],
+        tree_root=row["tree_root"],
     )
     return StoredResult(row["id"], row["run_id"], row["recorded_at"], row["code_version"] or "", result)
 

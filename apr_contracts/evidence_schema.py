@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from apr_contracts.outcomes import Outcome
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Forward migrations: MIGRATIONS[n] takes a database from version n-1 to n.
 # Statements are listed one by one (not executescript) so they run inside the
@@ -112,4 +112,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     # which engines it swapped, as JSON; NULL for a run of the default engines. Readers of current
     # evidence (status, scoreboard, ship, diff's `latest`) skip conformance runs.
     6: ("ALTER TABLE runs ADD COLUMN conformance TEXT",),
+    # v7: evidence from tests a team already runs (`pv evidence import`, `pv run
+    # --allow-test-commands`, `pytest --pv-evidence`): where a result came from, what it read
+    # (JSON: source file sha256, test names, outcomes, durations) and the project tree it was
+    # produced on ("git:<sha>:<sha256 of git diff HEAD>", or "commit:<sha>" when pinned), which
+    # makes it stale once the tree changes. Plugin results keep '' / '{}' / NULL.
+    7: (
+        "ALTER TABLE results ADD COLUMN source TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE results ADD COLUMN provenance TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE results ADD COLUMN tree_state TEXT",
+        "ALTER TABLE results ADD COLUMN tree_root TEXT",
+    ),
 }

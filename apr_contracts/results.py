@@ -36,6 +36,14 @@ class Result:
     fingerprint: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
     reused_from: int | None = None  # run id whose execution this result repeats without rerunning
+    # Evidence from tests a team already runs (apr_contracts.testevidence): where it came from
+    # ("junit", "libtest", "command", "pytest"; "" for a plugin's falsifier), what it read (source
+    # file sha256, test names, outcomes, durations), and the state of the project's tree it was
+    # produced on. Such a result is current only while that tree is unchanged (testevidence.tree).
+    source: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+    tree_state: str | None = None  # None: not bound to a tree (plugin falsifiers: the fingerprint decides)
+    tree_root: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -50,6 +50,8 @@ class Job:
     # When ``spec`` is None: a plugin's out-of-scope declaration, or why nothing binds the entry.
     out_of_scope: OutOfScope | None = None
     unbound_reason: str = ""
+    # `pv run --allow-test-commands`: the entry's own `test:` command runs instead (no plugin binds it)
+    test_command: str | None = None
 
     @property
     def falsifier_id(self) -> str:
@@ -77,6 +79,10 @@ class RunOptions:
     # Recorded seconds per falsifier id: the longest start first, so no long one starts last and
     # holds up the end of a --jobs N run (longest-processing-time-first scheduling).
     durations: Mapping[str, float] = field(default_factory=dict)
+    # Run the `test:` command of entries no plugin binds, for contracts inside project_root only
+    # (apr_contracts.testevidence.commands says why); never by default.
+    allow_test_commands: bool = False
+    project_root: Path | None = None
 
 
 # Outcomes a later run may reuse while nothing changed. ERROR never: the check broke, maybe by chance.
@@ -126,6 +132,7 @@ def collect(
                 reason = pin_changed_reason(spec, str(contract.id), hashed)
                 spec = None
             seed = derive_seed(options.seed, str(entry.id))
+            command, reason = _test_command(contract, entry, spec, binding.out_of_scope, reason, options)
             jobs.append(
                 Job(
                     contract=contract,
@@ -136,9 +143,26 @@ def collect(
                     fingerprint=fingerprint_of(spec, entry, seed, plugins, options) if spec else "",
                     out_of_scope=binding.out_of_scope,
                     unbound_reason=reason,
+                    test_command=command,
                 )
             )
     return jobs
+
+
+def _test_command(contract: Any, entry: Any, spec: FalsifierSpec | None, out_of_scope: OutOfScope | None,
+                  reason: str, options: RunOptions) -> tuple[str | None, str]:
+    """The `test:` command to run for an unbound entry, and the NOT_BOUND reason otherwise."""
+    if spec is not None or out_of_scope is not None or not options.allow_test_commands:
+        return None, reason
+    from apr_contracts.testevidence.commands import inside, is_command
+
+    test = getattr(entry, "test", None)
+    if not is_command(test):
+        return None, reason
+    if options.project_root is None or not inside(Path(contract.path), options.project_root):
+        return None, (f"{reason}; its test: command is not run: {contract.path} is outside the project root "
+                      f"{options.project_root} (only your own contracts' commands run)")
+    return str(test).strip(), reason
 
 
 PIN_CHANGED = "claim changed since the implementation was written"
@@ -303,7 +327,11 @@ def _run_all(
     pending = sorted((job for job in jobs if job.spec is not None),
                      key=lambda job: -expected_duration(job, options.durations))
     for job in jobs:
-        if job.spec is None:
+        if job.spec is None and job.test_command is not None:
+            result = _run_test_command(job, options)
+            results.append(result)
+            on_result(result)
+        elif job.spec is None:
             declared = job.out_of_scope
             if declared is not None:
                 result = _result(job, Outcome.OUT_OF_SCOPE, f"out of scope: {declared.reason}", level=None)
@@ -392,6 +420,26 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
         fingerprint=job.fingerprint,
         inputs=outcome_data.get("inputs") or {},
     )
+
+
+def _run_test_command(job: Job, options: RunOptions) -> Result:
+    """Run the entry's own `test:` command in the project root; the result is tree-bound, never reused."""
+    from apr_contracts.testevidence import tree
+    from apr_contracts.testevidence.commands import run_test_command
+    from apr_contracts.testevidence.importer import test_level
+
+    assert job.test_command is not None and options.project_root is not None
+    root = options.project_root
+    state = tree.state(root)  # the tree the tests run on, taken before they run
+    timeout = options.live_timeout_s if job.required_level is Level.LIVE else options.timeout_s
+    done = run_test_command(job.test_command, getattr(job.entry, "raw", {}), root, timeout)
+    result = _result(job, done.outcome, done.message, level=test_level(job.entry),
+                     counterexample=done.counterexample, duration=done.duration_s)
+    result.plugin = "pv-test-command"
+    result.source = "command"
+    result.provenance = {"command": job.test_command, "tests_ran": done.tests_ran, "cwd": str(root)}
+    result.tree_state, result.tree_root = state, str(root)
+    return result
 
 
 def _result(

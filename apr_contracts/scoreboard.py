@@ -28,6 +28,7 @@ from apr_contracts.status import (
     effective_observation,
     why,
 )
+from apr_contracts.testevidence import tree
 
 Key = tuple[str, str]  # (contract id, falsifier id): how a falsifier is identified
 
@@ -183,7 +184,9 @@ class Scoreboard:
                 if "error" in wanted and f.outcome is Outcome.ERROR:
                     reasons.append(f"{c.id}: {f.id} is ERROR")
                 if "stale" in wanted and f.stale:
-                    reasons.append(f"{c.id}: {f.id} has only stale evidence (its claim changed since)")
+                    since = f.message.removeprefix("stale: ") if f.message.startswith("stale: ") \
+                        else "its claim changed since"
+                    reasons.append(f"{c.id}: {f.id} has only stale evidence ({since})")
             if "drift" in wanted:
                 reasons.extend(f"{c.id}: {d}" for d in c.drift)
         if "drift" in wanted:
@@ -259,12 +262,17 @@ def evidence_for(
     """Reduce one falsifier's stored results (all claim hashes) to status input; also return current ones."""
     if up_to_run is not None:
         results = [s for s in results if s.run_id <= up_to_run]
-    current = [s for s in results if s.result.claim_hash == current_hash]
+    # Test evidence (imported reports, `test:` commands) also goes stale when the project's tree
+    # changed since the tests ran: pv cannot know which files they read (testevidence.tree).
+    current = [s for s in results if s.result.claim_hash == current_hash
+               and tree.is_current(s.result.tree_state, s.result.tree_root)]
     stale = not current and bool(results)
+    same_claim = [s for s in results if s.result.claim_hash == current_hash]
+    stale_why = tree.why_stale(same_claim[-1].result.tree_state) if stale and same_claim else ""
     level = entry.level if isinstance(entry.level, Level) else Level.parse(entry.level)
     observed = effective_observation([_observation(s) for s in current])
     return (
-        FalsifierEvidence(entry.id, level, observed, stale, tuple(entry.thresholds or ())),
+        FalsifierEvidence(entry.id, level, observed, stale, tuple(entry.thresholds or ()), stale_why),
         current,
     )
 
@@ -312,7 +320,7 @@ def _falsifier_row(
     if latest is not None and evidence.outcome is not None and evidence.outcome is not latest.outcome:
         chosen = next(s for s in reversed(current) if s.outcome is evidence.outcome)
     result = chosen.result if chosen else None
-    message = result.message if result else ""
+    message = result.message if result else (f"stale: {evidence.stale_why}" if evidence.stale_why else "")
     if chosen is not None and latest is not None and chosen is not latest:
         message = f"{message} [latest run {latest.run_id}: {latest.outcome.value}: {latest.result.message}]"
     return FalsifierRow(
@@ -417,6 +425,7 @@ def build_scoreboard(
     """
     results: list[StoredResult] = []
     runs: list[RunRecord] = []
+    tree.reset_cache()  # tree states are computed once per scoreboard, after any edit before it
     if store is not None:
         results = store.results_for(contract_ids=sorted({c.id for c in contracts}))
         runs = store.runs(limit=history_runs)

@@ -86,6 +86,8 @@ class FalsifierEvidence:
     effective: Observation | None = None  # None: no evidence for the current claim hash
     stale: bool = False  # evidence exists, but only under an older claim hash
     thresholds: Sequence[Mapping[str, Any]] = ()  # the contract's declared thresholds
+    # Why it is stale when the claim is unchanged: test evidence produced on another project tree.
+    stale_why: str = ""
 
     @property
     def outcome(self) -> Outcome | None:
@@ -201,7 +203,7 @@ def why(falsifiers: Sequence[FalsifierEvidence]) -> str:
 
 def _standing(f: FalsifierEvidence) -> str:
     if f.effective is None:
-        return "stale" if f.stale else "no evidence"
+        return (f"stale: {f.stale_why}" if f.stale_why else "stale") if f.stale else "no evidence"
     obs = f.effective
     if obs.outcome is Outcome.HELD and not f.held_at_level:
         got = obs.level.value if obs.level else "unknown level"

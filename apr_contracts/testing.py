@@ -166,3 +166,64 @@ def run_falsifier_fixture(tmp_path: Path) -> Callable[..., Execution]:
         return run_falsifier(falsifier_id, **kwargs)
 
     return run
+
+
+# -- tests as evidence (issue 17): @pytest.mark.falsifies, pv_measure, --pv-evidence ---------------
+
+FALSIFIES_MARKER = "falsifies"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("pv", "apr-contracts evidence")
+    group.addoption(
+        "--pv-evidence", nargs="?", const="", default=None, metavar="DB",
+        help="record the outcomes of tests marked @pytest.mark.falsifies(ID, contract=...) (and those linked "
+        "by a contract's test: field or falsify_* name) as evidence in DB (default: the project's "
+        ".pv/evidence.sqlite)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "falsifies(ID, ..., contract=None): this test is evidence for falsifier ID "
+        "(of contract CONTRACT): `pv evidence import` and `pytest --pv-evidence` link it")
+    if config.getoption("--pv-evidence", default=None) is not None:
+        from apr_contracts.testevidence.pytest_evidence import EvidenceRecorder
+
+        config.pluginmanager.register(EvidenceRecorder(config), "pv-evidence-recorder")
+
+
+def _link_values(ids: Sequence[str], contract: str | None) -> list[str]:
+    return [f"{contract}::{fid}" if contract else str(fid) for fid in ids]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The link goes into user_properties, which --junitxml writes as <property name="falsifies">,
+    # so an imported report carries it and `pv evidence import` needs no guess.
+    for item in items:
+        for mark in item.iter_markers(FALSIFIES_MARKER):
+            if not mark.args:
+                raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.falsifies needs the falsifier id, "
+                                        "e.g. @pytest.mark.falsifies('FALSIFY-X-001', contract='x-v1')")
+            for value in _link_values([str(a) for a in mark.args], mark.kwargs.get("contract")):
+                item.user_properties.append(("falsifies", value))
+
+
+@pytest.fixture
+def pv_measure(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``pv_measure(ID, contract=..., metric=value, ...)``: record measured values for a falsifier.
+
+    They are judged against that falsifier's thresholds in its contract, as `pv run` judges a
+    plugin's measurements: a live falsifier whose thresholds they meet is HELD at live level.
+    """
+
+    def measure(falsifier_id: str, contract: str | None = None, **metrics: float) -> None:
+        node = request.node
+        for value in _link_values([falsifier_id], contract):
+            if ("falsifies", value) not in node.user_properties:
+                node.user_properties.append(("falsifies", value))
+        for metric, number in metrics.items():
+            node.user_properties.append((f"pv-measured:{metric}", float(number)))
+
+    return measure

@@ -27,6 +27,7 @@ from apr_contracts.claims import claim_hash
 from apr_contracts.evidence import EvidenceStore, RunRecord, StoredResult
 from apr_contracts.scoreboard import HISTORY_RUNS, evidence_for
 from apr_contracts.status import FalsifierEvidence
+from apr_contracts.testevidence import tree
 
 if TYPE_CHECKING:
     from apr_contracts.acceptance.load import LoadedAcceptance
@@ -177,6 +178,7 @@ def build_ship(
     specs = resolve(acceptance, contracts)
     results: list[StoredResult] = []
     runs: list[RunRecord] = []
+    tree.reset_cache()  # test evidence is current only while the tree is unchanged: look again now
     if store is not None:
         results = store.results_for(contract_ids=sorted({c.id for c in contracts}))
         runs = store.runs(limit=history_runs)

@@ -129,7 +129,9 @@ def _why_not(fid: str, row: EvidenceRow | None) -> Missing | None:
         return None
     if row.outcome is None:
         if row.stale:
-            return Missing(fid, "stale", "evidence exists only for an older text of its claim; run `pv run` again")
+            tree_changed = getattr(row, "stale_why", "")  # test evidence from another project tree
+            return Missing(fid, "stale", f"{tree_changed}" if tree_changed else
+                           "evidence exists only for an older text of its claim; run `pv run` again")
         run = "`pv run --level live`" if row.required_level is Level.LIVE else "`pv run`"
         return Missing(fid, "no_evidence", f"no evidence for its current claim; run {run}")
     if row.outcome is Outcome.HELD:

@@ -17,7 +17,7 @@ from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError, missing_input
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "evidence", help="manage evidence databases (merge the databases of sharded runs)",
+        "evidence", help="manage evidence databases (merge sharded runs, import test reports)",
         description="Evidence database tools.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     merge.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
     merge.add_argument("--format", choices=("text", "json"), default="text")
     merge.set_defaults(func=merge_command)
+    from apr_contracts.commands.evidence_import import register_action
+
+    register_action(actions)
 
 
 def merge_command(args: argparse.Namespace) -> int:

@@ -127,6 +127,11 @@ def register(subparsers: Any) -> None:
         help="execute every falsifier, even those whose claim hash and fingerprint (plugin and engine "
         "code, package versions, engine selected) are unchanged since their recorded result",
     )
+    parser.add_argument(
+        "--allow-test-commands", action="store_true", default=None,
+        help="run the `test:` command of falsifiers no plugin binds (cargo test ..., pytest ...), for "
+        "contracts inside the project root only; as [tool.pv] allow-test-commands = true",
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text")
     add_exclude_option(parser)
     add_plugin_options(parser)
@@ -173,6 +178,8 @@ def run_command(args: argparse.Namespace) -> int:
         isolation="none" if args.in_process else args.isolation,
         workspace_root=Path(args.workspace).resolve() if args.workspace else None,
         rerun=args.rerun,
+        allow_test_commands=bool(args.allow_test_commands or project.config.allow_test_commands),
+        project_root=project.root,
     )
     plugins = load_plugins(plugin_settings(args))
     conformance = _conformance(plugins.engines, options.engines)
@@ -342,6 +349,7 @@ def _print_collection(jobs: list[Any], fmt: str, refused: list[Any]) -> None:
             "seed": job.seed,
             "out_of_scope": job.out_of_scope.reason if job.out_of_scope else None,
             "not_bound_reason": job.unbound_reason or None,
+            "test_command": job.test_command,
         }
         for job in jobs
     ]
@@ -353,6 +361,8 @@ def _print_collection(jobs: list[Any], fmt: str, refused: list[Any]) -> None:
         bound = f"{row['plugin']} ({row['implementation_level']})" if row["bound"] else f"NOT BOUND: {row['not_bound_reason']}"
         if row["out_of_scope"]:
             bound = f"OUT OF SCOPE: {row['out_of_scope']}"
+        elif row["test_command"]:
+            bound = f"test command: {row['test_command']}"
         print(f"{row['falsifier']:<44} {row['required_level']:<12} {bound}")
     scoped = sum(1 for row in rows if row["out_of_scope"])
     bound_count = sum(1 for row in rows if row["bound"])

@@ -148,7 +148,7 @@ def test_migrates_a_version_1_database(tmp_path: Path) -> None:
     conn.close()
 
     store = EvidenceStore(path)
-    assert store.schema_version == SCHEMA_VERSION == 6
+    assert store.schema_version == SCHEMA_VERSION == max(MIGRATIONS)
     migrated = store.results_for("c-v1")[0].result
     assert migrated.contract_sha256 == ""  # v3 column, defaulted
     assert (migrated.fingerprint, migrated.inputs, migrated.reused_from) == ("", {}, None)  # v4: never reused

@@ -82,7 +82,7 @@ def test_a_v4_database_migrates_to_v5_keeping_its_rows(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     store = EvidenceStore(path)
-    assert store.schema_version == SCHEMA_VERSION == 6
+    assert store.schema_version == SCHEMA_VERSION == max(MIGRATIONS)
     kept = store.results_for("c-v1")[0].result
     assert (kept.outcome, kept.fingerprint) == (Outcome.HELD, "fp")
     store.record(1, Result(contract_id="c-v1", contract_file="", contract_version=None, falsifier_id="F-2",
