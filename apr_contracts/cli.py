@@ -31,7 +31,7 @@ ENVIRONMENT_ERRORS = {
 }
 
 COMMANDS = ("validate", "run", "scoreboard", "ship", "status", "plugins", "schema", "explain", "new", "diff",
-            "evidence")
+            "evidence", "mutants")
 
 
 class UsageError(Exception):
