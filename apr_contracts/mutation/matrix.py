@@ -49,6 +49,7 @@ def plan(jobs: Sequence[Job], mutants: Sequence[MutantSpec], plugins: Plugins, o
     groups: dict[MutantKey, list[Pair]] = {}
     for mutant in mutants:
         if mutant.equivalent:
+            groups[(mutant.kind, mutant.name)] = []  # reported with its reason, never run
             continue
         declared = set(mutant.caught_by)
         pairs = []
