@@ -138,6 +138,7 @@ def mutants_command(args: argparse.Namespace) -> int:
     findings = _findings(data, minimum, on_survivor) + ([f"{len({i.file for i in broken})} contract file(s) "
                                                          "refused (see above)"] if broken else [])
     data["findings"] = findings
+    data["contract_errors"] = [issue.to_dict() for issue in broken]
     if args.format == "json":
         print(json.dumps(data, indent=2))
     elif args.format == "md":
