@@ -34,7 +34,7 @@ ENVIRONMENT_ERRORS = {
 }
 
 COMMANDS = ("validate", "run", "scoreboard", "ship", "status", "plugins", "pin", "schema", "explain", "new", "diff",
-            "evidence")
+            "evidence", "mutants")
 
 
 class UsageError(Exception):

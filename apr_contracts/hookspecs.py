@@ -18,6 +18,7 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 if TYPE_CHECKING:
+    from apr_contracts.mutation.catalogue import MutantRegistry
     from apr_contracts.registry import EngineRegistry, FalsifierRegistry, ReporterRegistry
     from apr_contracts.results import Result, RunSummary
     from apr_contracts.rules.base import RuleRegistry
@@ -39,6 +40,33 @@ def apr_register_engines(registry: EngineRegistry) -> None:
         @hookimpl
         def apr_register_engines(registry):
             registry.add("tokenizer", "my-fast-bpe", MyTokenizer)
+    """
+
+
+@hookspec
+def apr_register_mutants(registry: MutantRegistry) -> None:
+    """Register mutants: deliberately broken engines, each with one realistic defect.
+
+    Called once at set-up, after ``apr_register_engines`` (a mutant's kind must be registered
+    by then). Each mutant also becomes an engine (``pv run --engine KIND=NAME``), hidden from
+    ``pv plugins`` unless ``--mutants``; ``pv mutants`` runs falsifiers against them.
+
+    :param registry: ``registry.add_table(kind, package, table)`` with a table of
+        ``name -> mutant("module:Class" or ".sub:Class", *caught_by, equivalent=None,
+        description=None)``; or ``registry.add(name, kind, target, breaks=None, caught_by=(),
+        equivalent=None, description=None)`` for one. ``caught_by`` entries are
+        ``(contract id, falsifier id)`` or ``"CONTRACT::FALSIFIER"``; ``equivalent`` is the
+        reason no falsifier can tell the mutant from the real engine; ``breaks`` defaults to
+        the kind's default engine; the description defaults to the class docstring's first
+        line. Classes are imported only when a mutant is built or described.
+
+    Example::
+
+        MUTANTS = {"broken-off-by-one": mutant(".mutants:OffByOne", "wordcount-v1::FALSIFY-WC-001")}
+
+        @hookimpl
+        def apr_register_mutants(registry):
+            registry.add_table("wordcount", "my_plugin", MUTANTS)
     """
 
 

@@ -12,14 +12,15 @@ import copy
 import importlib
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
 
 from apr_contracts import hookspecs
-from apr_contracts.registry import EngineRegistry, FalsifierRegistry, ReporterRegistry
+from apr_contracts.mutation.catalogue import MutantRegistry, MutantSpec
+from apr_contracts.registry import EngineRegistry, EngineSpec, FalsifierRegistry, ReporterRegistry
 
 # Built-in plugins, by (plugin name, module). Order matters only for display.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
@@ -142,6 +143,7 @@ class Plugins:
     engines: EngineRegistry = field(default_factory=EngineRegistry)
     falsifiers: FalsifierRegistry = field(default_factory=FalsifierRegistry)
     reporters: ReporterRegistry = field(default_factory=ReporterRegistry)
+    mutants: MutantRegistry = field(default_factory=MutantRegistry)
     failures: list[PluginFailure] = field(default_factory=list)
     info: dict[str, PluginInfo] = field(default_factory=dict)
 
@@ -228,10 +230,45 @@ def load_plugins(settings: PluginSettings | None = None) -> Plugins:
         manager.register(obj, name=name)
 
     plugins.register_with("apr_register_engines", plugins.engines)
+    plugins.register_with("apr_register_mutants", plugins.mutants)
+    merge_mutants(plugins)
     plugins.register_with("apr_register_falsifiers", plugins.falsifiers)
     plugins.register_with("apr_register_reporters", plugins.reporters)
     _describe(plugins)
     return plugins
+
+
+def merge_mutants(plugins: Plugins) -> None:
+    """Make every registered mutant an engine too (so ``--engine KIND=NAME`` and the worker find
+    it), and catalogue engines registered the older way (``registry.add(..., mutant=True)``)."""
+    engines = plugins.engines
+    for spec in plugins.mutants.specs():
+        by_name = engines.engines.get(spec.kind)
+        problem = ""
+        if by_name is None:
+            problem = (f"its engine kind {spec.kind!r} is not registered by any plugin; register the kind "
+                       "in apr_register_engines (registry.add_kind) or fix the kind's name")
+        elif spec.name in by_name:
+            problem = f"an engine {spec.kind}={spec.name} is already registered by {by_name[spec.name].plugin!r}"
+        elif spec.breaks and spec.breaks not in by_name:
+            problem = f"it breaks {spec.kind}={spec.breaks}, which no plugin registers"
+        if problem:
+            del plugins.mutants.mutants[(spec.kind, spec.name)]
+            plugins._fail(spec.plugin, "apr_register_mutants", ValueError(f"mutant {spec.kind}={spec.name}: {problem}"))
+            continue
+        assert by_name is not None
+        if not spec.breaks:
+            default = [s.name for s in by_name.values() if s.default and not s.mutant]
+            spec = replace(spec, breaks=default[0] if default else "")
+            plugins.mutants.mutants[(spec.kind, spec.name)] = spec
+        by_name[spec.name] = EngineSpec(spec.kind, spec.name, spec.factory(), spec.plugin, mutant=True)
+    for kind, by_name in engines.engines.items():
+        for name, engine in by_name.items():
+            if engine.mutant and plugins.mutants.get(kind, name) is None:
+                default = [s.name for s in by_name.values() if s.default]
+                plugins.mutants.mutants[(kind, name)] = MutantSpec(
+                    name, kind, default[0] if default else "", engine.factory.__module__,
+                    getattr(engine.factory, "__qualname__", name), engine.plugin, obj=engine.factory)
 
 
 def _describe(plugins: Plugins) -> None:

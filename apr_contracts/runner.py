@@ -16,8 +16,9 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ class Job:
     unbound_reason: str = ""
     # `pv run --allow-test-commands`: the entry's own `test:` command runs instead (no plugin binds it)
     test_command: str | None = None
+    # The folder under the run's root this job works in (default: its falsifier id); `pv mutants`
+    # runs one falsifier against several mutants at once, each in its own folder.
+    workspace_name: str = ""
 
     @property
     def falsifier_id(self) -> str:
@@ -239,6 +243,14 @@ def run_jobs(
             to_run.append(job)
     if not to_run:
         return results  # nothing executes: no workspace, no worker processes
+    with run_workspace(options) as root:
+        return results + _run_all(to_run, plugins, options, on_result, root)
+
+
+@contextmanager
+def run_workspace(options: RunOptions) -> Iterator[Path]:
+    """The root folder a run's falsifiers work under: ``options.workspace_root`` (kept), else a
+    temporary folder removed when the run ends (a full run writes gigabytes of checkpoints)."""
     if options.workspace_root is None:
         remove_abandoned_workspaces(Path(tempfile.gettempdir()))
         root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
@@ -253,7 +265,7 @@ def run_jobs(
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir()
     try:
-        return results + _run_all(to_run, plugins, options, on_result, root)
+        yield root
     finally:
         if options.workspace_root is None:
             shutil.rmtree(root, ignore_errors=True)
@@ -347,7 +359,7 @@ def _run_all(
         # pointing at /dev/null, so without worker isolation falsifiers run one at a time.
         parallel = 1 if options.isolation == "none" else max(1, options.jobs)
         with ThreadPoolExecutor(max_workers=parallel) as threads:
-            futures = [threads.submit(_run_one, job, plugins, options, root, workers)
+            futures = [threads.submit(run_one, job, plugins, options, root, workers)
                        for job in pending if not job.spec or not job.spec.exclusive]
             for future in as_completed(futures):
                 result = future.result()
@@ -356,7 +368,7 @@ def _run_all(
         # Measurements that need the machine to themselves (speedups, throughput) run last, one
         # at a time: beside another falsifier they would measure the contention, not the claim.
         for job in (job for job in pending if job.spec and job.spec.exclusive):
-            result = _run_one(job, plugins, options, root, workers)
+            result = run_one(job, plugins, options, root, workers)
             results.append(result)
             on_result(result)
     finally:
@@ -365,7 +377,9 @@ def _run_all(
     return results
 
 
-def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, workers: WorkerPool | None) -> Result:
+def run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, workers: WorkerPool | None) -> Result:
+    """Execute one bound job under ``root`` (in ``workers``, a fresh process or in-process, as
+    ``options.isolation`` says) and turn whatever happens into a Result."""
     assert job.spec is not None
     if job.required_level is Level.LIVE and not job.entry.thresholds:
         # A live verdict is the runner's comparison of measurements with declared thresholds;
@@ -377,7 +391,8 @@ def _run_one(job: Job, plugins: Plugins, options: RunOptions, root: Path, worker
             "the runner judges live verdicts, never the plugin alone",
             level=job.spec.level,
         )
-    workspace = workspace_for(root, str(job.contract.id), job.falsifier_id)
+    # `pv mutants` names its own folder per (falsifier, mutant); scoped ids: per contract, made safe
+    workspace = workspace_for(root, str(job.contract.id), job.workspace_name or job.falsifier_id)
     clear_workspace(workspace)
     payload = {
         "falsifier_id": job.falsifier_id,

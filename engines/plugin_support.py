@@ -8,7 +8,7 @@ module only when a command or falsifier first asks for that engine.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 
@@ -23,14 +23,9 @@ def lazy_engine(module: str, class_name: str) -> Callable[[], Any]:
     return make
 
 
-def register_engines(registry: Any, kind: str, protocol: type, default: tuple[str, str, str],
-                     mutants_module: str, mutants: Mapping[str, str]) -> None:
-    """Register ``kind`` with its default engine (name, module, class) and its mutants (name -> class).
-
-    Mutants are flagged ``mutant=True`` so `pv plugins` can hide them (there are ~170 of them).
-    """
+def register_engines(registry: Any, kind: str, protocol: type, default: tuple[str, str, str]) -> None:
+    """Register ``kind`` with its default engine (name, module, class). The kind's mutants are
+    registered apart, by the plugin's ``apr_register_mutants`` (apr_contracts.mutation)."""
     registry.add_kind(kind, protocol)
     name, module, class_name = default
     registry.add(kind, name, lazy_engine(module, class_name), default=True)
-    for mutant, mutant_class in mutants.items():
-        registry.add(kind, mutant, lazy_engine(mutants_module, mutant_class), mutant=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from apr_contracts import falsifier, hookimpl, hookspecs
-from apr_contracts.plugins import PluginError, PluginSettings, load_plugins
+from apr_contracts.mutation import MutantRegistry, mutant
+from apr_contracts.plugins import PluginError, PluginSettings, load_plugins, merge_mutants
 from apr_contracts.registry import EngineRegistry, FalsifierRegistry, RegistryError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,6 +115,35 @@ def test_hook_apr_register_engines() -> None:
     assert plugins.engines.choose("scorer").name == "s1"
 
 
+def test_hook_apr_register_mutants() -> None:
+    class Proto:
+        pass
+
+    class Real:
+        """The real scorer."""
+
+    class OffByOne(Real):
+        """Scores one too many."""
+
+    class Plug:
+        @hookimpl
+        def apr_register_engines(self, registry: EngineRegistry) -> None:
+            registry.add_kind("scorer", Proto)
+            registry.add("scorer", "s1", Real, default=True)
+
+        @hookimpl
+        def apr_register_mutants(self, registry: MutantRegistry) -> None:
+            registry.add_table("scorer", "unused", {"broken-off-by-one": mutant(OffByOne, "hook-v1::FALSIFY-HOOK-001")})
+
+    plugins = _with(Plug())
+    spec = plugins.mutants.get("scorer", "broken-off-by-one")
+    assert spec is not None
+    assert (spec.breaks, spec.caught_by, spec.description()) == ("s1", (("hook-v1", "FALSIFY-HOOK-001"),),
+                                                                 "Scores one too many.")
+    engine = plugins.engines.choose("scorer", "broken-off-by-one")
+    assert engine.mutant and isinstance(engine.create(), OffByOne)
+
+
 def test_hook_apr_register_falsifiers() -> None:
     @falsifier("FALSIFY-HOOK-001", contract="hook-v1", level="integration", engines=["x"])
     def impl(ctx):  # type: ignore[no-untyped-def]
@@ -186,6 +216,8 @@ def _with(plugin: object):  # type: ignore[no-untyped-def]
     plugins = load_plugins(PluginSettings(autoload=False))
     plugins.manager.register(plugin, name="test-plugin")
     plugins.register_with("apr_register_engines", plugins.engines)
+    plugins.register_with("apr_register_mutants", plugins.mutants)
+    merge_mutants(plugins)
     plugins.register_with("apr_register_falsifiers", plugins.falsifiers)
     plugins.register_with("apr_register_reporters", plugins.reporters)
     return plugins

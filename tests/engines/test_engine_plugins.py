@@ -8,14 +8,26 @@ import sys
 import pytest
 
 
-def test_trainer_and_exporter_name_tables_match_their_mutant_classes() -> None:
-    from engines.exporter import mutants as exporter_mutants
-    from engines.exporter import plugin as exporter_plugin
-    from engines.trainer import mutants as trainer_mutants
-    from engines.trainer import plugin as trainer_plugin
+@pytest.mark.parametrize("kind", ["tokenizer", "trainer", "exporter"])
+def test_every_mutant_of_the_table_resolves_to_a_described_class_of_its_kind(kind: str) -> None:
+    """Each table row names a class that exists, breaks the kind's default engine, and says what
+    its defect is (its docstring's first line); its caught_by falsifiers are bound for its kind."""
+    import importlib
 
-    assert {cls.name: cls.__name__ for cls in trainer_mutants.MUTANTS} == trainer_plugin.MUTANTS
-    assert {cls.name: cls.__name__ for cls in exporter_mutants.MUTANTS} == exporter_plugin.MUTANTS
+    from apr_contracts.plugins import load_plugins
+
+    plugins = load_plugins()
+    table = importlib.import_module(f"engines.{kind}.plugin").MUTANTS
+    default = plugins.engines.choose(kind)
+    specs = plugins.mutants.of_kind(kind)
+    assert sorted(s.name for s in specs) == sorted(table)
+    for spec in specs:
+        assert spec.breaks == default.name
+        assert issubclass(spec.load(), type(default.create())), spec.name
+        assert not spec.description().startswith("("), (spec.name, spec.description())
+        unbound = [pair for pair in spec.caught_by
+                   if kind not in getattr(plugins.falsifiers.get(*pair), "engines", ())]
+        assert unbound == [], (spec.name, unbound)
 
 
 @pytest.mark.parametrize("kind", ["tokenizer", "trainer", "exporter"])

@@ -140,7 +140,7 @@ def test_encode_corpus_live_001(tmp_path: Path) -> None:
 
 def test_every_tokenizer_mutant_is_used_by_a_test() -> None:
     """A registered mutant that no test exercises would be dead weight (or a forgotten falsifier)."""
-    from engines.tokenizer.mutants import MUTANTS
+    from engines.tokenizer.plugin import MUTANTS
 
     # the families' own test files (test_apr_tokenize_parallel_bpe.py, test_parquet_input.py, ...) count too
     source = "".join(p.read_text(encoding="utf-8") for p in sorted(Path(__file__).parent.glob("test_*.py")))

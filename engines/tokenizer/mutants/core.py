@@ -1,5 +1,5 @@
 """Broken tokenizer engines for import-hf and encode-corpus's shards, resume, verify and fast path:
-each has one realistic defect and otherwise works (re-exported by :mod:`engines.tokenizer.mutants`).
+each has one realistic defect and otherwise works (registered by :mod:`engines.tokenizer.plugin`).
 
 They exist so that every falsifier can be shown to fail (FALSIFIED) against an
 engine that is wrong in the way the falsifier's claim forbids. None of them
@@ -19,17 +19,10 @@ from engines.tokenizer.encode import EncodeOptions, EncodeResult
 from engines.tokenizer.engine import HFTokenizerEngine
 from engines.tokenizer.importer import ParsedBPE
 from engines.tokenizer.load import LoadedTokenizer
-from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.shards import ShardWriter
 
 
-def _named(cls: type) -> type:
-    cls.name = next(k for k, v in MUTANTS.items() if v == cls.__name__)  # type: ignore[attr-defined]
-    return cls
-
-
 # -- import-hf ----------------------------------------------------------------------------------
-@_named
 class ForgetsManifest(HFTokenizerEngine):
     """Writes vocab.json, merges.txt and tokenizer.json but forgets manifest.json (exit 0)."""
 
@@ -37,7 +30,6 @@ class ForgetsManifest(HFTokenizerEngine):
         return ("vocab.json", "merges.txt", "tokenizer.json")
 
 
-@_named
 class EmptyMerges(HFTokenizerEngine):
     """Reads merges from a misspelt key (`model.merge`), so merges.txt has only its header."""
 
@@ -45,7 +37,6 @@ class EmptyMerges(HFTokenizerEngine):
         return super().merges_of(source, {**model, "merges": model.get("merge", [])}, vocab)
 
 
-@_named
 class IgnoresAddedTokens(HFTokenizerEngine):
     """Accepts --include-added-tokens but never adds them to vocab.json."""
 
@@ -53,7 +44,6 @@ class IgnoresAddedTokens(HFTokenizerEngine):
         return super().output_vocab(parsed, False)
 
 
-@_named
 class DropsLastMerge(HFTokenizerEngine):
     """Off-by-one slice: merges.txt loses the last merge."""
 
@@ -61,7 +51,6 @@ class DropsLastMerge(HFTokenizerEngine):
         return list(parsed.merges[:-1])
 
 
-@_named
 class ValidatesAfterWriting(HFTokenizerEngine):
     """Writes vocab.json straight into --output, then checks model.type: a refused input leaves a partial dir."""
 
@@ -73,7 +62,6 @@ class ValidatesAfterWriting(HFTokenizerEngine):
         return super().import_hf(source, output, include_added_tokens=include_added_tokens, force=True)
 
 
-@_named
 class RenumbersAddedTokens(HFTokenizerEngine):
     """Numbers added tokens from len(model.vocab) instead of keeping their own ids."""
 
@@ -85,7 +73,6 @@ class RenumbersAddedTokens(HFTokenizerEngine):
         return out
 
 
-@_named
 class HashesParsedJson(HFTokenizerEngine):
     """Records the sha256 of the re-serialized JSON instead of the input file's bytes."""
 
@@ -93,7 +80,6 @@ class HashesParsedJson(HFTokenizerEngine):
         return hashlib.sha256(json.dumps(parsed.data, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-@_named
 class SortsMerges(HFTokenizerEngine):
     """De-duplicates merges through a sorted set: every merge is there once, but their priority is lost."""
 
@@ -102,7 +88,6 @@ class SortsMerges(HFTokenizerEngine):
 
 
 # -- encode-corpus ------------------------------------------------------------------------------
-@_named
 class EosBetweenAsAfter(HFTokenizerEngine):
     """`--eos-policy between` puts an EOS after every document, the last one included (N instead of N-1)."""
 
@@ -128,7 +113,6 @@ class _SplittingWriter(ShardWriter):
         return records
 
 
-@_named
 class SplitsDocuments(HFTokenizerEngine):
     """Rotates shards at exactly --shard-tokens ids, splitting a document across two shards."""
 
@@ -144,7 +128,6 @@ class _PastLimitWriter(ShardWriter):
         return [self.flush()] if self.tokens > self.shard_tokens else []  # `>` where the limit is `>=`
 
 
-@_named
 class RotatesPastLimit(HFTokenizerEngine):
     """Completes a shard only once it holds more than --shard-tokens ids: a shard ending exactly on N grows on."""
 
@@ -152,7 +135,6 @@ class RotatesPastLimit(HFTokenizerEngine):
         return _PastLimitWriter(output, shard_tokens, index)
 
 
-@_named
 class VocabSizeIgnoresAdded(HFTokenizerEngine):
     """Takes the vocab size from model.vocab only, forgetting added tokens (so ids can reach the size)."""
 
@@ -165,7 +147,6 @@ class _Int64HashWriter(ShardWriter):
         self._hash.update(data.astype("int64").tobytes())
 
 
-@_named
 class HashesInt64(HFTokenizerEngine):
     """Hashes each shard's ids as int64 before narrowing to the uint32 bytes it writes."""
 
@@ -173,7 +154,6 @@ class HashesInt64(HFTokenizerEngine):
         return _Int64HashWriter(output, shard_tokens, index)
 
 
-@_named
 class AddsSpecialTokens(HFTokenizerEngine):
     """Encodes with add_special_tokens=True, so a post-processor's BOS/CLS is added to every document."""
 
@@ -185,7 +165,6 @@ class AddsSpecialTokens(HFTokenizerEngine):
         return self.hf_backend(tok), "tokenizers", None
 
 
-@_named
 class ResumeSkipsADocument(HFTokenizerEngine):
     """On resume, starts one line after the recorded position (off by one: a document is lost)."""
 
@@ -202,7 +181,6 @@ class ResumeSkipsADocument(HFTokenizerEngine):
         return Position(pos.file_index, pos.offset + skipped, pos.line + 1)
 
 
-@_named
 class ResumeIgnoresTokenizer(HFTokenizerEngine):
     """Resumes whenever the corpus matches, without comparing the tokenizer's sha256."""
 
@@ -212,7 +190,6 @@ class ResumeIgnoresTokenizer(HFTokenizerEngine):
                                 {k: v for k, v in new.items() if k not in drop})
 
 
-@_named
 class FastPathUnverified(HFTokenizerEngine):
     """Takes the tiktoken fast path for any byte-level BPE, whatever its normalizer, with no start-up check."""
 
@@ -223,7 +200,6 @@ class FastPathUnverified(HFTokenizerEngine):
         return ""
 
 
-@_named
 class DropsBadLines(HFTokenizerEngine):
     """Silently drops malformed JSONL lines (no error under `stop`, not counted under `skip`)."""
 
@@ -243,7 +219,6 @@ class DropsBadLines(HFTokenizerEngine):
             corpus._parse = original
 
 
-@_named
 class VerifyCountsOnly(HFTokenizerEngine):
     """verify-shards checks sizes and counts but never the sha256: a flipped byte goes unnoticed."""
 
@@ -251,7 +226,6 @@ class VerifyCountsOnly(HFTokenizerEngine):
         return None
 
 
-@_named
 class SkipsNfc(HFTokenizerEngine):
     """The tiktoken fast path without the tokenizer's NFC normalizer, unchecked and unaudited
     (decomposed accents then split differently: 4 standard-library files get other ids)."""
@@ -282,7 +256,6 @@ class _OneByOneBackend(backends.HFBackend):
         return lambda: ids
 
 
-@_named
 class EncodesOneByOne(HFTokenizerEngine):
     """Correct ids, the seed tool's speed: `tokenizers` on one document at a time, in the reading thread."""
 

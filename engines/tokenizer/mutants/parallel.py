@@ -19,13 +19,7 @@ from engines.tokenizer.encode import EncodeOptions, EncodeResult
 from engines.tokenizer.engine import HFTokenizerEngine
 from engines.tokenizer.estimate import Extrapolation
 from engines.tokenizer.load import LoadedTokenizer
-from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.progress import ProgressLines
-
-
-def _named(cls: type) -> type:
-    cls.name = next(k for k, v in MUTANTS.items() if v == cls.__name__)  # type: ignore[attr-defined]
-    return cls
 
 
 # -- encode-corpus: workers, progress lines, --estimate-only (apr-tokenize-parallel-bpe) ---------
@@ -53,7 +47,6 @@ class _StridedTiktoken(backends.TiktokenBackend):
         return lambda: [ids for part in parts for ids in part.result()]
 
 
-@_named
 class StridedWorkers(_TiktokenSwapped):
     """With --workers > 1 the fast path deals documents round-robin to the workers and joins the
     workers' results one after another: every id is right, the document order is not."""
@@ -61,7 +54,6 @@ class StridedWorkers(_TiktokenSwapped):
     BACKEND = _StridedTiktoken
 
 
-@_named
 class RefusesWorkersAboveCpus(HFTokenizerEngine):
     """Treats a --workers above the usable CPUs as a usage error (exit 2) instead of running with it."""
 
@@ -88,7 +80,6 @@ class _SharedEncoderTiktoken(backends.TiktokenBackend):
         return self.encoding._core_bpe.encode_to_tiktoken_buffer(text, allowed)  # one encoder for the pool
 
 
-@_named
 class SharedEncoderPool(_TiktokenSwapped):
     """The pool's workers share one tiktoken encoder (what the engine did until issue 11): its regex
     serves one thread fast and the rest slowly, so 2 workers encode no faster than 1. How slowly depends on
@@ -98,14 +89,12 @@ class SharedEncoderPool(_TiktokenSwapped):
     BACKEND = _SharedEncoderTiktoken
 
 
-@_named
 class SerializedWorkers(_TiktokenSwapped):
     """The fast path's workers share one lock around encoding: correct ids, no speedup from --workers."""
 
     BACKEND = _LockedTiktoken
 
 
-@_named
 class WorkersFlagIgnored(HFTokenizerEngine):
     """--workers/--num-workers is parsed but never reaches the encoder: always the usable CPUs."""
 
@@ -115,7 +104,6 @@ class WorkersFlagIgnored(HFTokenizerEngine):
         return usable_cpus()
 
 
-@_named
 class DefaultWorkersCpuCount(HFTokenizerEngine):
     """Default worker count from os.cpu_count(): ignores the affinity mask and cgroup quota."""
 
@@ -125,7 +113,6 @@ class DefaultWorkersCpuCount(HFTokenizerEngine):
         return super().resolve_workers(requested if requested is not None else (os.cpu_count() or 1))
 
 
-@_named
 class ZeroWorkersFallsBack(HFTokenizerEngine):
     """--workers 0 (or less) silently becomes 1 instead of a usage error."""
 
@@ -175,27 +162,22 @@ def _progress_mutant(cls: type[ProgressLines]) -> type[HFTokenizerEngine]:
     return Engine
 
 
-@_named
 class DocTickOffByOne(_progress_mutant(_DocTickOffByOne)):  # type: ignore[misc]
     """The document tick fires one document late (`>` where `>=` belongs)."""
 
 
-@_named
 class TimeTickMillis(_progress_mutant(_TimeTickMillis)):  # type: ignore[misc]
     """The time tick compares seconds with the interval taken as milliseconds: slow encodes go silent."""
 
 
-@_named
 class QuietKeepsFinal(_progress_mutant(_QuietKeepsFinal)):  # type: ignore[misc]
     """--quiet mutes the ticks in tick() only: the predicate still says yes and the final line still prints."""
 
 
-@_named
 class EtaWithoutTotal(_progress_mutant(_EtaWithoutTotal)):  # type: ignore[misc]
     """Without a known total the line still carries `/?` and `eta=unknown`."""
 
 
-@_named
 class ShardsFloorDivided(HFTokenizerEngine):
     """--estimate-only counts shards with floor division: one shard short unless tokens are a multiple."""
 
@@ -206,7 +188,6 @@ class ShardsFloorDivided(HFTokenizerEngine):
         return Extrapolation(est.total_tokens, shards, est.wall_seconds)
 
 
-@_named
 class EstimateKeepsSampleShard(HFTokenizerEngine):
     """--estimate-only keeps the encoded sample as shard-00000.bin in --output "for inspection"."""
 
@@ -226,7 +207,6 @@ class EstimateKeepsSampleShard(HFTokenizerEngine):
         return result
 
 
-@_named
 class EstimateWritesManifest(HFTokenizerEngine):
     """--estimate-only records its estimate as --output/manifest.json (looks like a finished run)."""
 
@@ -238,7 +218,6 @@ class EstimateWritesManifest(HFTokenizerEngine):
         return result
 
 
-@_named
 class EstimateSampleIgnored(HFTokenizerEngine):
     """--estimate-sample-docs is not passed on: the estimate times the default 1000 documents."""
 
@@ -281,28 +260,24 @@ class _ReaderMutant(HFTokenizerEngine):
         return self.READER()
 
 
-@_named
 class ParquetSuffixCaseSensitive(_ReaderMutant):
     """Recognises `.parquet` but not `.PARQUET`/`.Parquet`: such a file is read as JSONL."""
 
     READER = _CaseSensitiveReader
 
 
-@_named
 class ParquetFirstRowGroupOnly(_ReaderMutant):
     """Reads only the first row group of each Parquet file: later rows are silently lost."""
 
     READER = _FirstRowGroupReader
 
 
-@_named
 class GuessesParquetColumn(_ReaderMutant):
     """A missing --text-field column silently falls back to the first string column."""
 
     READER = _GuessingReader
 
 
-@_named
 class EncodesMixedFolder(HFTokenizerEngine):
     """A folder with Parquet and JSONL files encodes both (the usual JSONL copy duplicates the corpus)."""
 

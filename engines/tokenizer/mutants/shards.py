@@ -15,17 +15,10 @@ from typing import Any
 
 from apr_contracts.hashing import sha256_file
 from engines.tokenizer.engine import HFTokenizerEngine
-from engines.tokenizer.plugin import MUTANTS
 from engines.tokenizer.shards import ShardWriter
 
 
-def _named(cls: type) -> type:
-    cls.name = next(k for k, v in MUTANTS.items() if v == cls.__name__)  # type: ignore[attr-defined]
-    return cls
-
-
 # -- repair-manifest ------------------------------------------------------------------------------
-@_named
 class RepairCountsLeftovers(HFTokenizerEngine):
     """Lists shards by substring ("shard-" and ".bin" in the name, no gap check): an interrupted run's
     temporary ``.shard-NNNNN.bin.*.tmp`` is counted (and recorded) as a shard."""
@@ -34,7 +27,6 @@ class RepairCountsLeftovers(HFTokenizerEngine):
         return sorted(p for p in directory.iterdir() if "shard-" in p.name and ".bin" in p.name and p.is_file())
 
 
-@_named
 class RepairTokensAsBytes(HFTokenizerEngine):
     """Records each shard's byte size as its token count (forgets the / 4 of uint32 ids)."""
 
@@ -42,7 +34,6 @@ class RepairTokensAsBytes(HFTokenizerEngine):
         return size
 
 
-@_named
 class RepairFloorsTruncated(HFTokenizerEngine):
     """Rounds a shard whose size is not a multiple of 4 down to whole ids instead of refusing it."""
 
@@ -52,7 +43,6 @@ class RepairFloorsTruncated(HFTokenizerEngine):
                 "sha256": sha256_file(path)}
 
 
-@_named
 class RepairReferenceSchema(HFTokenizerEngine):
     """Writes the reference project's schema literal ("pretokenize-bin-v1") instead of the one our
     encode-corpus writes, so consumers keyed on our schema treat the folder as foreign."""
@@ -61,7 +51,6 @@ class RepairReferenceSchema(HFTokenizerEngine):
         return {**super().repair_compose(records, meta, sources), "schema": "pretokenize-bin-v1"}
 
 
-@_named
 class RepairLocalTimestamp(HFTokenizerEngine):
     """Stamps ``repaired_at`` in local time as "YYYY-MM-DD HH:MM:SS", without a zone (not RFC 3339)."""
 
@@ -70,7 +59,6 @@ class RepairLocalTimestamp(HFTokenizerEngine):
                 "repaired_at": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())}
 
 
-@_named
 class RepairTruncatesShard(HFTokenizerEngine):
     """"Repairs" a shard whose size is not a multiple of 4 by truncating the file in place to whole ids."""
 
@@ -82,7 +70,6 @@ class RepairTruncatesShard(HFTokenizerEngine):
         return super().repair_record(path)
 
 
-@_named
 class RepairRunId(HFTokenizerEngine):
     """Bakes a fresh random ``repair_id`` (uuid4) into every repaired manifest, "for auditing"."""
 
@@ -91,7 +78,6 @@ class RepairRunId(HFTokenizerEngine):
 
 
 # -- the shard format (pretokenize-bin) ----------------------------------------------------------
-@_named
 class VerifyVocabInclusive(HFTokenizerEngine):
     """verify-shards flags an id only when it is > vocab size: an id equal to the size passes."""
 
@@ -126,7 +112,6 @@ class _ShufflingWriter(ShardWriter):
         return super().flush()
 
 
-@_named
 class ShufflesUnseeded(HFTokenizerEngine):
     """Shuffles the documents of each shard with an unseeded RNG: every run writes other bytes."""
 
@@ -141,7 +126,6 @@ class _BigEndianWriter(ShardWriter):
         super().append(np.ascontiguousarray(ids, dtype="<u4").byteswap())  # htonl before the uint32 write
 
 
-@_named
 class BigEndianShards(HFTokenizerEngine):
     """Writes ids in network (big-endian) byte order, as a port through htonl would."""
 
@@ -157,7 +141,6 @@ class _RunningHashWriter(ShardWriter):
         return record
 
 
-@_named
 class HashNotReset(HFTokenizerEngine):
     """Keeps one running sha256 across shards: every shard after the first records a digest of the
     concatenation so far, not of its own bytes."""
@@ -165,8 +148,3 @@ class HashNotReset(HFTokenizerEngine):
     def new_writer(self, output: Path, shard_tokens: int, index: int) -> ShardWriter:
         return _RunningHashWriter(output, shard_tokens, index)
 
-
-MUTANTS_SHARDS: tuple[type[HFTokenizerEngine], ...] = (
-    RepairCountsLeftovers, RepairTokensAsBytes, RepairFloorsTruncated, RepairReferenceSchema, RepairLocalTimestamp,
-    RepairTruncatesShard, RepairRunId, VerifyVocabInclusive, ShufflesUnseeded, BigEndianShards, HashNotReset,
-)

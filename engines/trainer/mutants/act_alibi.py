@@ -22,7 +22,6 @@ class GeluTableOffset(TorchTrainer):
     """GELU read from a 512-entry table with linear interpolation, the table sampled at cell *centres*
     ((i + 1/2)·h on [-8, 8]): 0 is never a node, so GELU(0) comes out as the mean of GELU(±h/2) ≈ 1e-4."""
 
-    name = "broken-gelu-table-offset"
     LO, STEP, CELLS = -8.0, 1.0 / 32.0, 512
 
     def gelu(self, x: Any, *, approximate: str = "none") -> Any:
@@ -42,8 +41,6 @@ class GeluTableOffset(TorchTrainer):
 class GeluTanhCoefficient(TorchTrainer):
     """Tanh-approximate GELU with 2/π where √(2/π) belongs (the square root dropped)."""
 
-    name = "broken-gelu-tanh-coef"
-
     def gelu(self, x: Any, *, approximate: str = "none") -> Any:
         import torch
 
@@ -57,8 +54,6 @@ class GeluTextbookFloat32(TorchTrainer):
     """GELU in the input dtype with the textbook forms (torch's F.gelu: 0.5·x·(1 + erf(x/√2)) and
     0.5·x·(1 + tanh u)): ``1 + erf`` / ``1 + tanh`` cancel in float32 and the negative tail collapses to 0."""
 
-    name = "broken-gelu-textbook-f32"
-
     def gelu(self, x: Any, *, approximate: str = "none") -> Any:
         import torch.nn.functional as F
 
@@ -68,8 +63,6 @@ class GeluTextbookFloat32(TorchTrainer):
 class GeluPolynomialErf(TorchTrainer):
     """Exact GELU with erf from its Taylor series to z^7, fitted near 0 and used unclamped: for x ≳ 3 the
     polynomial dives below -1, so GELU(x) turns negative (and -inf for huge x)."""
-
-    name = "broken-gelu-poly-erf"
 
     def gelu(self, x: Any, *, approximate: str = "none") -> Any:
         import torch
@@ -84,8 +77,6 @@ class GeluPolynomialErf(TorchTrainer):
 
 class GeluTanhNoHalf(TorchTrainer):
     """Tanh-approximate GELU without its leading 0.5: x·(1 + tanh u), up to twice the input."""
-
-    name = "broken-gelu-tanh-no-half"
 
     def gelu(self, x: Any, *, approximate: str = "none") -> Any:
         import torch
@@ -102,8 +93,6 @@ class GeluTanhNoHalf(TorchTrainer):
 class SiluSigmoidGate(TorchTrainer):
     """SiLU returns the gate σ(x) instead of x·σ(x) (plain GLU where SwiGLU was meant): SiLU(0) = 0.5."""
 
-    name = "broken-silu-sigmoid-gate"
-
     def silu(self, x: Any) -> Any:
         import torch
 
@@ -113,8 +102,6 @@ class SiluSigmoidGate(TorchTrainer):
 class ReluMaskMultiply(TorchTrainer):
     """ReLU as ``x * (x > 0)``: every negative input (and -0.0) comes out as -0.0, a negative zero."""
 
-    name = "broken-relu-mask-multiply"
-
     def relu(self, x: Any) -> Any:
         return x * (x > 0)
 
@@ -122,16 +109,12 @@ class ReluMaskMultiply(TorchTrainer):
 class ReluSignFlip(TorchTrainer):
     """ReLU from the identity max(0, x) = (x + |x|)/2 with the sign flipped: (|x| - x)/2 = max(0, -x)."""
 
-    name = "broken-relu-sign-flip"
-
     def relu(self, x: Any) -> Any:
         return (x.abs() - x) / 2
 
 
 class ReluAsLeaky(TorchTrainer):
     """"relu" dispatched to leaky ReLU with its default slope 0.01: negative inputs leak through."""
-
-    name = "broken-relu-as-leaky"
 
     def relu(self, x: Any) -> Any:
         import torch.nn.functional as F
@@ -142,8 +125,6 @@ class ReluAsLeaky(TorchTrainer):
 class LeakyMaxTrick(TorchTrainer):
     """Leaky ReLU as max(x, a·x), right only for 0 <= a <= 1: a slope above 1 scales the positive side."""
 
-    name = "broken-leaky-max-trick"
-
     def leaky_relu(self, x: Any, *, negative_slope: float = 0.01) -> Any:
         import torch
 
@@ -152,8 +133,6 @@ class LeakyMaxTrick(TorchTrainer):
 
 class LeakyDefaultSlope(TorchTrainer):
     """Leaky ReLU that drops the caller's slope and uses the library default 0.01."""
-
-    name = "broken-leaky-default-slope"
 
     def leaky_relu(self, x: Any, *, negative_slope: float = 0.01) -> Any:
         return super().leaky_relu(x, negative_slope=0.01)
@@ -169,8 +148,6 @@ def _power_of_two_floor(n: int) -> int:
 class AlibiNoOffset(TorchTrainer):
     """The PMAT-858 bug: exponent -8h/n instead of -8(h+1)/n, so head 0 gets slope 2^0 = 1."""
 
-    name = "broken-alibi-no-offset"
-
     def alibi_slopes(self, n_heads: int, *, max_bias: float = 8.0) -> list[float]:
         right = super().alibi_slopes(n_heads, max_bias=max_bias)
         p = _power_of_two_floor(n_heads)
@@ -180,8 +157,6 @@ class AlibiNoOffset(TorchTrainer):
 
 class AlibiInterleaveOffset(TorchTrainer):
     """Heads past the largest power of two use m1^(2(h-p)) instead of m1^(2(h-p)+1): head p gets 1.0."""
-
-    name = "broken-alibi-interleave-offset"
 
     def alibi_slopes(self, n_heads: int, *, max_bias: float = 8.0) -> list[float]:
         right = super().alibi_slopes(n_heads, max_bias=max_bias)
@@ -193,15 +168,7 @@ class AlibiInterleaveOffset(TorchTrainer):
 class AlibiNaiveGeometric(TorchTrainer):
     """2^(-8(h+1)/n) for every head count: right for powers of two, not ggml's/Press's interleave otherwise."""
 
-    name = "broken-alibi-naive-geometric"
-
     def alibi_slopes(self, n_heads: int, *, max_bias: float = 8.0) -> list[float]:
         super().alibi_slopes(n_heads, max_bias=max_bias)  # same argument checks
         return [2.0 ** (-max_bias * (h + 1) / n_heads) for h in range(n_heads)]
 
-
-MUTANTS_ACT_ALIBI: tuple[type[TorchTrainer], ...] = (
-    GeluTableOffset, GeluTanhCoefficient, GeluTextbookFloat32, GeluPolynomialErf, GeluTanhNoHalf,
-    SiluSigmoidGate, ReluMaskMultiply, ReluSignFlip, ReluAsLeaky, LeakyMaxTrick, LeakyDefaultSlope,
-    AlibiNoOffset, AlibiInterleaveOffset, AlibiNaiveGeometric,
-)

@@ -4,7 +4,7 @@ bands, GGUF q/k un-permute at import, warm-up and `apr inspect` (one realistic d
 Each subclasses the real :class:`~engines.trainer.engine.TorchTrainer` and changes exactly one
 decision the way a plausible bug would. None of them merely raises: a falsifier must *observe*
 the wrong behaviour (a wrong number, a refusal that should pass, a pass that should refuse).
-Re-exported and listed by :mod:`engines.trainer.mutants`; registered by :mod:`engines.trainer.plugin`
+Registered, like the others, in the table of :mod:`engines.trainer.plugin`
 under ``broken-...`` names.
 """
 
@@ -22,8 +22,6 @@ from engines.trainer.preflight import PreflightError, VocabCheck, check_vocab
 class QwenPresetRope(TorchTrainer):
     """qwen2_0_5b() copied from a Llama preset: rope θ 10,000 instead of 1,000,000."""
 
-    name = "broken-qwen-preset-rope"
-
     def preset(self, name: str) -> ArchConfig:
         base = super().preset(name)
         return base.replace(rope_theta=10_000.0) if name == "qwen2-0.5b" else base
@@ -31,8 +29,6 @@ class QwenPresetRope(TorchTrainer):
 
 class ScratchMHA(TorchTrainer):
     """The from-scratch default forgets its KV-head override: plain MHA (16/16) instead of GQA 4:1."""
-
-    name = "broken-scratch-mha"
 
     def preset(self, name: str) -> ArchConfig:
         base = super().preset(name)
@@ -42,7 +38,6 @@ class ScratchMHA(TorchTrainer):
 class DefaultsMissingField(TorchTrainer):
     """Config extraction fills missing fields with LlamaConfig-style defaults instead of refusing."""
 
-    name = "broken-defaults-missing-field"
     DEFAULTS: ClassVar[dict[str, Any]] = {"rope_theta": 10_000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": False,
                 "num_key_value_heads": None, "max_position_embeddings": 2048, "attention_bias": False,
                 "hidden_act": "silu"}
@@ -62,8 +57,6 @@ class GQATilesKV(TorchTrainer):
     1:1 attention is unaffected, every grouped ratio computes the wrong thing.
     """
 
-    name = "broken-gqa-tiles-kv"
-
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch.nn.functional as F
 
@@ -75,8 +68,6 @@ class GQATilesKV(TorchTrainer):
 class StrictVocabUnderInit(TorchTrainer):
     """The pre-relaxation preflight: strict equality even with --init (Qwen2.5 can never be fine-tuned)."""
 
-    name = "broken-strict-vocab-under-init"
-
     def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
         return check_vocab(tokenizer_vocab, model_vocab, init=False, tokenizer=tokenizer)
 
@@ -84,16 +75,12 @@ class StrictVocabUnderInit(TorchTrainer):
 class RelaxedWithoutInit(TorchTrainer):
     """The relaxed ``tokenizer <= model`` bound applied without --init too."""
 
-    name = "broken-relaxed-without-init"
-
     def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
         return check_vocab(tokenizer_vocab, model_vocab, init=True, tokenizer=tokenizer)
 
 
 class BoundOffByOne(TorchTrainer):
     """Under --init, compares the tokenizer's max id (size - 1) with the model vocab: size model+1 slips through."""
-
-    name = "broken-bound-off-by-one"
 
     def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
         if init and tokenizer_vocab - 1 <= model_vocab:
@@ -107,8 +94,6 @@ class BoundOffByOne(TorchTrainer):
 class BoundExclusive(TorchTrainer):
     """Refuses ``tokenizer >= model`` instead of ``>``: a tokenizer that fills every embedding row is refused."""
 
-    name = "broken-bound-exclusive"
-
     def check_vocab(self, tokenizer_vocab: int, model_vocab: int, *, init: bool, tokenizer: str = "") -> VocabCheck:
         if tokenizer_vocab == model_vocab:
             raise PreflightError(f"tokenizer {tokenizer_vocab} ids >= model {model_vocab} rows",
@@ -118,8 +103,6 @@ class BoundExclusive(TorchTrainer):
 
 class AcceptsEncoder(TorchTrainer):
     """No family check: any config with the right numbers is built as a Llama decoder."""
-
-    name = "broken-accepts-encoder"
 
     def config_from_hf(self, hf: dict[str, Any], source: str = "config.json") -> ArchConfig:
         patched = dict(hf)
@@ -132,8 +115,6 @@ class AcceptsEncoder(TorchTrainer):
 class InitCpuOnly(TorchTrainer):
     """Init weights wired only for an explicit ``--device cpu``: ``auto``/``cuda`` silently train from scratch."""
 
-    name = "broken-init-cpu-only"
-
     def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
         if device != "cpu":
             return {"init": str(init), "tensors": 0, "device_requested": device}
@@ -143,8 +124,6 @@ class InitCpuOnly(TorchTrainer):
 class CountTiedTwice(TorchTrainer):
     """Counts ``lm_head`` even when it is the tied embedding (N too large by vocab x hidden)."""
 
-    name = "broken-count-tied-twice"
-
     def count_parameters(self, cfg: ArchConfig) -> int:
         n = super().count_parameters(cfg)
         return n + cfg.vocab_size * cfg.hidden_size if cfg.tie_word_embeddings else n
@@ -153,8 +132,6 @@ class CountTiedTwice(TorchTrainer):
 class TokensIgnoreAccum(TorchTrainer):
     """D computed from the per-process micro-batch: gradient accumulation is forgotten."""
 
-    name = "broken-tokens-ignore-accum"
-
     def planned_tokens(self, steps: int, batch_size: int, seq_length: int, *, grad_accum: int = 1,
                        world_size: int = 1) -> int:
         return steps * batch_size * world_size * seq_length
@@ -162,8 +139,6 @@ class TokensIgnoreAccum(TorchTrainer):
 
 class SuggestFloor(TorchTrainer):
     """The suggested --num-steps rounds down, so following the advice still falls short of 20·N."""
-
-    name = "broken-suggest-floor"
 
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
@@ -177,8 +152,6 @@ class SuggestFloor(TorchTrainer):
 class RefuseBelow5N(TorchTrainer):
     """The refusal threshold is the *severe* one (5·N): runs between 5·N and 10·N pass with a warning."""
 
-    name = "broken-refuse-below-5n"
-
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
         if decision.verdict == "refuse" and not decision.severe:
@@ -190,8 +163,6 @@ class RefuseBelow5N(TorchTrainer):
 
 class SevereUnworded(TorchTrainer):
     """Severity compared against 5 *steps'* tokens instead of 5·N: the severe wording never appears."""
-
-    name = "broken-severe-unworded"
 
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
@@ -208,8 +179,6 @@ class SevereUnworded(TorchTrainer):
 class FloorInclusive(TorchTrainer):
     """The floor written ``D <= 10·N: refuse`` instead of ``D < 10·N``: a run of exactly 10·N tokens is refused."""
 
-    name = "broken-floor-inclusive"
-
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
         if decision.tokens == chinchilla.FLOOR * n_params:
@@ -222,8 +191,6 @@ class FloorInclusive(TorchTrainer):
 
 class OptimalExclusive(TorchTrainer):
     """Compute-optimal written ``D > 20·N`` instead of ``D >= 20·N``: exactly 20·N tokens still warns."""
-
-    name = "broken-optimal-exclusive"
 
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
@@ -238,8 +205,6 @@ class OptimalExclusive(TorchTrainer):
 class SevereInclusive(TorchTrainer):
     """Severity written ``D <= 5·N`` instead of ``D < 5·N``: exactly 5·N tokens is called SEVERELY short."""
 
-    name = "broken-severe-inclusive"
-
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
         if decision.tokens == chinchilla.SEVERE * n_params:
@@ -253,14 +218,11 @@ class SevereInclusive(TorchTrainer):
 class ImportKeepsPermutation(TorchTrainer):
     """`apr import` of a llama-arch GGUF forgets to un-permute q/k (RoPE pairs the wrong rows)."""
 
-    name = "broken-import-no-unpermute"
     unpermute_qk = False
 
 
 class WarmupIntDiv(TorchTrainer):
     """Warm-up factor computed with integer division: the learning rate is 0 for the whole warm-up."""
-
-    name = "broken-warmup-int-div"
 
     def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
         if warmup > 0 and step < warmup:
@@ -271,19 +233,9 @@ class WarmupIntDiv(TorchTrainer):
 class InspectSafetensorsAsConfig(TorchTrainer):
     """`apr inspect model.safetensors` reads the tensor file itself as the config.json (any non-GGUF file is a config)."""
 
-    name = "broken-inspect-safetensors-as-config"
-
     def config_from_init(self, init: Path) -> ArchConfig:
         init = Path(init)
         if init.is_file() and init.suffix != ".gguf":
             return self.config_from_hf(config.read_hf_config(init), source=str(init))
         return super().config_from_init(init)
 
-
-MUTANTS_CORE: tuple[type[TorchTrainer], ...] = (
-    InspectSafetensorsAsConfig,
-    QwenPresetRope, ScratchMHA, DefaultsMissingField, GQATilesKV, StrictVocabUnderInit, RelaxedWithoutInit,
-    BoundOffByOne, BoundExclusive, AcceptsEncoder, InitCpuOnly, CountTiedTwice, TokensIgnoreAccum, SuggestFloor,
-    RefuseBelow5N, SevereUnworded, FloorInclusive, OptimalExclusive, SevereInclusive, ImportKeepsPermutation,
-    WarmupIntDiv,
-)

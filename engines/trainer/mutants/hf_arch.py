@@ -1,6 +1,6 @@
 """Broken trainer engines for the HF-architecture identity recorded at `apr import` (one defect each).
 
-Listed in :mod:`engines.trainer.mutants` (the plugin looks class names up there).
+Registered, like the others, in the table of :mod:`engines.trainer.plugin`.
 """
 
 from __future__ import annotations
@@ -13,16 +13,12 @@ from engines.trainer.engine import TorchTrainer
 class ImportDropsHfArch(TorchTrainer):
     """`apr import` of an HF folder never records the source class (the producer gap: always None)."""
 
-    name = "broken-import-drops-hf-arch"
-
     def hf_architecture_of(self, hf_config: Any) -> str | None:
         return None
 
 
 class ImportGuessesHfArch(TorchTrainer):
     """With no ``architectures`` in config.json, invents a class from ``model_type`` instead of leaving it unset."""
-
-    name = "broken-import-guesses-hf-arch"
 
     def hf_architecture_of(self, hf_config: Any) -> str | None:
         found = super().hf_architecture_of(hf_config)
@@ -33,8 +29,6 @@ class ImportGuessesHfArch(TorchTrainer):
 class ImportLastHfArch(TorchTrainer):
     """Takes the last entry of ``architectures`` (a secondary head class) instead of the first."""
 
-    name = "broken-import-last-hf-arch"
-
     def hf_architecture_of(self, hf_config: Any) -> str | None:
         classes = hf_config.get("architectures")
         return classes[-1] if isinstance(classes, list) and classes and isinstance(classes[-1], str) else None
@@ -43,11 +37,6 @@ class ImportLastHfArch(TorchTrainer):
 class ImportSlugAsHfClass(TorchTrainer):
     """GGUF import records the family slug (``qwen2``) as the HF class name."""
 
-    name = "broken-import-slug-as-hf-class"
-
     def hf_class_for_family(self, family: str) -> str:
         return family
 
-
-MUTANTS_HF_ARCH: tuple[type[TorchTrainer], ...] = (ImportDropsHfArch, ImportGuessesHfArch, ImportLastHfArch,
-                                                   ImportSlugAsHfClass)

@@ -20,8 +20,6 @@ from engines.trainer.engine import TorchTrainer
 class InitMissingScratch(TorchTrainer):
     """A missing --init path is "tolerated": a warning, then the from-scratch default is trained."""
 
-    name = "broken-init-missing-scratch"
-
     def resolve_init(self, init: Path | None) -> Path | None:
         if init is not None and not Path(init).exists():
             print(f"warning: --init {init} not found; training from scratch", file=sys.stderr)
@@ -31,8 +29,6 @@ class InitMissingScratch(TorchTrainer):
 
 class InitFallbackRandom(TorchTrainer):
     """Unreadable init weights (bad magic, empty file) fall back to the random init with a warning."""
-
-    name = "broken-init-fallback-random"
 
     def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
         try:
@@ -44,8 +40,6 @@ class InitFallbackRandom(TorchTrainer):
 
 class InitResizesVocab(TorchTrainer):
     """Init embeddings whose row count differs from config.json are padded/truncated (resize_token_embeddings)."""
-
-    name = "broken-init-resizes-vocab"
 
     def read_init_state(self, init: Path, cfg: ArchConfig) -> dict[str, Any]:
         import torch
@@ -66,8 +60,6 @@ class InitResizesVocab(TorchTrainer):
 class InitReinitLinears(TorchTrainer):
     """A leftover ``post_init()`` after loading: every Linear is re-initialised; embeddings and norms survive."""
 
-    name = "broken-init-reinit-linears"
-
     def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
         import torch
 
@@ -83,8 +75,6 @@ class InitReinitLinears(TorchTrainer):
 class InitCarriesOptimizer(TorchTrainer):
     """--init from an intermediate checkpoint also restores its AdamW moments and step counter."""
 
-    name = "broken-init-carries-optimizer"
-
     def init_optimizer_state(self, init: Path) -> dict[str, Any] | None:
         from engines.trainer.state import STATE_FILE, load_state
 
@@ -94,8 +84,6 @@ class InitCarriesOptimizer(TorchTrainer):
 
 class InitUnseededJitter(TorchTrainer):
     """Symmetry-breaking jitter added to the loaded norms from a clock-seeded generator: loads differ run to run."""
-
-    name = "broken-init-unseeded-jitter"
 
     def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
         import torch
@@ -112,8 +100,6 @@ class InitUnseededJitter(TorchTrainer):
 class InitAutoOnly(TorchTrainer):
     """Init weights wired only for the default ``--device auto``: an explicit device silently trains from scratch."""
 
-    name = "broken-init-auto-only"
-
     def load_init(self, model: Any, init: Path, *, device: str) -> dict[str, Any]:
         if device != "auto":
             return {"init": str(init), "tensors": 0, "device_requested": device}
@@ -122,8 +108,6 @@ class InitAutoOnly(TorchTrainer):
 
 class ChinchillaInitExempt(TorchTrainer):
     """Fine-tunes from --init are exempt from the gate (as if it only sized from-scratch runs)."""
-
-    name = "broken-chinchilla-init-exempt"
 
     def chinchilla_exemption(self, *, synthetic: bool, has_init: bool, steps: int) -> str | None:
         if has_init:
@@ -134,8 +118,6 @@ class ChinchillaInitExempt(TorchTrainer):
 class ChinchillaSilentForce(TorchTrainer):
     """--force-under-provisioned turns the verdict into a plain ok: the override leaves no trace in the log."""
 
-    name = "broken-chinchilla-silent-force"
-
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
         return replace(decision, verdict="ok") if decision.verdict == "forced" else decision
@@ -144,16 +126,12 @@ class ChinchillaSilentForce(TorchTrainer):
 class ChinchillaGatesSynthetic(TorchTrainer):
     """The synthetic-run exemption is not threaded through: smoke runs are refused like real ones."""
 
-    name = "broken-chinchilla-gates-synthetic"
-
     def chinchilla_exemption(self, *, synthetic: bool, has_init: bool, steps: int) -> str | None:
         return super().chinchilla_exemption(synthetic=False, has_init=has_init, steps=steps)
 
 
 class ChinchillaRoundedRatio(TorchTrainer):
     """The floor compared on the ratio as displayed (one decimal): 9.96·N .. 10·N - 1 round up to 10 and pass."""
-
-    name = "broken-chinchilla-rounded-ratio"
 
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
@@ -165,8 +143,6 @@ class ChinchillaRoundedRatio(TorchTrainer):
 class ChinchillaNoWarnBand(TorchTrainer):
     """Anything at or above the 10·N floor is called compute-optimal: the [10·N, 20·N) warning never shows."""
 
-    name = "broken-chinchilla-no-warn-band"
-
     def chinchilla(self, n_params: int, steps: int, tokens_per_step: int, *, force: bool = False) -> Any:
         decision = super().chinchilla(n_params, steps, tokens_per_step, force=force)
         return replace(decision, verdict="ok", suggested_steps=None) if decision.verdict == "warn" else decision
@@ -174,8 +150,6 @@ class ChinchillaNoWarnBand(TorchTrainer):
 
 class SyntheticUniform(TorchTrainer):
     """--synthetic draws i.i.d. uniform ids from the alphabet: the learnable pattern is lost, nothing can be learned."""
-
-    name = "broken-synthetic-uniform"
 
     def synthetic_tokens(self, count: int, vocab_size: int, eos_id: int | None, seed: int) -> Any:
         import numpy as np
@@ -187,9 +161,3 @@ class SyntheticUniform(TorchTrainer):
             out[real == eos_id] = eos_id
         return out
 
-
-MUTANTS_INIT: tuple[type[TorchTrainer], ...] = (
-    InitMissingScratch, InitFallbackRandom, InitResizesVocab, InitReinitLinears, InitCarriesOptimizer,
-    InitUnseededJitter, InitAutoOnly, ChinchillaInitExempt, ChinchillaSilentForce, ChinchillaGatesSynthetic,
-    ChinchillaRoundedRatio, ChinchillaNoWarnBand, SyntheticUniform,
-)

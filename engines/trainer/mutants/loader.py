@@ -17,8 +17,6 @@ class LoaderDropsFragment(TorchTrainer):
     """A loader that reads each shard as whole uint32s (like Rust's ``chunks_exact(4)``): a trailing
     1-3 byte fragment of a truncated shard is silently dropped instead of refused."""
 
-    name = "broken-loader-drops-fragment"
-
     def open_shards(self, specs: Sequence[str | Path]) -> Any:
         import numpy as np
 
@@ -36,12 +34,8 @@ class LoaderSkipsHeader(TorchTrainer):
     """Takes the first uint32 of every shard for a length header and starts reading after it: the
     first id of each shard never reaches training."""
 
-    name = "broken-loader-skips-header"
-
     def open_shards(self, specs: Sequence[str | Path]) -> Any:
         shards = super().open_shards(specs)
         shards.arrays = [a[1:] for a in shards.arrays]
         return shards
 
-
-MUTANTS_LOADER: tuple[type[TorchTrainer], ...] = (LoaderDropsFragment, LoaderSkipsHeader)

@@ -18,8 +18,6 @@ from engines.trainer.engine import TorchTrainer
 class PosSeqFirstBroadcast(TorchTrainer):
     """Position rows unsqueezed for a seq-first [T, B, d] layout: a [T, d] input becomes [T, T, d]."""
 
-    name = "broken-pe-seq-first-broadcast"
-
     def add_positions(self, token_embed: Any, pos_table: Any, positions: Any = None) -> Any:
         import torch
 
@@ -34,8 +32,6 @@ class PosSeqFirstBroadcast(TorchTrainer):
 class PosAddLayerNorm(TorchTrainer):
     """A post-embedding LayerNorm (BERT-style) folded into the add: zero positions no longer give the tokens."""
 
-    name = "broken-pe-add-layernorm"
-
     def add_positions(self, token_embed: Any, pos_table: Any, positions: Any = None) -> Any:
         import torch.nn.functional as F
 
@@ -45,8 +41,6 @@ class PosAddLayerNorm(TorchTrainer):
 
 class PosWrapAround(TorchTrainer):
     """Positions taken modulo the table length (ring-buffer indexing): position max silently becomes 0."""
-
-    name = "broken-pe-wraps-position"
 
     def add_positions(self, token_embed: Any, pos_table: Any, positions: Any = None) -> Any:
         import torch
@@ -59,8 +53,6 @@ class PosWrapAround(TorchTrainer):
 class PosAddHalf(TorchTrainer):
     """The add done in fp16 "to save memory" and cast back: finite fp32 inputs above 65504 become inf."""
 
-    name = "broken-pe-add-fp16"
-
     def add_positions(self, token_embed: Any, pos_table: Any, positions: Any = None) -> Any:
         import torch
 
@@ -71,16 +63,12 @@ class PosAddHalf(TorchTrainer):
 class PosTableScaled(TorchTrainer):
     """The sqrt(d) embedding scale applied to the sinusoid table instead of the token embeddings."""
 
-    name = "broken-pe-scaled-by-sqrt-d"
-
     def sinusoidal_positions(self, positions: Any, dim: int, *, base: float = 10_000.0) -> Any:
         return super().sinusoidal_positions(positions, dim, base=base) * math.sqrt(dim)
 
 
 class PosConcatLayout(TorchTrainer):
     """tensor2tensor's layout: all sines then all cosines, where the contract interleaves them."""
-
-    name = "broken-pe-concat-layout"
 
     def sinusoidal_positions(self, positions: Any, dim: int, *, base: float = 10_000.0) -> Any:
         import torch
@@ -93,8 +81,6 @@ class PosConcatLayout(TorchTrainer):
 
 class PosFreqExponent(TorchTrainer):
     """Frequencies base^(-i/d) (the pair index used as the column index): every rotation is at the wrong speed."""
-
-    name = "broken-pe-freq-exponent"
 
     def sinusoidal_positions(self, positions: Any, dim: int, *, base: float = 10_000.0) -> Any:
         import torch
@@ -129,8 +115,6 @@ def _explicit(q: Any, k: Any, v: Any, *, mask_after_softmax: bool = False, score
 class GQAMaskAfterSoftmax(TorchTrainer):
     """The causal mask zeroes weights after the softmax: rows normalised over future keys too, sum < 1."""
 
-    name = "broken-gqa-mask-after-softmax"
-
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         return _explicit(q, k, v, mask_after_softmax=True)
 
@@ -140,8 +124,6 @@ class GQAMaskAfterSoftmax(TorchTrainer):
 
 class GQAMhaPathNotCausal(TorchTrainer):
     """A separate fast path for KV == H (plain MHA) that forgets is_causal; the grouped path is right."""
-
-    name = "broken-gqa-mha-path-uncausal"
 
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch.nn.functional as F
@@ -154,8 +136,6 @@ class GQAMhaPathNotCausal(TorchTrainer):
 class GQADropoutInEval(TorchTrainer):
     """Attention dropout (p = 0.1) applied whatever the mode: kept weights are scaled by 1/0.9."""
 
-    name = "broken-gqa-dropout-in-eval"
-
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch.nn.functional as F
 
@@ -165,8 +145,6 @@ class GQADropoutInEval(TorchTrainer):
 
 class GQANoRatioCheck(TorchTrainer):
     """No H % KV check: query head h reads KV head h * KV // H, so 6 heads over 4 KV heads run silently."""
-
-    name = "broken-gqa-no-ratio-check"
 
     def gqa_attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch
@@ -179,8 +157,6 @@ class GQANoRatioCheck(TorchTrainer):
 class GQABf16Scores(TorchTrainer):
     """Scores cast to bfloat16 before the softmax (a mixed-precision slip): ~3 significant digits survive."""
 
-    name = "broken-gqa-bf16-scores"
-
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch
 
@@ -189,8 +165,6 @@ class GQABf16Scores(TorchTrainer):
 
 class GQAMqaFoldHeads(TorchTrainer):
     """MQA fast path folding heads into the query length ([B, 1, H*T, D]) with is_causal: heads >= 1 see the future."""
-
-    name = "broken-gqa-mqa-fold"
 
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch.nn.functional as F
@@ -205,8 +179,6 @@ class GQAMqaFoldHeads(TorchTrainer):
 class GQAPow2GroupRound(TorchTrainer):
     """Group size rounded up to a power of two (a shift instead of a division): right for 4:1, wrong for 7:1."""
 
-    name = "broken-gqa-pow2-group"
-
     def attention(self, q: Any, k: Any, v: Any) -> Any:
         import torch
 
@@ -215,9 +187,3 @@ class GQAPow2GroupRound(TorchTrainer):
         index = torch.tensor([min(h >> shift, k.shape[1] - 1) for h in range(q.shape[1])], device=k.device)
         return super().attention(q, k.index_select(1, index), v.index_select(1, index))
 
-
-MUTANTS_POS_GQA: tuple[type[TorchTrainer], ...] = (
-    PosSeqFirstBroadcast, PosAddLayerNorm, PosWrapAround, PosAddHalf, PosTableScaled, PosConcatLayout,
-    PosFreqExponent, GQAMaskAfterSoftmax, GQAMhaPathNotCausal, GQADropoutInEval, GQANoRatioCheck, GQABf16Scores,
-    GQAMqaFoldHeads, GQAPow2GroupRound,
-)

@@ -2,7 +2,7 @@
 
 Each changes one decision of :class:`~engines.trainer.engine.TorchTrainer` the way a real
 regression would (FALSIFY-COSINE-*, FALSIFY-PRETRAIN-VAL-SHARD-*, FALSIFY-ALM-* must catch it).
-Listed in :data:`engines.trainer.mutants.MUTANTS` and the plugin's registry like the others.
+Registered, like the others, in the table of :mod:`engines.trainer.plugin`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from engines.trainer.engine import TorchTrainer
 class CosineFromStepZero(TorchTrainer):
     """Cosine progress measured from step 0 instead of from the end of warm-up: ``(s) / (T - w)``."""
 
-    name = "broken-cosine-from-step-0"
-
     def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
         if total is None or step < warmup:
             return super().lr_factor(step, warmup=warmup, total=total, min_ratio=min_ratio)
@@ -34,16 +32,12 @@ class CosineFromStepZero(TorchTrainer):
 class HorizonDropped(TorchTrainer):
     """The horizon never reaches the schedule (as if it were unset): constant lr after warm-up (ALB-079)."""
 
-    name = "broken-lr-horizon-dropped"
-
     def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
         return super().lr_factor(step, warmup=warmup, total=None, min_ratio=min_ratio)
 
 
 class CosineFullPeriod(TorchTrainer):
     """``cos(2π·progress)``: a whole cosine period, so the lr falls to its floor mid-run and climbs back to peak."""
-
-    name = "broken-cosine-full-period"
 
     def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
         if total is None or step < warmup:
@@ -55,8 +49,6 @@ class CosineFullPeriod(TorchTrainer):
 class UnknownHorizonDefaulted(TorchTrainer):
     """An unknown horizon replaced by a made-up one (10 x warm-up) instead of keeping the lr constant."""
 
-    name = "broken-unknown-horizon-defaulted"
-
     def lr_factor(self, step: int, *, warmup: int, total: int | None, min_ratio: float) -> float:
         return super().lr_factor(step, warmup=warmup, total=total if total is not None else 10 * max(1, warmup),
                                  min_ratio=min_ratio)
@@ -65,16 +57,12 @@ class UnknownHorizonDefaulted(TorchTrainer):
 class LrFirstGroupOnly(TorchTrainer):
     """Only the first AdamW param group (weight-decayed matrices) gets the scheduled lr; norms/biases keep --lr."""
 
-    name = "broken-lr-first-group-only"
-
     def set_lr(self, optimizer: Any, lr: float) -> None:
         optimizer.param_groups[0]["lr"] = lr
 
 
 class HorizonCountsMicroSteps(TorchTrainer):
     """The cosine horizon counts micro-batches (num_steps x grad_accum), not optimizer steps (ALB-129)."""
-
-    name = "broken-horizon-micro-steps"
 
     def lr_horizon(self, num_steps: int, grad_accum: int) -> int:
         return num_steps * grad_accum
@@ -86,8 +74,6 @@ class HorizonCountsMicroSteps(TorchTrainer):
 class ValShardsStillSplit(TorchTrainer):
     """With --val-shards, training still loses the legacy held-out documents of --dataset."""
 
-    name = "broken-val-shards-still-split"
-
     def held_out(self, shards: Any, val: Any, *, seq_length: int, max_tokens: int, eos_id: int | None) -> Any:
         held = super().held_out(shards, val, seq_length=seq_length, max_tokens=max_tokens, eos_id=eos_id)
         if val is not None:
@@ -97,8 +83,6 @@ class ValShardsStillSplit(TorchTrainer):
 
 class ValWrapsAround(TorchTrainer):
     """A short validation set is padded to --val-tokens by repeating its windows (wrap-around)."""
-
-    name = "broken-val-wraps"
 
     def validation_windows(self, shards: Any, ranges: list[tuple[int, int, int]], seq_length: int,
                            max_tokens: int) -> Any:
@@ -113,8 +97,6 @@ class ValWrapsAround(TorchTrainer):
 class ValEmptyFallsBack(TorchTrainer):
     """An unusable --val-shards is treated as absent: validation silently falls back to --dataset."""
 
-    name = "broken-val-empty-fallback"
-
     def open_val_shards(self, specs: Sequence[str | Path], seq_length: int) -> Any:
         try:
             return super().open_val_shards(specs, seq_length)
@@ -124,8 +106,6 @@ class ValEmptyFallsBack(TorchTrainer):
 
 class LegacySplitEvery16(TorchTrainer):
     """The legacy (no --val-shards) split's period changed from 20 to 16 documents: other val tokens."""
-
-    name = "broken-legacy-every-16"
 
     def legacy_split(self, shards: Any, eos_id: int | None) -> Any:
         from engines.trainer.data import split_documents
@@ -139,14 +119,11 @@ class LegacySplitEvery16(TorchTrainer):
 class ShardBigEndian(TorchTrainer):
     """Reads shards as big-endian uint32 while encode-corpus writes little-endian."""
 
-    name = "broken-shard-big-endian"
     shard_dtype = ">u4"
 
 
 class ManifestLenient(TorchTrainer):
     """A manifest missing a required field is read with defaults (no shards / unknown counts), not refused."""
-
-    name = "broken-manifest-lenient"
 
     def read_manifest(self, path: Path) -> Any:
         from engines.trainer.feed import DTYPE_NAME, ShardManifest
@@ -163,9 +140,3 @@ class ManifestLenient(TorchTrainer):
         eos = data.get("eos_id")
         return ShardManifest(Path(path), counts, eos if isinstance(eos, int) else None, DTYPE_NAME)
 
-
-MUTANTS_SCHEDULE_DATA: tuple[type[TorchTrainer], ...] = (
-    CosineFromStepZero, HorizonDropped, CosineFullPeriod, UnknownHorizonDefaulted, LrFirstGroupOnly,
-    HorizonCountsMicroSteps, ValShardsStillSplit, ValWrapsAround, ValEmptyFallsBack, LegacySplitEvery16,
-    ShardBigEndian, ManifestLenient,
-)

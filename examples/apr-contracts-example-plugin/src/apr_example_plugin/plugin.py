@@ -6,6 +6,7 @@ import sys
 from typing import Protocol
 
 from apr_contracts import RunContext, Verdict, falsifier, hookimpl
+from apr_contracts.mutation import mutant
 
 
 class WordCounter(Protocol):
@@ -26,8 +27,6 @@ class SplitCounter:
 class OffByOneCounter(SplitCounter):
     """A realistic defect: counts separators instead of words (wrong by one on most inputs)."""
 
-    name = "broken-off-by-one"
-
     def count(self, text: str) -> int:
         return max(0, len(text.split()) - 1)
 
@@ -36,7 +35,15 @@ class OffByOneCounter(SplitCounter):
 def apr_register_engines(registry):  # type: ignore[no-untyped-def]
     registry.add_kind("wordcount", WordCounter)
     registry.add("wordcount", "split", SplitCounter, default=True)
-    registry.add("wordcount", "broken-off-by-one", OffByOneCounter, mutant=True)
+
+
+# Our mutants, each written once; `pv mutants` checks that the falsifier named kills it.
+MUTANTS = {"broken-off-by-one": mutant(OffByOneCounter, "example-wordcount-v1::FALSIFY-EXAMPLE-WC-001")}
+
+
+@hookimpl
+def apr_register_mutants(registry):  # type: ignore[no-untyped-def]
+    registry.add_table("wordcount", __name__, MUTANTS)
 
 
 @falsifier("FALSIFY-EXAMPLE-WC-001", contract="example-wordcount-v1", level="algorithm", engines=["wordcount"])
