@@ -49,6 +49,9 @@ MUTANTS: dict[str, str] = {  # registered name -> class in the mutants module (a
     "broken-bench-mean-as-median": "BenchMeanAsMedian",
     "broken-drops-model-card": "DropsModelCard",
     "broken-rms-eps-default": "RmsEpsDefault",
+    "broken-export-any-head-dim": "ExportsAnyHeadDim",
+    "broken-drops-head-sizes": "DropsHeadSizes",
+    "broken-parity-torch-only": "ParityTorchOnly",
 }
 
 
