@@ -30,6 +30,7 @@ from engines.exporter.gguf_writer import (
 )
 from engines.exporter.infer import INFERABLE
 from engines.exporter.layout import HParams, KeySpec, LayoutError
+from engines.exporter.runtime import llama_cpp_refusals
 from engines.exporter.tokmeta import (
     UNUSED,
     TokenizerMeta,
@@ -140,6 +141,10 @@ class GGUFExporter:
             return None
         return layout.hf_tensor_to_gguf(hf_name, array, hp)
 
+    def runtime_refusals(self, hp: HParams) -> list[str]:
+        """Why llama.cpp would refuse the GGUF for ``hp`` (engines.exporter.runtime); empty: export it."""
+        return llama_cpp_refusals(hp)
+
     def key_filter(self, spec: KeySpec) -> bool:
         """Which table rows the self-check enforces: all of them."""
         return True
@@ -189,10 +194,18 @@ class GGUFExporter:
             raise AprError(f"{where}: the architecture is inconsistent:\n  - " + "\n  - ".join(map(str, bad)),
                            hint="fix config.json; the weights cannot be laid out for these dimensions")
         try:
-            return config, layout.hparams_from_config(config)
+            hp = layout.hparams_from_config(config)
         except (LayoutError, TypeError, ValueError) as exc:
             raise AprError(f"{where}: {exc}", hint="export a llama- or qwen2-family checkpoint with complete metadata "
                            "(fields the tensors determine are inferred; these are not)") from exc
+        # A file llama.cpp cannot open is refused here, before anything is written: exit 0 must
+        # mean "a GGUF the runtime loads", not "a GGUF our own reader accepts".
+        refusals = self.runtime_refusals(hp)
+        if refusals:
+            raise AprError(f"{where}: {'; '.join(refusals)}",
+                           hint="no GGUF is written; set head_dim = hidden_size / num_attention_heads, or export "
+                           "this model with a runtime whose qwen2 graph reads attention.key_length")
+        return config, hp
 
     def tensors(self, ckpt: Path, hp: HParams) -> Iterator[tuple[str, Any]]:
         seen = set()

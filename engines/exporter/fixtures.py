@@ -34,7 +34,9 @@ class Stack:
 '''
 
 
-def tiny_config(arch: str = "qwen2", *, vocab_size: int = 2048, tied: bool = True, bias: bool | None = None) -> dict[str, Any]:
+def tiny_config(arch: str = "qwen2", *, vocab_size: int = 2048, tied: bool = True, bias: bool | None = None,
+                head_dim: int = 16) -> dict[str, Any]:
+    """hidden 64, 4 query heads over 2 KV heads; ``head_dim`` 16 is hidden/heads, any other value is explicit."""
     model_type, cls = ARCH_MODEL_TYPE[arch]
     config: dict[str, Any] = {
         "architectures": [cls],
@@ -45,7 +47,7 @@ def tiny_config(arch: str = "qwen2", *, vocab_size: int = 2048, tied: bool = Tru
         "num_hidden_layers": 2,
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
-        "head_dim": 16,
+        "head_dim": head_dim,
         "max_position_embeddings": 256,
         "rms_norm_eps": 1e-6,
         "rope_theta": 1_000_000.0 if arch == "qwen2" else 100_000.0,
@@ -123,13 +125,14 @@ def tiny_checkpoint(
     bias: bool | None = None,
     seed: int = 0,
     vocab_rows: int = 2048,
+    head_dim: int = 16,
 ) -> Path:
     """A complete tiny checkpoint: stdlib-trained BPE (2,000 + 1 added token) padded to ``vocab_rows`` rows."""
     from engines.tokenizer.fixtures import stdlib_bpe_tokenizer_json
 
     tok_dir = dest.parent / f".{dest.name}-tokenizer"
     tok_path = stdlib_bpe_tokenizer_json(tok_dir)
-    config = tiny_config(arch, vocab_size=vocab_rows, tied=tied, bias=bias)
+    config = tiny_config(arch, vocab_size=vocab_rows, tied=tied, bias=bias, head_dim=head_dim)
     write_checkpoint(dest, config, random_state(config, seed), tok_path)
     return dest
 

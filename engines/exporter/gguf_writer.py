@@ -101,12 +101,12 @@ def hparam_kvs(arch: str, hp: HParams, dtype: str, name: str) -> list[KV]:
         KV(f"{arch}.rope.freq_base", hp.rope_theta, "f32"),
         KV(f"{arch}.vocab_size", hp.vocab_size, "u32"),
         KV(f"{arch}.rope.dimension_count", hp.head_dim, "u32"),
+        # Written for every head_dim, not only when it differs from hidden/heads: llama.cpp sizes
+        # attn_q/k/v from these (n_embd_head_k/v) and falls back to hidden/heads without them, so a
+        # file that states them never depends on a reader re-deriving the same number.
+        KV(f"{arch}.attention.key_length", hp.head_dim, "u32"),
+        KV(f"{arch}.attention.value_length", hp.head_dim, "u32"),
     ]
-    if hp.head_dim * hp.num_attention_heads != hp.hidden_size:
-        kvs += [
-            KV(f"{arch}.attention.key_length", hp.head_dim, "u32"),
-            KV(f"{arch}.attention.value_length", hp.head_dim, "u32"),
-        ]
     return kvs
 
 

@@ -132,6 +132,9 @@ MUTANTS: dict[str, MutantRow] = {
     ),
     "broken-drops-model-card": mutant(".core:DropsModelCard", "apr-export-gguf-v1::FALSIFY-EXPORT-GGUF-014"),
     "broken-rms-eps-default": mutant(".core:RmsEpsDefault", "apr-export-gguf-v1::FALSIFY-EXPORT-LLAMA-001"),
+    "broken-export-any-head-dim": mutant(".heads:ExportsAnyHeadDim", "apr-export-gguf-v1::FALSIFY-EXPORT-LLAMA-003"),
+    "broken-drops-head-sizes": mutant(".heads:DropsHeadSizes", "apr-export-gguf-v1::FALSIFY-EXPORT-LLAMA-003"),
+    "broken-parity-torch-only": mutant(".heads:ParityTorchOnly", "apr-export-gguf-v1::FALSIFY-EXPORT-LLAMA-004"),
 }
 
 

@@ -30,7 +30,9 @@ G_ROUNDTRIP = "QA-TOKENIZER-ROUNDTRIP"
 G_DECODE = "QA-GREEDY-DECODE"
 G_READBACK = "QA-GGUF-READBACK"
 G_PARITY = format_parity.G_PARITY
-GATES = (G_TOKENIZER, G_METADATA, G_TENSORS, G_FINITE, G_SCHEMA, G_ROUNDTRIP, G_DECODE, G_READBACK, G_PARITY)
+G_LLAMA_PARITY = format_parity.G_LLAMA_PARITY
+GATES = (G_TOKENIZER, G_METADATA, G_TENSORS, G_FINITE, G_SCHEMA, G_ROUNDTRIP, G_DECODE, G_READBACK, G_PARITY,
+         G_LLAMA_PARITY)
 DECODE_TOKENS = 8
 
 
@@ -140,6 +142,7 @@ class Qa:
             report.gates.append(_torch_decode(ckpt, tok, hp, seed))
         report.gates.append(Gate(G_READBACK, SKIP, "the target is a checkpoint, not a GGUF (run `apr qa` on the exported file)"))
         report.gates.append(Gate(G_PARITY, SKIP, "the target is a checkpoint: format parity compares a GGUF with it"))
+        report.gates.append(Gate(G_LLAMA_PARITY, SKIP, "the target is a checkpoint: format parity compares a GGUF with it"))
         return report
 
     def _tensor_gates(self, report: QaReport, ckpt: Path, hp: layout.HParams | None) -> bool:
@@ -222,6 +225,7 @@ class Qa:
         report.gates.append(_llama_decode(path, hp) if hp is not None and tok is not None
                             else Gate(G_DECODE, SKIP, f"needs {G_METADATA} and {G_TOKENIZER} to pass"))
         report.gates.append(self.parity_gate(path, hp, reference, max_tokens))
+        report.gates.append(self.llama_parity_gate(path, hp, reference, max_tokens))
         order = {g: i for i, g in enumerate(GATES)}
         report.gates.sort(key=lambda g: order[g.id])
         return report
@@ -232,6 +236,14 @@ class Qa:
             return Gate(G_PARITY, SKIP, f"needs {G_METADATA} to pass")
         verdict = self.parity.gate(path, reference, max_tokens)
         return Gate(G_PARITY, verdict.status, verdict.reason, verdict.details)
+
+
+    def llama_parity_gate(self, path: Path, hp: layout.HParams | None, reference: Path | None,
+                          max_tokens: int | None) -> Gate:
+        if hp is None and reference is None:
+            return Gate(G_LLAMA_PARITY, SKIP, f"needs {G_METADATA} to pass")
+        verdict = self.parity.llama_gate(path, reference, max_tokens)
+        return Gate(G_LLAMA_PARITY, verdict.status, verdict.reason, verdict.details)
 
 
 def _fallback_hp(info: readback.GGUFInfo) -> layout.HParams:

@@ -2,7 +2,8 @@
 
 ``export`` holds the packaging and GGUF export claims (FALSIFY-EXPORT-GGUF-*), read back with
 gguf.GGUFReader and the checkpoint's own files; ``llama`` holds the claims judged by the
-llama.cpp oracle (FALSIFY-EXPORT-LLAMA-*, and the SmolLM2-135M live ones FALSIFY-EXPORT-LIVE-*).
+llama.cpp oracle (FALSIFY-EXPORT-LLAMA-*, and the SmolLM2-135M live ones FALSIFY-EXPORT-LIVE-*);
+``runtime`` the claims judged by llama.cpp's loader (exit 0 means llama.cpp opens the file).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from apr_contracts import hookimpl
-from falsifiers.apr_export_gguf import export, llama
+from falsifiers.apr_export_gguf import export, llama, runtime
 
 CONTRACT = "apr-export-gguf-v1"  # the contract whose falsifier ids this family binds
 
@@ -19,3 +20,4 @@ CONTRACT = "apr-export-gguf-v1"  # the contract whose falsifier ids this family 
 def apr_register_falsifiers(registry: Any) -> None:
     registry.add_module(export, contract=CONTRACT)
     registry.add_module(llama, contract=CONTRACT)
+    registry.add_module(runtime, contract=CONTRACT)

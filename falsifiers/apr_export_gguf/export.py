@@ -255,16 +255,17 @@ _MUST_REFUSE_TENSORS = ("token_embd.weight", "output_norm.weight", "blk.1.ffn_do
 @falsifier("FALSIFY-EXPORT-GGUF-010", level="algorithm", engines=["exporter"])
 def self_check_refuses_incomplete(ctx: RunContext) -> Verdict:
     """The read-back check names every missing required key or tensor, silent ones included."""
-    from engines.exporter import layout
-    from engines.exporter.engine import GGUFExporter
-    from engines.exporter.tokmeta import tokenizer_meta
+    from falsifiers._gguf_reference import write_reference_gguf
 
     engine = ctx.engine("exporter")
     ckpt = sup.checkpoint(ctx, "qwen2")
-    good = ctx.workspace / "good.gguf"
-    GGUFExporter().export(ckpt, good, dtype="f32", force=True)  # a known-good file from the reference engine
-    config = sup.config_of(ckpt)
-    hp, tok = layout.hparams_from_config(config), tokenizer_meta(ckpt, config)
+    # The known-good file is written by falsifiers/_gguf_reference.py (llama.cpp's layout, written
+    # independently), not by the exporter: a defect shared by the engine and its "good" file would
+    # hide here. The hyper-parameters verify() takes are the engine's own reading of config.json
+    # (its input type, not the oracle); tok=None: the tokenizer keys' presence is what is checked.
+    good = write_reference_gguf(ckpt, ctx.workspace / "good.gguf", "qwen2")
+    _, hp = engine.hparams(ckpt)
+    tok = None
     if engine.verify(good, hp, tok):
         return ctx.falsified(f"the check rejects a complete file: {engine.verify(good, hp, tok)[:2]}")
     missed = []

@@ -28,10 +28,14 @@ BASE: dict[str, Any] = {
 
 
 def hf_shapes(config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
-    """Every HF tensor (with its shape) a model with ``config`` has, from the exporter's layout table."""
-    from engines.exporter import layout
+    """Every HF tensor (with its shape) a model with ``config`` has, from falsifiers/_gguf_reference.py.
 
-    return dict(layout.expected_hf_tensors(layout.hparams_from_config(config)))
+    Not the exporter's layout table: the schema check under test is the exporter's, and an
+    oracle built from the same table would share any defect in it.
+    """
+    from falsifiers._gguf_reference import hf_tensor_shapes
+
+    return hf_tensor_shapes(dict(config))
 
 
 def write_model(dest: Path, config: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]]) -> Path:
@@ -59,7 +63,7 @@ def write_gguf(path: Path, arch: str, values: Mapping[str, Any], config: Mapping
     import gguf
     import numpy as np
 
-    from engines.exporter import layout
+    from falsifiers._gguf_reference import gguf_tensor_shapes
 
     writer = gguf.GGUFWriter(str(path), arch)
     for key, value in values.items():
@@ -67,7 +71,7 @@ def write_gguf(path: Path, arch: str, values: Mapping[str, Any], config: Mapping
             writer.add_uint32(key, value)
         else:
             writer.add_float32(key, float(value))
-    for name, shape in layout.expected_tensors(layout.hparams_from_config(config)).items():
+    for name, shape in gguf_tensor_shapes(dict(config)).items():
         writer.add_tensor(name, np.zeros(shape, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

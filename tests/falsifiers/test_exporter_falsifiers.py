@@ -131,20 +131,41 @@ def test_export_llama_002(tmp_path: Path) -> None:
     _both("FALSIFY-EXPORT-LLAMA-002", "broken-skips-permutation", tmp_path)
 
 
+@pytest.mark.llama
+def test_export_llama_003(tmp_path: Path) -> None:
+    """The old exporter (qwen2 head_dim 18 exported with exit 0) and one that drops the head sizes are caught."""
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("transformers")
+    _both("FALSIFY-EXPORT-LLAMA-003", "broken-export-any-head-dim", tmp_path / "any")
+    broken = run_falsifier("FALSIFY-EXPORT-LLAMA-003", engines={"exporter": "broken-export-any-head-dim"},
+                           workspace=_ws(tmp_path, "any-msg"))
+    assert "qwen2/head_dim=18" in broken.message and "wrong shape" in broken.message, broken.message
+    dropped = run_falsifier("FALSIFY-EXPORT-LLAMA-003", engines={"exporter": "broken-drops-head-sizes"},
+                            workspace=_ws(tmp_path, "drops"))
+    assert dropped.outcome is Outcome.FALSIFIED and "llama/head_dim=18" in dropped.message, dropped.message
+
+
+@pytest.mark.llama
+def test_export_llama_004(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    _both("FALSIFY-EXPORT-LLAMA-004", "broken-parity-torch-only", tmp_path)
+
+
 def test_llama_falsifiers_skip_without_llama_cpp(tmp_path: Path) -> None:
     """Run in a subprocess where llama_cpp cannot be imported: the outcome is SKIPPED, never HELD."""
     code = (
         "import sys; sys.modules['llama_cpp'] = None\n"
         "from apr_contracts.testing import run_falsifier\n"
         "from pathlib import Path\n"
-        "for fid in ('FALSIFY-EXPORT-LLAMA-001', 'FALSIFY-EXPORT-LLAMA-002', 'FALSIFY-EXPORT-LIVE-001'):\n"
+        "for fid in ('FALSIFY-EXPORT-LLAMA-001', 'FALSIFY-EXPORT-LLAMA-002', 'FALSIFY-EXPORT-LLAMA-003',\n"
+        "            'FALSIFY-EXPORT-LLAMA-004', 'FALSIFY-EXPORT-LIVE-001'):\n"
         "    r = run_falsifier(fid, workspace=Path(sys.argv[1]))\n"
         "    print(fid, r.outcome.value, r.message)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 5
     assert all(" SKIPPED " in line and "llama_cpp" in line for line in lines), lines
 
 

@@ -9,7 +9,8 @@ of this package, so every class is re-exported here. The families:
 
 * :mod:`.core` -- GGUF metadata, tensor layout, tokenizer padding, overwrite, qa metadata gates, bench;
 * :mod:`.schema` -- the architecture schema (`apr qa` gate QA-ARCH-SCHEMA) and metadata inference;
-* :mod:`.qa` -- the `apr` command surface: qa gates, format parity, `apr run`, bench receipts.
+* :mod:`.qa` -- the `apr` command surface: qa gates, format parity, `apr run`, bench receipts;
+* :mod:`.heads` -- head sizes llama.cpp reads and the llama.cpp format-parity gate.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ from engines.exporter.mutants.core import (
     RmsEpsDefault,
     SelfCheckLoadableOnly,
     SkipsPermutation,
+)
+from engines.exporter.mutants.heads import (
+    MUTANTS_HEADS,
+    DropsHeadSizes,
+    ExportsAnyHeadDim,
+    ParityTorchOnly,
 )
 from engines.exporter.mutants.qa import (
     MUTANTS_QA,
@@ -69,11 +76,13 @@ MUTANTS: tuple[type[GGUFExporter], ...] = (
     *MUTANTS_CORE,
     *MUTANTS_SCHEMA,
     *MUTANTS_QA,
+    *MUTANTS_HEADS,
 )
 
 __all__ = [
     "MUTANTS",
     "MUTANTS_CORE",
+    "MUTANTS_HEADS",
     "MUTANTS_QA",
     "MUTANTS_SCHEMA",
     "BenchArmsCrossClass",
@@ -82,11 +91,13 @@ __all__ = [
     "BenchMeanAsMedian",
     "BenchSummaryOnly",
     "DefaultsMissingDims",
+    "DropsHeadSizes",
     "DropsModelCard",
     "DropsPre",
     "DropsQkvBias",
     "DropsRopeBase",
     "ExpectsNumLayers",
+    "ExportsAnyHeadDim",
     "HFClassArch",
     "InferKvAsHeads",
     "InferLayersDistinct",
@@ -98,6 +109,7 @@ __all__ = [
     "ParityExplicitFallsBack",
     "ParityFirstStepOnly",
     "ParityNoFloor",
+    "ParityTorchOnly",
     "QaArchFromClass",
     "QaArchOnlyMetadata",
     "QaMissingAsGguf",

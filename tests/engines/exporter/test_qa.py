@@ -21,12 +21,13 @@ def _status(report: qa.QaReport) -> dict[str, str]:
 
 def test_good_checkpoint_passes_every_applicable_gate(qwen2_ckpt: Path) -> None:
     report = GGUFExporter().qa(qwen2_ckpt)
-    assert _status(report) == {gate: "PASS" for gate in qa.GATES} | {qa.G_READBACK: "SKIP", qa.G_PARITY: "SKIP"}
+    assert _status(report) == {gate: "PASS" for gate in qa.GATES} | {qa.G_READBACK: "SKIP", qa.G_PARITY: "SKIP",
+                                                                     qa.G_LLAMA_PARITY: "SKIP"}
     assert report.ok
     decode = report.gate(qa.G_DECODE)
     assert len(decode.details["ids"]) == qa.DECODE_TOKENS and max(decode.details["ids"]) < 2048
     data = report.to_json()
-    assert data["summary"] == {"PASS": len(qa.GATES) - 2, "FAIL": 0, "SKIP": 2} and data["version"] == 1
+    assert data["summary"] == {"PASS": len(qa.GATES) - 3, "FAIL": 0, "SKIP": 3} and data["version"] == 1
 
 
 def test_good_gguf_passes(qwen2_ckpt: Path, tmp_path: Path) -> None:
@@ -35,7 +36,8 @@ def test_good_gguf_passes(qwen2_ckpt: Path, tmp_path: Path) -> None:
     status = _status(GGUFExporter().qa(out))
     expected_decode = "PASS" if HAS_LLAMA else "SKIP"
     # No reference checkpoint beside m.gguf (and none given): the format-parity gate skips.
-    assert status == {gate: "PASS" for gate in qa.GATES} | {qa.G_DECODE: expected_decode, qa.G_PARITY: "SKIP"}
+    assert status == {gate: "PASS" for gate in qa.GATES} | {qa.G_DECODE: expected_decode, qa.G_PARITY: "SKIP",
+                                                            qa.G_LLAMA_PARITY: "SKIP"}
 
 
 @pytest.mark.parametrize("dtype", ["f16", "q8_0"])
@@ -132,3 +134,45 @@ def test_tokenizer_from_gguf_matches_the_checkpoint_tokenizer(qwen2_ckpt: Path, 
     original = Tokenizer.from_file(str(qwen2_ckpt / "tokenizer.json"))
     text = CODE_SAMPLE + "x = 12345  # café <|endoftext|>"
     assert rebuilt.encode(text).ids == original.encode(text, add_special_tokens=False).ids
+
+
+def test_llama_cpp_parity_gate_fails_on_a_file_llama_cpp_refuses(tmp_path: Path) -> None:
+    """Issue 20: QA-FORMAT-PARITY passed 64/64 on a qwen2 head_dim-18 GGUF llama.cpp cannot load."""
+    pytest.importorskip("llama_cpp")
+    from engines.exporter.fixtures import tiny_checkpoint
+    from falsifiers._gguf_reference import write_reference_gguf
+
+    ckpt = tiny_checkpoint(tmp_path / "hd18", "qwen2", head_dim=18)
+    gguf = write_reference_gguf(ckpt, tmp_path / "hd18.gguf", "qwen2")
+    report = GGUFExporter().qa(gguf, reference=ckpt)
+    assert report.gate(qa.G_PARITY).status == "PASS"  # our own reader accepts it: why the gate beside it exists
+    gate = report.gate(qa.G_LLAMA_PARITY)
+    assert gate.status == "FAIL" and "wrong shape" in gate.reason, gate.reason
+    assert not report.ok
+
+
+def test_llama_cpp_parity_gate_skips_naming_the_package(qwen2_ckpt: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    out = qwen2_ckpt.with_name(f"{qwen2_ckpt.name}-f32.gguf")
+    GGUFExporter().export(qwen2_ckpt, out, dtype="f32", force=True)
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    gate = GGUFExporter().qa(out, reference=qwen2_ckpt).gate(qa.G_LLAMA_PARITY)
+    assert gate.status == "SKIP" and "llama_cpp" in gate.reason and "llama-cpp-python" in gate.reason, gate.reason
+
+
+def test_export_refuses_qwen2_head_dim_off_hidden_over_heads_and_writes_head_sizes(tmp_path: Path) -> None:
+    from engines.errors import AprError
+    from engines.exporter.fixtures import tiny_checkpoint
+    from falsifiers._export_support import read_gguf
+
+    bad = tiny_checkpoint(tmp_path / "q18", "qwen2", head_dim=18)
+    with pytest.raises(AprError, match="head_dim=18"):
+        GGUFExporter().export(bad, tmp_path / "q18.gguf", dtype="f32")
+    assert not (tmp_path / "q18.gguf").exists()
+    for arch, hd in (("llama", 18), ("llama", 16), ("qwen2", 16)):
+        ckpt = tiny_checkpoint(tmp_path / f"{arch}{hd}", arch, head_dim=hd)
+        out = GGUFExporter().export(ckpt, tmp_path / f"{arch}{hd}.gguf", dtype="f32").path
+        values, _ = read_gguf(out)
+        assert values[f"{arch}.attention.key_length"] == values[f"{arch}.attention.value_length"] == hd
