@@ -96,6 +96,11 @@ class RunRecord:
         return self.conformance is not None
 
 
+def swapped_engines(conformance: Mapping[str, str]) -> str:
+    """``kind=name, ...`` of a conformance run's engines, as `pv run` and `pv diff` print them."""
+    return ", ".join(f"{kind}={name}" for kind, name in sorted(conformance.items()))
+
+
 @dataclass(frozen=True)
 class StoredResult:
     """A :class:`Result` as stored: plus its row id, run, time and the run's code version."""

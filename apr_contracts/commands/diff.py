@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from apr_contracts.cli import EXIT_FINDINGS, EXIT_OK, UsageError
-from apr_contracts.evidence import EvidenceError, EvidenceStore, StoredResult
+from apr_contracts.evidence import EvidenceError, EvidenceStore, StoredResult, swapped_engines
 from apr_contracts.outcomes import Outcome
 from apr_contracts.project import Project
 
@@ -127,8 +127,7 @@ def resolve(spec: str, default_db: Path | None) -> tuple[str, dict[Key, StoredRe
         results = {(s.result.contract_id, s.result.falsifier_id): s for s in store.results_for(run_id=run_id)}
         record = store.run(run_id)
     if record is not None and record.conformance:
-        swapped = ", ".join(f"{kind}={name}" for kind, name in sorted(record.conformance.items()))
-        return f"conformance run #{run_id} ({swapped})", results
+        return f"conformance run #{run_id} ({swapped_engines(record.conformance)})", results
     return f"run #{run_id}", results
 
 

@@ -73,7 +73,7 @@ class PinRow:
 
 def run(args: argparse.Namespace) -> int:
     from apr_contracts.claims import claim_hash
-    from apr_contracts.commands.plugins import _source_of
+    from apr_contracts.commands.plugins import source_of
     from apr_contracts.loader import load_contracts
     from apr_contracts.plugins import load_plugins
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             spec = registry.get(str(contract.id), str(entry.id))
             if spec is None:
                 continue
-            path, line = _source_of(spec)
+            path, line = source_of(spec)
             rows.append(PinRow(str(contract.id), str(entry.id), claim_hash(contract, entry), spec.pin,
                                path, line, spec.qualname))
     rows.sort(key=lambda r: (r.contract, r.falsifier))

@@ -278,7 +278,7 @@ def _sites(plugins: Any, wanted: str) -> list[Site]:
     sites = []
     for (contract, fid), spec in sorted(plugins.falsifiers.bindings.items()):
         if fid.casefold() == folded:
-            path, line = _source_of(spec)
+            path, line = source_of(spec)
             sites.append(Site("implementation", fid, contract, spec.plugin, path, line, qualname=spec.qualname))
     for (contract, fid), declared in sorted(plugins.falsifiers.out_of_scope.items()):
         if fid.casefold() == folded:
@@ -287,8 +287,9 @@ def _sites(plugins: Any, wanted: str) -> list[Site]:
     return sites
 
 
-def _source_of(spec: Any) -> tuple[str, int]:
-    """The file and line of the ``@falsifier(...)`` that declares ``spec`` (its ``def`` when there is none)."""
+def source_of(spec: Any) -> tuple[str, int]:
+    """The file and line of the ``@falsifier(...)`` that declares ``spec`` (its ``def`` when there is none);
+    shared by `pv plugins --where` and `pv pin`."""
     fn = inspect.unwrap(spec.fn)
     try:
         path = inspect.getsourcefile(fn) or inspect.getfile(fn)

@@ -412,9 +412,10 @@ def _report(summary: RunSummary, fmt: str, db_path: Path, failures: list[Any], b
                  "executes them)") if summary.reused else ""
         console.print(Text(f"{len(summary.results)} falsifiers: {counts or 'none'}{reuse}; evidence in {db_path}"))
         if conformance:
-            swapped = ", ".join(f"{kind}={name}" for kind, name in sorted(conformance.items()))
+            from apr_contracts.evidence import swapped_engines
+
             console.print(Text(
-                f"conformance run #{summary.run_id} ({swapped}): recorded apart, not current evidence; status, "
+                f"conformance run #{summary.run_id} ({swapped_engines(conformance)}): recorded apart, not current evidence; status, "
                 f"scoreboard and ship ignore it. Compare it: pv diff latest {summary.run_id}", style="yellow"))
         for failure in failures:
             console.print(Text(f"plugin {failure.plugin} ({failure.distribution}) failed in {failure.phase}: "
